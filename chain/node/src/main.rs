@@ -1,0 +1,2 @@
+use sc_cli as _;
+fn main() {}

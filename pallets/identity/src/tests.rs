@@ -1,0 +1,467 @@
+//! Unit tests: every call's success path and every error variant.
+
+use crate::{mock::*, *};
+use consentry_primitives::{Role, RoleSet};
+use frame_support::{assert_noop, assert_ok};
+use sp_runtime::{BuildStorage, DispatchError};
+
+const HOSPITAL_KEY: u64 = 10;
+const LAB_KEY: u64 = 20;
+const PATIENT: u64 = 100;
+const GUARDIAN: u64 = 200;
+const P1: [u8; 32] = [1; 32];
+const P2: [u8; 32] = [2; 32];
+
+fn custodian() -> RoleSet {
+    RoleSet::of(&[Role::DataCustodian])
+}
+
+/// Hospital (id 0, custodian, key 10) and research lab (id 1, researcher, key 20).
+fn setup() {
+    assert_ok!(Identity::register_institution(
+        RuntimeOrigin::root(),
+        b"Hospital".to_vec(),
+        custodian()
+    ));
+    assert_ok!(Identity::add_service_key(
+        RuntimeOrigin::root(),
+        0,
+        HOSPITAL_KEY
+    ));
+    assert_ok!(Identity::register_institution(
+        RuntimeOrigin::root(),
+        b"Lab".to_vec(),
+        RoleSet::of(&[Role::Researcher])
+    ));
+    assert_ok!(Identity::add_service_key(RuntimeOrigin::root(), 1, LAB_KEY));
+}
+
+fn enrolled_and_claimed() -> SubjectId {
+    setup();
+    assert_ok!(Identity::enrol(
+        RuntimeOrigin::signed(HOSPITAL_KEY),
+        P1,
+        PATIENT
+    ));
+    assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), P1));
+    SubjectOfAccount::<Test>::get(PATIENT).unwrap()
+}
+
+#[test]
+fn governance_registers_institutions_and_only_governance() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Identity::register_institution(RuntimeOrigin::signed(1), b"X".to_vec(), custodian()),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Identity::register_institution(RuntimeOrigin::root(), vec![], custodian()),
+            Error::<Test>::BadName
+        );
+        assert_noop!(
+            Identity::register_institution(RuntimeOrigin::root(), vec![b'a'; 33], custodian()),
+            Error::<Test>::BadName
+        );
+        assert_noop!(
+            Identity::register_institution(RuntimeOrigin::root(), b"X".to_vec(), RoleSet::empty()),
+            Error::<Test>::BadRoles
+        );
+        assert_noop!(
+            Identity::register_institution(RuntimeOrigin::root(), b"X".to_vec(), RoleSet(0x80)),
+            Error::<Test>::BadRoles
+        );
+        assert_ok!(Identity::register_institution(
+            RuntimeOrigin::root(),
+            b"Hospital".to_vec(),
+            custodian()
+        ));
+        let i = Institutions::<Test>::get(0).unwrap();
+        assert_eq!(i.name.to_vec(), b"Hospital".to_vec());
+        assert_eq!(i.status, InstitutionStatus::Active);
+        System::assert_last_event(
+            Event::InstitutionRegistered {
+                institution: 0,
+                roles: custodian(),
+            }
+            .into(),
+        );
+        assert_eq!(NextInstitutionId::<Test>::get(), 1);
+    });
+}
+
+#[test]
+fn roles_suspension_and_reinstatement() {
+    new_test_ext().execute_with(|| {
+        setup();
+        let both = RoleSet::of(&[Role::DataCustodian, Role::Auditor]);
+        assert_ok!(Identity::set_roles(RuntimeOrigin::root(), 0, both));
+        assert_eq!(Institutions::<Test>::get(0).unwrap().roles, both);
+        assert_noop!(
+            Identity::set_roles(RuntimeOrigin::root(), 9, both),
+            Error::<Test>::UnknownInstitution
+        );
+        assert_noop!(
+            Identity::set_roles(RuntimeOrigin::root(), 0, RoleSet::empty()),
+            Error::<Test>::BadRoles
+        );
+        assert_noop!(
+            Identity::set_roles(RuntimeOrigin::signed(HOSPITAL_KEY), 0, both),
+            DispatchError::BadOrigin
+        );
+
+        assert_noop!(
+            Identity::reinstate_institution(RuntimeOrigin::root(), 0),
+            Error::<Test>::NotSuspended
+        );
+        assert_ok!(Identity::suspend_institution(RuntimeOrigin::root(), 0));
+        assert_eq!(
+            Identity::accessor_status(&HOSPITAL_KEY),
+            AccessorStatus::Suspended { institution: 0 }
+        );
+        assert_noop!(
+            Identity::suspend_institution(RuntimeOrigin::root(), 0),
+            Error::<Test>::AlreadySuspended
+        );
+        assert_noop!(
+            Identity::suspend_institution(RuntimeOrigin::root(), 7),
+            Error::<Test>::UnknownInstitution
+        );
+        // A suspended custodian cannot enrol.
+        assert_noop!(
+            Identity::enrol(RuntimeOrigin::signed(HOSPITAL_KEY), P1, PATIENT),
+            Error::<Test>::Suspended
+        );
+        assert_ok!(Identity::reinstate_institution(RuntimeOrigin::root(), 0));
+        assert_noop!(
+            Identity::reinstate_institution(RuntimeOrigin::root(), 7),
+            Error::<Test>::UnknownInstitution
+        );
+        assert_eq!(
+            Identity::accessor_status(&HOSPITAL_KEY),
+            AccessorStatus::Active {
+                institution: 0,
+                roles: both
+            }
+        );
+    });
+}
+
+#[test]
+fn service_keys_are_unique_bounded_and_give_a_provider() {
+    new_test_ext().execute_with(|| {
+        setup();
+        assert_eq!(System::providers(&HOSPITAL_KEY), 1);
+        assert_noop!(
+            Identity::add_service_key(RuntimeOrigin::root(), 1, HOSPITAL_KEY),
+            Error::<Test>::KeyInUse
+        );
+        assert_noop!(
+            Identity::add_service_key(RuntimeOrigin::root(), 5, 11),
+            Error::<Test>::UnknownInstitution
+        );
+        assert_ok!(Identity::add_service_key(RuntimeOrigin::root(), 0, 11));
+        assert_ok!(Identity::add_service_key(RuntimeOrigin::root(), 0, 12));
+        assert_noop!(
+            Identity::add_service_key(RuntimeOrigin::root(), 0, 13),
+            Error::<Test>::TooManyKeys
+        );
+        // Another key of the same institution may retire a key; a foreign key may not.
+        assert_noop!(
+            Identity::remove_service_key(RuntimeOrigin::signed(LAB_KEY), 11),
+            Error::<Test>::UnknownKey
+        );
+        assert_ok!(Identity::remove_service_key(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            11
+        ));
+        assert_eq!(System::providers(&11), 0);
+        assert_eq!(
+            Identity::accessor_status(&11),
+            AccessorStatus::NotRegistered
+        );
+        assert_noop!(
+            Identity::remove_service_key(RuntimeOrigin::root(), 11),
+            Error::<Test>::UnknownKey
+        );
+        assert_ok!(Identity::remove_service_key(RuntimeOrigin::root(), 12));
+        assert_eq!(
+            Institutions::<Test>::get(0).unwrap().service_keys.to_vec(),
+            vec![HOSPITAL_KEY]
+        );
+    });
+}
+
+#[test]
+fn removing_an_institution_withdraws_its_keys_but_keeps_pseudonyms() {
+    new_test_ext().execute_with(|| {
+        let subject = enrolled_and_claimed();
+        assert_noop!(
+            Identity::remove_institution(RuntimeOrigin::signed(1), 0),
+            DispatchError::BadOrigin
+        );
+        assert_ok!(Identity::remove_institution(RuntimeOrigin::root(), 0));
+        assert_noop!(
+            Identity::remove_institution(RuntimeOrigin::root(), 0),
+            Error::<Test>::UnknownInstitution
+        );
+        assert_eq!(
+            Identity::accessor_status(&HOSPITAL_KEY),
+            AccessorStatus::NotRegistered
+        );
+        assert_eq!(System::providers(&HOSPITAL_KEY), 0);
+        assert_eq!(Identity::resolve(&P1), Ok(subject));
+    });
+}
+
+#[test]
+fn enrol_needs_an_active_custodian_and_a_fresh_pseudonym() {
+    new_test_ext().execute_with(|| {
+        setup();
+        assert_noop!(
+            Identity::enrol(RuntimeOrigin::signed(999), P1, PATIENT),
+            Error::<Test>::NotRegistered
+        );
+        assert_noop!(
+            Identity::enrol(RuntimeOrigin::signed(LAB_KEY), P1, PATIENT),
+            Error::<Test>::NotCustodian
+        );
+        assert_noop!(
+            Identity::enrol(RuntimeOrigin::signed(HOSPITAL_KEY), P1, LAB_KEY),
+            Error::<Test>::KeyInUse
+        );
+        assert_eq!(System::providers(&PATIENT), 0);
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            P1,
+            PATIENT
+        ));
+        System::assert_last_event(
+            Event::Enrolled {
+                pseudonym: P1,
+                institution: 0,
+                patient: PATIENT,
+            }
+            .into(),
+        );
+        // The addressee can now sign its claim, but is not yet a registered account.
+        assert_eq!(System::providers(&PATIENT), 1);
+        assert!(!Identity::is_registered_account(&PATIENT));
+        assert!(Identity::is_claimable_by(&P1, &PATIENT));
+        assert!(!Identity::is_claimable_by(&P1, &GUARDIAN));
+        assert_noop!(
+            Identity::enrol(RuntimeOrigin::signed(HOSPITAL_KEY), P1, 101),
+            Error::<Test>::PseudonymTaken
+        );
+        assert_eq!(
+            Identity::resolve(&P1),
+            Err(false),
+            "unclaimed pseudonyms do not resolve"
+        );
+    });
+}
+
+#[test]
+fn claim_links_every_pseudonym_of_a_patient_to_one_subject() {
+    new_test_ext().execute_with(|| {
+        setup();
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            P1,
+            PATIENT
+        ));
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            P2,
+            PATIENT
+        ));
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(PATIENT), [9; 32]),
+            Error::<Test>::UnknownPseudonym
+        );
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(GUARDIAN), P1),
+            Error::<Test>::NotAddressee
+        );
+        assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), P1));
+        let subject = SubjectOfAccount::<Test>::get(PATIENT).unwrap();
+        System::assert_last_event(
+            Event::Claimed {
+                pseudonym: P1,
+                subject,
+                patient: PATIENT,
+            }
+            .into(),
+        );
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(PATIENT), P1),
+            Error::<Test>::AlreadyClaimed
+        );
+        assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), P2));
+        assert_eq!(Identity::resolve(&P1), Ok(subject));
+        assert_eq!(Identity::resolve(&P2), Ok(subject));
+        assert_eq!(
+            Subjects::<Test>::get(subject).unwrap().pseudonyms.to_vec(),
+            vec![P1, P2]
+        );
+        assert!(Identity::is_registered_account(&PATIENT));
+        // One provider for the subject; the pending enrolments' references are gone.
+        assert_eq!(System::providers(&PATIENT), 1);
+        assert_eq!(AccountRefs::<Test>::get(PATIENT), 0);
+    });
+}
+
+#[test]
+fn a_subject_holds_a_bounded_number_of_pseudonyms() {
+    new_test_ext().execute_with(|| {
+        setup();
+        for p in 1..=4u8 {
+            assert_ok!(Identity::enrol(
+                RuntimeOrigin::signed(HOSPITAL_KEY),
+                [p; 32],
+                PATIENT
+            ));
+        }
+        for p in 1..=3u8 {
+            assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), [p; 32]));
+        }
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(PATIENT), [4; 32]),
+            Error::<Test>::TooManyPseudonyms
+        );
+    });
+}
+
+#[test]
+fn guardians_are_appointed_by_the_patient_and_act_only_while_appointed() {
+    new_test_ext().execute_with(|| {
+        let subject = enrolled_and_claimed();
+        assert_noop!(
+            Identity::appoint_guardian(RuntimeOrigin::signed(GUARDIAN), 300),
+            Error::<Test>::NotPatient
+        );
+        assert_noop!(
+            Identity::appoint_guardian(RuntimeOrigin::signed(PATIENT), PATIENT),
+            Error::<Test>::BadGuardian
+        );
+        assert_noop!(
+            Identity::appoint_guardian(RuntimeOrigin::signed(PATIENT), HOSPITAL_KEY),
+            Error::<Test>::BadGuardian
+        );
+        assert_noop!(
+            Identity::ensure_patient_or_guardian(&GUARDIAN, subject),
+            Error::<Test>::NotPatientOrGuardian
+        );
+        assert_ok!(Identity::appoint_guardian(
+            RuntimeOrigin::signed(PATIENT),
+            GUARDIAN
+        ));
+        System::assert_last_event(
+            Event::GuardianAppointed {
+                subject,
+                guardian: GUARDIAN,
+            }
+            .into(),
+        );
+        assert!(Identity::is_registered_account(&GUARDIAN));
+        assert_eq!(System::providers(&GUARDIAN), 1);
+        assert_ok!(Identity::ensure_patient_or_guardian(&GUARDIAN, subject));
+        assert_noop!(
+            Identity::appoint_guardian(RuntimeOrigin::signed(PATIENT), GUARDIAN),
+            Error::<Test>::AlreadyGuardian
+        );
+        assert_ok!(Identity::appoint_guardian(
+            RuntimeOrigin::signed(PATIENT),
+            201
+        ));
+        assert_noop!(
+            Identity::appoint_guardian(RuntimeOrigin::signed(PATIENT), 202),
+            Error::<Test>::TooManyGuardians
+        );
+        // Only the patient or the guardian itself may remove a guardian.
+        assert_noop!(
+            Identity::remove_guardian(RuntimeOrigin::signed(201), subject, GUARDIAN),
+            Error::<Test>::NotPatientOrGuardian
+        );
+        assert_noop!(
+            Identity::remove_guardian(RuntimeOrigin::signed(PATIENT), 77, GUARDIAN),
+            Error::<Test>::UnknownSubject
+        );
+        assert_ok!(Identity::remove_guardian(
+            RuntimeOrigin::signed(GUARDIAN),
+            subject,
+            GUARDIAN
+        ));
+        assert_noop!(
+            Identity::remove_guardian(RuntimeOrigin::signed(PATIENT), subject, GUARDIAN),
+            Error::<Test>::NotGuardian
+        );
+        assert_noop!(
+            Identity::ensure_patient_or_guardian(&GUARDIAN, subject),
+            Error::<Test>::NotPatientOrGuardian
+        );
+        assert!(!Identity::is_registered_account(&GUARDIAN));
+        assert_eq!(System::providers(&GUARDIAN), 0);
+    });
+}
+
+#[test]
+fn forget_erases_links_removes_guardians_and_tells_dependents() {
+    new_test_ext().execute_with(|| {
+        let subject = enrolled_and_claimed();
+        assert_ok!(Identity::appoint_guardian(
+            RuntimeOrigin::signed(PATIENT),
+            GUARDIAN
+        ));
+        assert_noop!(
+            Identity::forget(RuntimeOrigin::signed(LAB_KEY), subject),
+            Error::<Test>::NotPatientOrGuardian
+        );
+        assert_noop!(
+            Identity::forget(RuntimeOrigin::signed(GUARDIAN), 55),
+            Error::<Test>::UnknownSubject
+        );
+        assert_ok!(Identity::forget(RuntimeOrigin::signed(GUARDIAN), subject));
+        System::assert_last_event(
+            Event::Forgotten {
+                subject,
+                by: GUARDIAN,
+            }
+            .into(),
+        );
+        assert_eq!(Erased::get(), vec![subject]);
+        assert_eq!(Identity::resolve(&P1), Err(true));
+        assert!(Identity::is_erased(subject));
+        assert!(!Guardians::<Test>::contains_key(subject, GUARDIAN));
+        // Nothing more can be done for a forgotten subject, by anyone.
+        assert_noop!(
+            Identity::forget(RuntimeOrigin::signed(PATIENT), subject),
+            Error::<Test>::SubjectErased
+        );
+        assert_noop!(
+            Identity::appoint_guardian(RuntimeOrigin::signed(PATIENT), 300),
+            Error::<Test>::SubjectErased
+        );
+        assert_noop!(
+            Identity::enrol(RuntimeOrigin::signed(HOSPITAL_KEY), P2, PATIENT),
+            Error::<Test>::SubjectErased
+        );
+    });
+}
+
+#[test]
+fn genesis_registers_institutions_with_keys() {
+    let mut t = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .unwrap();
+    crate::GenesisConfig::<Test> {
+        institutions: vec![(b"Genesis Hospital".to_vec(), custodian(), vec![7, 8])],
+    }
+    .assimilate_storage(&mut t)
+    .unwrap();
+    sp_io::TestExternalities::new(t).execute_with(|| {
+        assert_eq!(ServiceKeys::<Test>::get(7), Some(0));
+        assert_eq!(ServiceKeys::<Test>::get(8), Some(0));
+        assert_eq!(System::providers(&7), 1);
+        assert!(Identity::is_registered_account(&8));
+    });
+}

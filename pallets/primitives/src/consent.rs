@@ -1,0 +1,149 @@
+//! Consent policies and the decisions taken from them.
+
+use crate::{CategorySet, ConsentId, InstitutionId, Moment, PurposeSet, Role, SubjectId};
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// Who a consent is given to. FHIR R4: `Consent.provision.actor`.
+#[derive(
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum Grantee {
+    /// One named institution.
+    Institution(InstitutionId),
+    /// Any active institution that holds this role.
+    AnyWithRole(Role),
+}
+
+/// Where a consent is in its life. Expiry and exhaustion are not states: they follow from time and
+/// the use count, so no transaction is needed for them to take effect.
+#[derive(
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum ConsentStatus {
+    /// In force (subject to its period and use limit).
+    Active,
+    /// Revoked by the patient or a guardian at this time.
+    Revoked { at: Moment },
+    /// Ended because the patient exercised the right to be forgotten.
+    Erased { at: Moment },
+}
+
+/// A consent policy: the patient lets `grantee` use `categories` for `purposes` during a period.
+/// FHIR R4 mapping: subject → `Consent.patient`, grantee → `provision.actor`, purposes →
+/// `provision.purpose`, categories → `provision.class`, valid_from/valid_until → `provision.period`,
+/// status → `Consent.status` (active / inactive).
+#[derive(
+    Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub struct Consent<AccountId> {
+    /// The patient the consent is about.
+    pub subject: SubjectId,
+    /// Who may use the data.
+    pub grantee: Grantee,
+    /// What for.
+    pub purposes: PurposeSet,
+    /// Which data.
+    pub categories: CategorySet,
+    /// Start of validity (ms).
+    pub valid_from: Moment,
+    /// End of validity (ms, exclusive); `None` = until revoked.
+    pub valid_until: Option<Moment>,
+    /// How many accesses it may permit; `None` = unlimited.
+    pub max_uses: Option<u32>,
+    /// How many accesses it has permitted.
+    pub uses: u32,
+    /// Lifecycle state.
+    pub status: ConsentStatus,
+    /// The patient or guardian account that signed the grant.
+    pub granted_by: AccountId,
+    /// When it was granted (ms).
+    pub granted_at: Moment,
+}
+
+/// Why a consent does not permit an access, in the order the checks are made. The deny reason
+/// reported for a request is the one of the consent that passed the most checks.
+#[derive(
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum DenyReason {
+    /// The accessor is not a service key of a registered institution.
+    AccessorNotRegistered,
+    /// The accessor's institution is suspended.
+    AccessorSuspended,
+    /// The pseudonym is unknown or its enrolment has not been claimed.
+    UnknownSubject,
+    /// The subject exercised the right to be forgotten.
+    SubjectErased,
+    /// The subject has no consent naming this accessor (or a role it holds).
+    NoConsent,
+    /// The consent was revoked.
+    Revoked,
+    /// The consent's period has not started yet.
+    NotYetValid,
+    /// The consent's period is over.
+    Expired,
+    /// The consent's use limit is reached.
+    UsesExhausted,
+    /// The consent does not cover this purpose.
+    PurposeNotCovered,
+    /// The consent does not cover every requested data category.
+    CategoryNotCovered,
+}
+
+/// A consent decision.
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum Decision {
+    /// Allowed by these consents (together they cover every requested category).
+    Permit {
+        subject: SubjectId,
+        consents: Vec<ConsentId>,
+    },
+    /// Refused, with the reason.
+    Deny {
+        subject: Option<SubjectId>,
+        reason: DenyReason,
+    },
+}
+
+impl Decision {
+    /// Whether the decision permits the access.
+    pub fn is_permit(&self) -> bool {
+        matches!(self, Decision::Permit { .. })
+    }
+}

@@ -1,0 +1,120 @@
+//! Types shared by the Consentry pallets, the runtime APIs and off-chain clients.
+//!
+//! Everything that crosses a boundary (pallet ↔ pallet, runtime ↔ node, chain ↔ API) lives here so
+//! there is exactly one SCALE layout for it. Nothing here contains personal data: patients are
+//! only ever referred to by a [`SubjectId`] or a salted [`Pseudonym`] digest.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+mod access;
+mod consent;
+mod sets;
+
+pub use access::*;
+pub use consent::*;
+pub use sets::*;
+
+use alloc::vec::Vec;
+use codec::Codec;
+
+/// Identifier of a registered institution (hospital, research site, auditing body).
+pub type InstitutionId = u32;
+/// Identifier of a pseudonymous patient ("subject"); one per patient wallet account.
+pub type SubjectId = u64;
+/// Identifier of a consent policy.
+pub type ConsentId = u64;
+/// Identifier of an access record in the audit log.
+pub type AccessId = u64;
+/// On-chain time in milliseconds since the Unix epoch (the timestamp pallet's unit).
+pub type Moment = u64;
+/// A 32-byte SHA-256 digest (job descriptions, results, justifications, pseudonyms).
+pub type Digest = [u8; 32];
+/// A 32-byte pseudonym: `SHA-256(domain tag ‖ institution pepper ‖ local patient id)`, computed
+/// off-chain by the enrolling institution, so no raw identifier ever reaches the chain.
+pub type Pseudonym = [u8; 32];
+
+/// What the consent layer knows about an account that asks for access.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AccessorStatus {
+    /// A service key of an active institution with these roles.
+    Active {
+        institution: InstitutionId,
+        roles: RoleSet,
+    },
+    /// A service key of a suspended institution.
+    Suspended { institution: InstitutionId },
+    /// Not a service key of any institution.
+    NotRegistered,
+}
+
+/// The question a consent decision answers, about either a subject or one of its pseudonyms.
+#[derive(
+    codec::Encode,
+    codec::Decode,
+    codec::DecodeWithMemTracking,
+    scale_info::TypeInfo,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum SubjectRef {
+    /// The subject itself.
+    Subject(SubjectId),
+    /// A pseudonym posted by an institution; resolves to its subject once claimed.
+    Pseudonym(Pseudonym),
+}
+
+/// Consent checking as other pallets (the audit log) and the runtime API see it.
+///
+/// `decide` only reads; `consume` records that a permit was used, so the caller can decide, store a
+/// record and consume in one transaction.
+pub trait ConsentCheck<AccountId> {
+    /// Decides whether `accessor` may use `categories` of `subject` for `purpose` at time `now`.
+    fn decide(
+        subject: SubjectRef,
+        accessor: &AccountId,
+        purpose: Purpose,
+        categories: CategorySet,
+        now: Moment,
+    ) -> Decision;
+
+    /// Counts one use against each consent of a permit (for consents with a use limit).
+    fn consume(permit: &[ConsentId]);
+}
+
+sp_api::decl_runtime_apis! {
+    /// Consent decisions and a patient's consents, so clients need not decode raw storage.
+    pub trait ConsentApi<AccountId> where AccountId: Codec {
+        /// The decision the chain would take now (or at `at`, a time in ms) for this access.
+        fn decide(
+            subject: SubjectRef,
+            accessor: AccountId,
+            purpose: Purpose,
+            categories: CategorySet,
+            at: Option<Moment>,
+        ) -> Decision;
+        /// The subject a pseudonym resolves to, once its enrolment has been claimed.
+        fn subject_of(pseudonym: Pseudonym) -> Option<SubjectId>;
+        /// Every consent of a subject the chain still indexes, oldest first.
+        fn consents_of(subject: SubjectId) -> Vec<(ConsentId, Consent<AccountId>)>;
+    }
+
+    /// Paged reads of the access audit log.
+    pub trait AuditApi<AccountId, BlockNumber> where AccountId: Codec, BlockNumber: Codec {
+        /// One access record.
+        fn record(id: AccessId) -> Option<AccessRecord<AccountId, BlockNumber>>;
+        /// A subject's records, newest first, starting below position `before` (exclusive; `None`
+        /// = from the newest). Returns the records and the cursor for the next page.
+        fn records_by_subject(subject: SubjectId, before: Option<u32>, limit: u32)
+            -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<u32>);
+        /// An institution's records, newest first, paged like `records_by_subject`.
+        fn records_by_institution(institution: InstitutionId, before: Option<u32>, limit: u32)
+            -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<u32>);
+        /// Record counts of an institution by state (emergency accesses counted separately).
+        fn counts_of(institution: InstitutionId) -> StateCounts;
+    }
+}
