@@ -1,0 +1,153 @@
+//! `consentry train | predict | explain` subcommands (clap 4 derive). The lead
+//! wires [`Command`] into the single `consentry` binary; `examples/consentry_inference.rs`
+//! runs them standalone.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use consentry_simulation::patient::PatientRecord;
+
+use crate::checkpoint::load_bundle;
+use crate::config::InferenceConfig;
+use crate::pipeline::Attribution;
+
+/// Inference subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate the synthetic cohort, train the hybrid and every baseline over
+    /// the configured seeds, evaluate on the test split, write the model bundle
+    /// and the report.
+    Train(TrainArgs),
+    /// Predict response probability and ADR risk for a patient and a drug, with the top attributions.
+    Predict(PredictArgs),
+    /// Full per-feature explanation of one prediction (IG for the hybrid, TreeSHAP for the GBDT) as JSON.
+    Explain(PredictArgs),
+}
+
+/// `consentry train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// TOML config (sizes, training, cohort), e.g. inference/configs/small.toml.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output directory for the bundle, report.json, report.md and plots.
+    #[arg(long, default_value = "artifacts/inference")]
+    pub out: PathBuf,
+    /// Override cohort.n_patients.
+    #[arg(long)]
+    pub patients: Option<usize>,
+    /// Override train.seeds (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// Also write the Markdown report to this file (e.g. docs/inference-report.md).
+    #[arg(long)]
+    pub report_md: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `consentry predict` / `consentry explain`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Bundle directory written by `consentry train --out`.
+    #[arg(long, default_value = "artifacts/inference")]
+    pub model: PathBuf,
+    /// Patient JSON: a PatientRecord object or a FHIR R4 Bundle.
+    #[arg(long)]
+    pub patient: PathBuf,
+    /// Drug name (one the model was trained on, e.g. warfarin).
+    #[arg(long)]
+    pub drug: String,
+    /// Dose as a multiple of the drug's default regimen.
+    #[arg(long, default_value_t = 1.0)]
+    pub dose_multiplier: f64,
+    /// Attributions to print per task.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Integrated-Gradients path points.
+    #[arg(long, default_value_t = 32)]
+    pub ig_steps: usize,
+}
+
+/// Runs one subcommand.
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Train(a) => train(a),
+        Command::Predict(a) => predict(a, false),
+        Command::Explain(a) => predict(a, true),
+    }
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let mut cfg = match &a.config {
+        Some(p) => InferenceConfig::load(p)?,
+        None => InferenceConfig::default(),
+    };
+    if let Some(n) = a.patients {
+        cfg.cohort.n_patients = n;
+    }
+    if let Some(s) = a.seeds {
+        cfg.train.seeds = s;
+    }
+    cfg.validate()?;
+    if cfg.cohort.n_patients < 200 {
+        bail!("--patients / cohort.n_patients = {} is too small for a stratified split; use at least 200", cfg.cohort.n_patients);
+    }
+    let device = crate::default_device();
+    let report = crate::report::run_experiment(&cfg, &a.out, &device, !a.quiet)?;
+    let md = crate::report::markdown(&report);
+    println!("{md}");
+    println!("model version (SHA-256): {}", report.model_version);
+    println!("wrote {}", a.out.display());
+    if let Some(p) = a.report_md {
+        std::fs::write(&p, md).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn top_lines(a: &[Attribution], k: usize) -> String {
+    a.iter()
+        .take(k)
+        .map(|x| format!("    {:>+8.4}  {}", x.value, x.feature))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn predict(a: PredictArgs, full: bool) -> Result<()> {
+    if !(a.dose_multiplier.is_finite() && a.dose_multiplier > 0.0) {
+        bail!(
+            "--dose-multiplier must be a positive number (got {})",
+            a.dose_multiplier
+        );
+    }
+    let text = std::fs::read_to_string(&a.patient)
+        .with_context(|| format!("reading --patient {}", a.patient.display()))?;
+    let record = PatientRecord::from_json_str(&text)
+        .map_err(|e| anyhow::anyhow!("--patient {}: {e}", a.patient.display()))?;
+    let bundle = load_bundle(&a.model, &crate::default_device())?;
+    let p = bundle.predict(&record, &a.drug, a.dose_multiplier, a.ig_steps.max(2))?;
+    if full {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+        return Ok(());
+    }
+    println!("model version: {}", p.model_version);
+    println!(
+        "{} x{} for patient {}",
+        p.drug,
+        p.dose_multiplier,
+        p.patient_id.as_deref().unwrap_or("(no id)")
+    );
+    for (name, t) in [("response", &p.response), ("ADR risk", &p.adr)] {
+        println!(
+            "  P({name}) = {:.3}   (GBDT alone {:.3})",
+            t.probability, t.gbdt_probability
+        );
+        println!(
+            "  top attributions (logit units, hybrid IG):\n{}",
+            top_lines(&t.hybrid_ig, a.top)
+        );
+    }
+    Ok(())
+}

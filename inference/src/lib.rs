@@ -1,0 +1,43 @@
+//! # consentry-inference
+//!
+//! The data-driven half of the Consentry digital twin: for a patient and a
+//! drug it predicts the probability of therapeutic response and the risk of an
+//! adverse drug reaction (ADR), and explains each prediction.
+//!
+//! Components (seed §3.3): gradient-boosted trees on tabular clinical and
+//! pharmacogenomic features ([`models::gbdt`]), a bidirectional stacked LSTM
+//! over vital-sign series ([`models::bilstm`]), a Transformer encoder over
+//! feature tokens ([`models::transformer`]) and a three-layer fusion head
+//! ([`models::fusion`]); baselines are logistic regression and each component
+//! alone. Training data is a documented synthetic cohort ([`cohort`]) whose
+//! exposure step uses the `consentry-simulation` PK model.
+//!
+//! No chain dependency: the worker calls this behind the consent gate and
+//! records the checkpoint digest ([`checkpoint`]) as the model version.
+
+pub mod checkpoint;
+pub mod cli;
+pub mod cohort;
+pub mod config;
+pub mod explain;
+pub mod features;
+pub mod metrics;
+pub mod models;
+pub mod nn;
+pub mod pipeline;
+pub mod plot;
+pub mod report;
+pub mod train;
+
+/// The device the neural parts run on: CPU unless built with `--features cuda`
+/// and a CUDA device 0 is present.
+pub fn default_device() -> candle_core::Device {
+    #[cfg(feature = "cuda")]
+    {
+        candle_core::Device::cuda_if_available(0).unwrap_or(candle_core::Device::Cpu)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        candle_core::Device::Cpu
+    }
+}
