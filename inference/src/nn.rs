@@ -122,3 +122,32 @@ pub fn dropout(x: &Tensor, p: f32) -> Result<Tensor> {
     });
     x * Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?
 }
+
+/// Layer normalisation built from differentiable primitives.
+///
+/// Why not `candle_nn::LayerNorm`: on contiguous input it dispatches to the
+/// fused `ops::layer_norm`, which is applied with `apply_op3_no_bwd` — no
+/// gradient flows through it, silently (the finite-difference test in
+/// `tests/models.rs` caught this). Parameter names match candle/PyTorch
+/// (`weight`, `bias`).
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    /// `dim`-wide layer norm with parameters under `vb`.
+    pub fn new(dim: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
+        Ok(Self { weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?, bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?, eps })
+    }
+
+    /// Normalises over the last dimension.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let d = x.dim(candle_core::D::Minus1)? as f64;
+        let mean = (x.sum_keepdim(candle_core::D::Minus1)? / d)?;
+        let xc = x.broadcast_sub(&mean)?;
+        let var = (xc.sqr()?.sum_keepdim(candle_core::D::Minus1)? / d)?;
+        xc.broadcast_div(&(var + self.eps)?.sqrt()?)?.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+    }
+}

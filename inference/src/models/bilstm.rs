@@ -38,7 +38,8 @@ impl Default for BiLstmConfig {
 struct Direction {
     w_ih: Tensor,
     w_hh: Tensor,
-    bias: Tensor,
+    b_ih: Tensor,
+    b_hh: Tensor,
     hidden: usize,
 }
 
@@ -54,7 +55,8 @@ impl Direction {
         Ok(Self {
             w_ih,
             w_hh,
-            bias: (b_ih + b_hh)?,
+            b_ih,
+            b_hh,
             hidden,
         })
     }
@@ -63,10 +65,13 @@ impl Direction {
     fn run(&self, x: &Tensor, reverse: bool) -> Result<Tensor> {
         let (b, t, i) = x.dims3()?;
         let h4 = 4 * self.hidden;
+        // Summed here, not at construction: a sum cached from the variables
+        // would go stale when the optimiser (or a checkpoint load) updates them.
+        let bias = (&self.b_ih + &self.b_hh)?;
         let xp = x
             .reshape((b * t, i))?
             .matmul(&self.w_ih.t()?)?
-            .broadcast_add(&self.bias)?
+            .broadcast_add(&bias)?
             .reshape((b, t, h4))?;
         let w_hh_t = self.w_hh.t()?;
         let mut h = Tensor::zeros((b, self.hidden), x.dtype(), x.device())?;

@@ -10,7 +10,9 @@
 //! tokens is what lets the model represent gene × drug interactions.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{layer_norm, linear, Init, LayerNorm, Linear, VarBuilder};
+use candle_nn::{linear, Init, Linear, VarBuilder};
+
+use crate::nn::LayerNorm;
 use serde::{Deserialize, Serialize};
 
 /// Encoder sizes. The seed's configuration is `d_model = 512, heads = 8, layers = 4`.
@@ -64,10 +66,10 @@ impl EncoderLayer {
     fn new(cfg: &TransformerConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.d_model;
         Ok(Self {
-            ln1: layer_norm(d, 1e-5, vb.pp("ln1"))?,
+            ln1: LayerNorm::new(d, 1e-5, vb.pp("ln1"))?,
             qkv: linear(d, 3 * d, vb.pp("qkv"))?,
             proj: linear(d, d, vb.pp("proj"))?,
-            ln2: layer_norm(d, 1e-5, vb.pp("ln2"))?,
+            ln2: LayerNorm::new(d, 1e-5, vb.pp("ln2"))?,
             ff1: linear(d, cfg.ff_dim, vb.pp("ff1"))?,
             ff2: linear(cfg.ff_dim, d, vb.pp("ff2"))?,
             heads: cfg.heads,
@@ -96,7 +98,8 @@ impl EncoderLayer {
         let k = qkv.get(1)?.contiguous()?;
         let v = qkv.get(2)?.contiguous()?;
         let att = (q.matmul(&k.t()?)? / (dh as f64).sqrt())?;
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        // `ops::softmax`, not `softmax_last_dim`: the latter has no backward pass.
+        let att = candle_nn::ops::softmax(&att, D::Minus1)?;
         let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?;
         self.proj.forward(&y)
     }
@@ -155,7 +158,7 @@ impl FeatureTransformer {
             cls: vb.get_with_hints((1, 1, d), "cls", init)?,
             pe: positional_encoding(n_features + 1, d, vb.device())?.to_dtype(DType::F32)?,
             layers,
-            ln_f: layer_norm(d, 1e-5, vb.pp("ln_f"))?,
+            ln_f: LayerNorm::new(d, 1e-5, vb.pp("ln_f"))?,
             cfg: cfg.clone(),
         })
     }

@@ -1,1 +1,511 @@
+//! # Audit pallet
+//!
+//! Every access to patient data is a transaction, and every transaction leaves a record.
+//!
+//! A worker key of a registered institution calls [`request_access`](Pallet::request_access); the
+//! pallet asks [`Config::ConsentCheck`] itself, inside the same state transition. A permit creates a
+//! record in state `Granted` (and consumes a use of each limited consent); a denial creates a
+//! record in state `Denied` with the reason. The call succeeds either way — the decision *is* the
+//! record — and fails only for malformed input or a caller that is no institution's key, so a
+//! refused attempt is as visible on the ledger as a granted one.
+//!
+//! The worker closes a granted record once with [`complete_access`](Pallet::complete_access)
+//! (`Completed` with the result's digest, `Failed` or `Aborted`). Records are never edited
+//! otherwise, nor deleted.
+//!
+//! A `DataCustodian` may [break the glass](Pallet::emergency_access) without consent by posting a
+//! justification digest; the record carries it, an event tells the patient's wallet, and emergency
+//! records are counted per institution for review. Cohort reads use
+//! [`request_access_batch`](Pallet::request_access_batch): one record per patient, each decided on
+//! its own.
+//!
+//! Storage answers the auditor's questions without scanning the log: records by id, by patient
+//! and by institution (each a dense position index, paged newest first), and counts by state.
 #![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+
+pub use consentry_primitives::{
+    AccessId, AccessRecord, AccessState, CategorySet, ConsentCheck, Decision, DenyReason, Digest,
+    InstitutionId, Outcome, Pseudonym, Purpose, StateCounts, SubjectId, SubjectRef,
+};
+pub use weights::WeightInfo;
+
+/// Sets up state under which a benchmark's access request is permitted.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+    /// Makes `accessor` a key of an active custodian-and-researcher institution and `pseudonym` a
+    /// claimed pseudonym whose patient consented to `purpose` over `categories` for it.
+    fn permit(
+        accessor: &AccountId,
+        pseudonym: Pseudonym,
+        purpose: Purpose,
+        categories: CategorySet,
+    );
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use alloc::vec::Vec;
+    use consentry_primitives::AccessorStatus;
+    use frame_support::{pallet_prelude::*, traits::Time};
+    use frame_system::pallet_prelude::*;
+    use pallet_consentry_identity as identity;
+
+    /// A record as stored for runtime `T`.
+    pub type RecordOf<T> = AccessRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
+
+    #[pallet::config]
+    pub trait Config: frame_system::Config + identity::Config {
+        /// The overarching event type.
+        type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+        /// The consent decision (the consent pallet in the runtime).
+        type ConsentCheck: ConsentCheck<Self::AccountId>;
+        /// Most pseudonyms in one batch request.
+        #[pallet::constant]
+        type MaxBatch: Get<u32>;
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+        /// Benchmark set-up.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+    }
+
+    /// Access records by id.
+    #[pallet::storage]
+    pub type Records<T: Config> = StorageMap<_, Twox64Concat, AccessId, RecordOf<T>>;
+
+    /// The id the next record gets (= number of records ever made).
+    #[pallet::storage]
+    pub type NextAccessId<T> = StorageValue<_, AccessId, ValueQuery>;
+
+    /// A subject's records by position (0 = oldest).
+    #[pallet::storage]
+    pub type SubjectRecords<T> =
+        StorageDoubleMap<_, Twox64Concat, SubjectId, Twox64Concat, u32, AccessId>;
+
+    /// How many records a subject has.
+    #[pallet::storage]
+    pub type SubjectRecordCount<T> = StorageMap<_, Twox64Concat, SubjectId, u32, ValueQuery>;
+
+    /// An institution's records by position (0 = oldest).
+    #[pallet::storage]
+    pub type InstitutionRecords<T> =
+        StorageDoubleMap<_, Twox64Concat, InstitutionId, Twox64Concat, u32, AccessId>;
+
+    /// How many records an institution has.
+    #[pallet::storage]
+    pub type InstitutionRecordCount<T> =
+        StorageMap<_, Twox64Concat, InstitutionId, u32, ValueQuery>;
+
+    /// Record counts by state, per institution.
+    #[pallet::storage]
+    pub type Counts<T> = StorageMap<_, Twox64Concat, InstitutionId, StateCounts, ValueQuery>;
+
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// Access granted under consent.
+        AccessGranted {
+            id: AccessId,
+            institution: InstitutionId,
+            subject: SubjectId,
+            purpose: Purpose,
+            categories: CategorySet,
+        },
+        /// Access refused.
+        AccessDenied {
+            id: AccessId,
+            institution: InstitutionId,
+            subject: Option<SubjectId>,
+            reason: DenyReason,
+        },
+        /// Break-the-glass access without consent. The patient's wallet watches for this.
+        EmergencyAccess {
+            id: AccessId,
+            institution: InstitutionId,
+            subject: SubjectId,
+            justification: Digest,
+        },
+        /// A granted record was closed.
+        AccessClosed {
+            id: AccessId,
+            institution: InstitutionId,
+            outcome: Outcome,
+            result_digest: Option<Digest>,
+        },
+    }
+
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The signer is not a service key of any registered institution.
+        NotRegistered,
+        /// Emergency access needs the `DataCustodian` role.
+        NotCustodian,
+        /// Categories must be non-empty and defined.
+        BadCategories,
+        /// A batch needs at least one pseudonym.
+        EmptyBatch,
+        /// No record has this id.
+        UnknownAccess,
+        /// Only keys of the institution that made the request may close it.
+        NotYourRecord,
+        /// The record is not open: it was denied or is already closed.
+        NotOpen,
+        /// A `Completed` outcome must carry the result's digest.
+        MissingResultDigest,
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Requests access to one patient's data; the chain decides and records the decision.
+        #[pallet::call_index(0)]
+        #[pallet::weight(<T as Config>::WeightInfo::request_access())]
+        pub fn request_access(
+            origin: OriginFor<T>,
+            pseudonym: Pseudonym,
+            purpose: Purpose,
+            categories: CategorySet,
+            job_digest: Digest,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let institution = Self::institution_of(&who)?;
+            ensure!(
+                !categories.is_empty() && categories.is_valid(),
+                Error::<T>::BadCategories
+            );
+            Self::decide_and_record(
+                &who,
+                institution,
+                pseudonym,
+                purpose,
+                categories,
+                job_digest,
+            );
+            Ok(())
+        }
+
+        /// Requests access to a cohort: one record per pseudonym, each decided on its own.
+        #[pallet::call_index(1)]
+        #[pallet::weight(<T as Config>::WeightInfo::request_access_batch(pseudonyms.len() as u32))]
+        pub fn request_access_batch(
+            origin: OriginFor<T>,
+            pseudonyms: BoundedVec<Pseudonym, T::MaxBatch>,
+            purpose: Purpose,
+            categories: CategorySet,
+            job_digest: Digest,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let institution = Self::institution_of(&who)?;
+            ensure!(!pseudonyms.is_empty(), Error::<T>::EmptyBatch);
+            ensure!(
+                !categories.is_empty() && categories.is_valid(),
+                Error::<T>::BadCategories
+            );
+            for pseudonym in pseudonyms {
+                Self::decide_and_record(
+                    &who,
+                    institution,
+                    pseudonym,
+                    purpose,
+                    categories,
+                    job_digest,
+                );
+            }
+            Ok(())
+        }
+
+        /// Break the glass: a custodian's access without consent, for treatment, justified by the
+        /// digest of a justification kept off-chain. Refused (and recorded as denied) for forgotten
+        /// or unknown patients and suspended institutions.
+        #[pallet::call_index(2)]
+        #[pallet::weight(<T as Config>::WeightInfo::emergency_access())]
+        pub fn emergency_access(
+            origin: OriginFor<T>,
+            pseudonym: Pseudonym,
+            categories: CategorySet,
+            justification: Digest,
+            job_digest: Digest,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let institution = Self::institution_of(&who)?;
+            ensure!(
+                !categories.is_empty() && categories.is_valid(),
+                Error::<T>::BadCategories
+            );
+            let decision = match identity::Pallet::<T>::accessor_status(&who) {
+                AccessorStatus::Active { roles, .. } => {
+                    ensure!(
+                        roles.contains(consentry_primitives::Role::DataCustodian),
+                        Error::<T>::NotCustodian
+                    );
+                    match identity::Pallet::<T>::resolve(&pseudonym) {
+                        Ok(subject) if !identity::Pallet::<T>::is_erased(subject) => {
+                            Decision::Permit {
+                                subject,
+                                consents: Vec::new(),
+                            }
+                        }
+                        Ok(subject) => Decision::Deny {
+                            subject: Some(subject),
+                            reason: DenyReason::SubjectErased,
+                        },
+                        Err(true) => Decision::Deny {
+                            subject: None,
+                            reason: DenyReason::SubjectErased,
+                        },
+                        Err(false) => Decision::Deny {
+                            subject: None,
+                            reason: DenyReason::UnknownSubject,
+                        },
+                    }
+                }
+                _ => Decision::Deny {
+                    subject: None,
+                    reason: DenyReason::AccessorSuspended,
+                },
+            };
+            let record = Self::record(
+                &who,
+                institution,
+                pseudonym,
+                Purpose::Treatment,
+                categories,
+                job_digest,
+                decision,
+                Some(justification),
+            );
+            if let (AccessState::Granted, Some(subject)) = (record.state, record.subject) {
+                Self::deposit_event(Event::EmergencyAccess {
+                    id: record.id,
+                    institution,
+                    subject,
+                    justification,
+                });
+            } else {
+                Self::deposit_denied(&record);
+            }
+            Ok(())
+        }
+
+        /// Closes a granted record, once. Signed by any key of the institution that requested it.
+        #[pallet::call_index(3)]
+        #[pallet::weight(<T as Config>::WeightInfo::complete_access())]
+        pub fn complete_access(
+            origin: OriginFor<T>,
+            id: AccessId,
+            outcome: Outcome,
+            result_digest: Option<Digest>,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let institution = Self::institution_of(&who)?;
+            ensure!(
+                outcome != Outcome::Completed || result_digest.is_some(),
+                Error::<T>::MissingResultDigest
+            );
+            Records::<T>::try_mutate(id, |r| {
+                let r = r.as_mut().ok_or(Error::<T>::UnknownAccess)?;
+                ensure!(r.institution == institution, Error::<T>::NotYourRecord);
+                ensure!(r.state == AccessState::Granted, Error::<T>::NotOpen);
+                r.state = AccessState::Closed(outcome);
+                r.result_digest = result_digest;
+                r.closed_at = Some(<T as identity::Config>::Time::now());
+                Ok::<_, DispatchError>(())
+            })?;
+            Counts::<T>::mutate(institution, |c| {
+                c.shift(Some(AccessState::Granted), AccessState::Closed(outcome))
+            });
+            Self::deposit_event(Event::AccessClosed {
+                id,
+                institution,
+                outcome,
+                result_digest,
+            });
+            Ok(())
+        }
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// The institution of a service key, suspended or not (a suspended institution's requests
+        /// are recorded as denied; an unknown account's are refused outright).
+        fn institution_of(who: &T::AccountId) -> Result<InstitutionId, DispatchError> {
+            identity::ServiceKeys::<T>::get(who).ok_or_else(|| Error::<T>::NotRegistered.into())
+        }
+
+        fn decide_and_record(
+            who: &T::AccountId,
+            institution: InstitutionId,
+            pseudonym: Pseudonym,
+            purpose: Purpose,
+            categories: CategorySet,
+            job_digest: Digest,
+        ) {
+            let now = <T as identity::Config>::Time::now();
+            let decision = T::ConsentCheck::decide(
+                SubjectRef::Pseudonym(pseudonym),
+                who,
+                purpose,
+                categories,
+                now,
+            );
+            if let Decision::Permit { consents, .. } = &decision {
+                T::ConsentCheck::consume(consents);
+            }
+            let record = Self::record(
+                who,
+                institution,
+                pseudonym,
+                purpose,
+                categories,
+                job_digest,
+                decision,
+                None,
+            );
+            match (record.state, record.subject) {
+                (AccessState::Granted, Some(subject)) => {
+                    Self::deposit_event(Event::AccessGranted {
+                        id: record.id,
+                        institution,
+                        subject,
+                        purpose,
+                        categories,
+                    })
+                }
+                _ => Self::deposit_denied(&record),
+            }
+        }
+
+        fn deposit_denied(record: &RecordOf<T>) {
+            if let AccessState::Denied(reason) = record.state {
+                Self::deposit_event(Event::AccessDenied {
+                    id: record.id,
+                    institution: record.institution,
+                    subject: record.subject,
+                    reason,
+                });
+            }
+        }
+
+        /// Stores one record and indexes it. The only place records are created.
+        #[allow(clippy::too_many_arguments)]
+        fn record(
+            who: &T::AccountId,
+            institution: InstitutionId,
+            pseudonym: Pseudonym,
+            purpose: Purpose,
+            categories: CategorySet,
+            job_digest: Digest,
+            decision: Decision,
+            emergency: Option<Digest>,
+        ) -> RecordOf<T> {
+            let id = NextAccessId::<T>::get();
+            NextAccessId::<T>::put(id.saturating_add(1));
+            let (subject, state, consents) = match decision {
+                Decision::Permit { subject, consents } => {
+                    // A permit never cites more consents than there are categories (at most 16),
+                    // and MaxPermitConsents covers every defined category.
+                    let consents = BoundedVec::truncate_from(consents);
+                    (Some(subject), AccessState::Granted, consents)
+                }
+                Decision::Deny { subject, reason } => {
+                    (subject, AccessState::Denied(reason), BoundedVec::new())
+                }
+            };
+            let record = AccessRecord {
+                id,
+                institution,
+                requested_by: who.clone(),
+                pseudonym,
+                subject,
+                purpose,
+                categories,
+                job_digest,
+                consents,
+                emergency,
+                state,
+                result_digest: None,
+                requested_at: <T as identity::Config>::Time::now(),
+                block: frame_system::Pallet::<T>::block_number(),
+                closed_at: None,
+            };
+            Records::<T>::insert(id, &record);
+            if let Some(s) = subject {
+                let pos = SubjectRecordCount::<T>::mutate(s, |n| {
+                    *n = n.saturating_add(1);
+                    *n - 1
+                });
+                SubjectRecords::<T>::insert(s, pos, id);
+            }
+            let pos = InstitutionRecordCount::<T>::mutate(institution, |n| {
+                *n = n.saturating_add(1);
+                *n - 1
+            });
+            InstitutionRecords::<T>::insert(institution, pos, id);
+            Counts::<T>::mutate(institution, |c| {
+                c.shift(None, state);
+                if emergency.is_some() && state == AccessState::Granted {
+                    c.emergency = c.emergency.saturating_add(1);
+                }
+            });
+            record
+        }
+
+        /// A subject's records, newest first, from position `before` (exclusive) down; with the
+        /// cursor of the next page (`None` at the end).
+        pub fn records_by_subject(
+            subject: SubjectId,
+            before: Option<u32>,
+            limit: u32,
+        ) -> (Vec<RecordOf<T>>, Option<u32>) {
+            Self::page(
+                SubjectRecordCount::<T>::get(subject),
+                before,
+                limit,
+                |pos| SubjectRecords::<T>::get(subject, pos),
+            )
+        }
+
+        /// An institution's records, newest first, paged like [`Self::records_by_subject`].
+        pub fn records_by_institution(
+            institution: InstitutionId,
+            before: Option<u32>,
+            limit: u32,
+        ) -> (Vec<RecordOf<T>>, Option<u32>) {
+            Self::page(
+                InstitutionRecordCount::<T>::get(institution),
+                before,
+                limit,
+                |pos| InstitutionRecords::<T>::get(institution, pos),
+            )
+        }
+
+        fn page(
+            count: u32,
+            before: Option<u32>,
+            limit: u32,
+            at: impl Fn(u32) -> Option<AccessId>,
+        ) -> (Vec<RecordOf<T>>, Option<u32>) {
+            let end = before.unwrap_or(count).min(count);
+            let start = end.saturating_sub(limit.min(1_000));
+            let records = (start..end)
+                .rev()
+                .filter_map(|pos| at(pos).and_then(Records::<T>::get))
+                .collect();
+            (records, (start > 0).then_some(start))
+        }
+    }
+}

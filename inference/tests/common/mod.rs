@@ -1,0 +1,92 @@
+//! Tiny configurations and data shared by the integration tests.
+#![allow(dead_code)]
+
+use candle_core::Device;
+use consentry_inference::cohort::{Cohort, CohortConfig};
+use consentry_inference::config::InferenceConfig;
+use consentry_inference::models::bilstm::BiLstmConfig;
+use consentry_inference::models::fusion::FusionConfig;
+use consentry_inference::models::gbdt::GbdtConfig;
+use consentry_inference::models::transformer::TransformerConfig;
+use consentry_inference::pipeline::Prepared;
+use consentry_inference::train::{GbdtPair, Tensors, TrainConfig};
+
+/// A configuration small enough that every test runs in seconds on one core.
+pub fn tiny_config(n_patients: usize) -> InferenceConfig {
+    InferenceConfig {
+        cohort: CohortConfig {
+            n_patients,
+            seed: 11,
+            seq_len: 8,
+            ..Default::default()
+        },
+        gbdt: GbdtConfig {
+            n_rounds: 30,
+            max_depth: 3,
+            ..Default::default()
+        },
+        bilstm: BiLstmConfig {
+            hidden: 8,
+            layers: 2,
+            dropout: 0.0,
+        },
+        transformer: TransformerConfig {
+            d_model: 8,
+            heads: 2,
+            layers: 1,
+            ff_dim: 16,
+            dropout: 0.0,
+        },
+        fusion: FusionConfig {
+            hidden: [16, 8],
+            dropout: 0.0,
+        },
+        train: TrainConfig {
+            epochs: 3,
+            batch_size: 32,
+            seeds: vec![1],
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Cohort, features, boosters and train/test tensors for a tiny config.
+pub struct Fixture {
+    pub cfg: InferenceConfig,
+    pub cohort: Cohort,
+    pub data: Prepared,
+    pub gbdt: GbdtPair,
+    pub train: Tensors,
+    pub test: Tensors,
+}
+
+pub fn fixture(n_patients: usize) -> Fixture {
+    let cfg = tiny_config(n_patients);
+    let cohort = Cohort::generate(&cfg.cohort).unwrap();
+    let data = Prepared::new(&cohort, cfg.cohort.seq_len).unwrap();
+    let names = data.spec.names();
+    let (tr, va, te) = (&cohort.train, &cohort.valid, &cohort.test);
+    let gbdt = GbdtPair::fit(
+        &cfg.gbdt,
+        &data.tab_rows(tr),
+        &data.labels(tr),
+        &data.tab_rows(va),
+        &data.labels(va),
+        &names,
+    )
+    .unwrap();
+    let m = |idx: &[usize]| -> Vec<[f32; 2]> {
+        idx.iter().map(|&i| gbdt.margins(&data.tab[i])).collect()
+    };
+    let train = data.tensors(tr, &m(tr), &Device::Cpu).unwrap();
+    let test = data.tensors(te, &m(te), &Device::Cpu).unwrap();
+    Fixture {
+        cfg,
+        cohort,
+        data,
+        gbdt,
+        train,
+        test,
+    }
+}
