@@ -31,8 +31,8 @@
 //!    24 h; raises ADR risk, more so at high exposure).
 //! 6. **Outcomes.**
 //!    `logit P(response) = −0.3 + 2.2·tanh(1.3·(e + 0.35)) − 0.5·f − 0.9·d + N(0, 0.5)`;
-//!    `logit P(ADR) = −4.0 + 1.6·softplus(2·(e − 0.4)) + 0.35·(age−58)/16 + 0.5·[eGFR<60]
-//!    + 0.45·f + a·(1.8 + 0.8·max(e, 0)) + N(0, 0.5)`. Labels are Bernoulli draws,
+//!    `logit P(ADR) = −4.0 + 1.6·softplus(2·(e − 0.4)) + 0.35·(age−58)/16 + 0.5·[eGFR<60] +
+//!    0.45·f + a·(1.8 + 0.8·max(e, 0)) + N(0, 0.5)`. Labels are Bernoulli draws,
 //!    so even the generating model cannot predict them perfectly.
 //! 7. **Missingness.** height 20 %, albumin 30 %, ALT 25 %, each genotype 15 %
 //!    (25 % over age 75: not tested), 10 % of vital samples dropped, 8 % of

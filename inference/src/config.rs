@@ -43,7 +43,7 @@ impl InferenceConfig {
     /// Rejects settings that would fail later with a less helpful error.
     pub fn validate(&self) -> Result<()> {
         let t = &self.transformer;
-        if t.heads == 0 || t.d_model % t.heads != 0 {
+        if t.heads == 0 || !t.d_model.is_multiple_of(t.heads) {
             bail!(
                 "transformer.d_model ({}) must be a multiple of transformer.heads ({})",
                 t.d_model,

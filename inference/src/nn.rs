@@ -139,7 +139,11 @@ pub struct LayerNorm {
 impl LayerNorm {
     /// `dim`-wide layer norm with parameters under `vb`.
     pub fn new(dim: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
-        Ok(Self { weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?, bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?, eps })
+        Ok(Self {
+            weight: vb.get_with_hints(dim, "weight", Init::Const(1.0))?,
+            bias: vb.get_with_hints(dim, "bias", Init::Const(0.0))?,
+            eps,
+        })
     }
 
     /// Normalises over the last dimension.
@@ -148,6 +152,8 @@ impl LayerNorm {
         let mean = (x.sum_keepdim(candle_core::D::Minus1)? / d)?;
         let xc = x.broadcast_sub(&mean)?;
         let var = (xc.sqr()?.sum_keepdim(candle_core::D::Minus1)? / d)?;
-        xc.broadcast_div(&(var + self.eps)?.sqrt()?)?.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+        xc.broadcast_div(&(var + self.eps)?.sqrt()?)?
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)
     }
 }

@@ -61,7 +61,7 @@ impl Prepared {
 
     /// Device tensors for rows `idx`, with the GBDT margins given per row (aligned with `idx`).
     pub fn tensors(&self, idx: &[usize], margins: &[[f32; 2]], device: &Device) -> Result<Tensors> {
-        let rows: Vec<(&[f32], &[f32], [f32; 2], [f32; 2])> = idx
+        let rows: Vec<RawRow> = idx
             .iter()
             .zip(margins)
             .map(|(&i, m)| {
@@ -77,11 +77,14 @@ impl Prepared {
     }
 }
 
+/// One raw query: tabular row, flattened sequence, GBDT margins, labels.
+pub type RawRow<'a> = (&'a [f32], &'a [f32], [f32; 2], [f32; 2]);
+
 /// Standardises raw rows `(tabular, sequence, margins, labels)` into [`Tensors`].
 pub fn build_tensors(
     st: &Standardizer,
     spec: &FeatureSpec,
-    rows: &[(&[f32], &[f32], [f32; 2], [f32; 2])],
+    rows: &[RawRow],
     device: &Device,
 ) -> Result<Tensors> {
     let n = rows.len();

@@ -392,6 +392,8 @@ impl GbdtPair {
     }
 }
 
+type Pairs = Vec<(usize, usize)>;
+
 /// Out-of-fold GBDT margins for the training rows: each fold's margins come
 /// from boosters that never saw it (stacking), so the fusion head learns how
 /// much to trust the trees on unseen data. Folds are a seeded permutation.
@@ -410,7 +412,7 @@ pub fn oof_margins(
     let mut out = vec![[0.0f32; 2]; n];
     for k in 0..folds {
         // Fold membership by position in the shuffled order.
-        let (hold, keep): (Vec<(usize, usize)>, Vec<(usize, usize)>) = idx
+        let (hold, keep): (Pairs, Pairs) = idx
             .iter()
             .copied()
             .enumerate()
@@ -418,7 +420,7 @@ pub fn oof_margins(
         let hold: Vec<usize> = hold.into_iter().map(|(_, i)| i).collect();
         let keep: Vec<usize> = keep.into_iter().map(|(_, i)| i).collect();
         // Inside a fold, every fifth kept row drives early stopping.
-        let (es, fit_rows): (Vec<(usize, usize)>, Vec<(usize, usize)>) = keep
+        let (es, fit_rows): (Pairs, Pairs) = keep
             .iter()
             .copied()
             .enumerate()

@@ -29,7 +29,7 @@ fn single_patient(c: &mut Criterion) {
         b.iter(|| {
             let ind = personalize(meto, black_box(&patient)).unwrap();
             let doses = regimen.doses().unwrap();
-            closed_form::concentrations(&ind.params, &doses, &times).unwrap()
+            closed_form::profile(&ind.params, &doses, &times).unwrap()
         })
     });
     let ind = personalize(meto, &patient).unwrap();
@@ -54,12 +54,12 @@ fn population(c: &mut Criterion) {
     let mut out = vec![0.0; n * n_t];
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("closed_form_1M", |b| {
-        b.iter(|| oral_grid_closed_form(black_box(&pop), 0.8, 100.0, 1.0, n_t, &mut out))
+        b.iter(|| oral_grid_closed_form(black_box(&pop), 0.8, 100.0, 1.0, n_t, &mut out).unwrap())
     });
     g.bench_function("sample+closed_form_1M", |b| {
         b.iter(|| {
             let pop = PopParams::sample(&typ, &OMEGA, n, black_box(2)).unwrap();
-            oral_grid_closed_form(&pop, 0.8, 100.0, 1.0, n_t, &mut out)
+            oral_grid_closed_form(&pop, 0.8, 100.0, 1.0, n_t, &mut out).unwrap()
         })
     });
     drop(out);

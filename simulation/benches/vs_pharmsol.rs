@@ -99,7 +99,7 @@ fn compare(c: &mut Criterion) {
         let mut out = vec![0.0; n_cf * 25];
         g.throughput(Throughput::Elements(n_cf as u64));
         g.bench_function(format!("consentry_closed_form_{n_cf}"), |b| {
-            b.iter(|| oral_grid_closed_form(black_box(&pop), F, DOSE, 1.0, 25, &mut out))
+            b.iter(|| oral_grid_closed_form(black_box(&pop), F, DOSE, 1.0, 25, &mut out).unwrap())
         });
         g.bench_function(format!("pharmsol_analytical_{n_cf}"), |b| {
             b.iter(|| {

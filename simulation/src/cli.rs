@@ -15,7 +15,8 @@ use crate::personalize::{personalize, Personalized};
 use crate::pk::{closed_form, ode, Route};
 use crate::plot::{plot_profile, PlotData};
 use crate::population::{
-    last_nominal_dose, simulate_population, PopulationSettings, PopulationSummary,
+    compare_regimens, last_nominal_dose, simulate_population, PopulationSettings,
+    PopulationSummary, TrialArm,
 };
 use crate::regimen::{time_grid, LateDose, Regimen};
 
@@ -98,6 +99,10 @@ pub struct SimulateArgs {
     /// Virtual patients around this patient (0 = individual profile only).
     #[arg(long, default_value_t = 0)]
     pub population: usize,
+    /// Virtual trial: also simulate these maintenance doses (mg, comma
+    /// separated) on the same virtual patients (needs --population).
+    #[arg(long, value_delimiter = ',')]
+    pub compare_dose_mg: Vec<f64>,
     /// Random seed for the population.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -168,6 +173,8 @@ pub struct Report {
     pub pd: Option<PdOutput>,
     /// Population summary, if requested.
     pub population: Option<PopulationSummary>,
+    /// Virtual-trial arms from --compare-dose-mg (same virtual patients).
+    pub trial: Vec<TrialArm>,
     /// Files written.
     pub outputs: Vec<PathBuf>,
 }
@@ -286,8 +293,17 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         );
         if let Some(p) = &report.population {
             eprintln!(
-                "population n={}: P(target) {:?}, P(toxicity) {:?}",
+                "population n={} (this regimen): P(target) {:?}, P(toxicity) {:?}",
                 p.n, p.prob_target_attainment, p.prob_toxicity
+            );
+        }
+        for arm in &report.trial {
+            eprintln!(
+                "trial arm {} mg q{} h: P(target) {:?}, P(toxicity) {:?}",
+                arm.regimen.dose_mg,
+                arm.regimen.interval_h,
+                arm.summary.prob_target_attainment,
+                arm.summary.prob_toxicity
             );
         }
         for o in &report.outputs {
@@ -319,7 +335,7 @@ pub fn execute(args: &SimulateArgs) -> anyhow::Result<Report> {
     let times = time_grid(regimen.start_h, regimen.end_h(), args.step_h)?;
     let doses = regimen.doses()?;
     let conc = match args.solver {
-        Solver::ClosedForm => closed_form::concentrations(&ind.params, &doses, &times)?,
+        Solver::ClosedForm => closed_form::profile(&ind.params, &doses, &times)?,
         Solver::Ode => ode::simulate(&ind.params, &doses, &times, ode::OdeOptions::ACCURATE)?.conc,
     };
     let window = drug.window.as_ref();
@@ -353,6 +369,31 @@ pub fn execute(args: &SimulateArgs) -> anyhow::Result<Report> {
         Some(s)
     } else {
         None
+    };
+    if !args.compare_dose_mg.is_empty() && args.population == 0 {
+        return Err(invalid(
+            "compare_dose_mg",
+            "a virtual trial needs a population; add --population <N>, e.g. --population 1000",
+        )
+        .into());
+    }
+    let arms: Vec<Regimen> = args
+        .compare_dose_mg
+        .iter()
+        .map(|&d| Regimen {
+            dose_mg: d,
+            ..regimen.clone()
+        })
+        .collect();
+    let settings = PopulationSettings {
+        n: args.population.max(1),
+        seed: args.seed,
+        residual_error: args.residual_error,
+    };
+    let trial = if arms.is_empty() {
+        Vec::new()
+    } else {
+        compare_regimens(drug, &ind.params, &arms, args.step_h, settings)?
     };
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("out_dir: cannot create {}", args.out_dir.display()))?;
@@ -399,6 +440,7 @@ pub fn execute(args: &SimulateArgs) -> anyhow::Result<Report> {
         concentration_mg_l: conc,
         metrics,
         population,
+        trial,
         outputs,
     };
     write_json(&json_path, &report)?;

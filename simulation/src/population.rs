@@ -137,12 +137,8 @@ pub fn oral_grid_closed_form(
     dt: f64,
     n_t: usize,
     out: &mut [f64],
-) {
-    assert_eq!(
-        out.len(),
-        pop.len() * n_t,
-        "output buffer must hold n_patients × n_times"
-    );
+) -> Result<()> {
+    check_grid(pop, f, dose_mg, dt, n_t, out.len())?;
     out.par_chunks_mut(n_t * 1024)
         .enumerate()
         .for_each(|(c, block)| {
@@ -151,6 +147,45 @@ pub fn oral_grid_closed_form(
                 one_compartment::oral_grid(row, dt, f, dose_mg, pop.ka[i], pop.v[i], pop.cl[i]);
             }
         });
+    Ok(())
+}
+
+/// Shape and range checks shared by the grid fast paths (typed errors, not panics).
+fn check_grid(
+    pop: &PopParams,
+    f: f64,
+    dose_mg: f64,
+    dt: f64,
+    n_t: usize,
+    out_len: usize,
+) -> Result<()> {
+    if n_t == 0 {
+        return Err(invalid("n_times", "must be >= 1"));
+    }
+    if pop.cl.len() != pop.v.len() || pop.cl.len() != pop.ka.len() {
+        return Err(invalid(
+            "population",
+            "cl, v and ka must have one value per patient",
+        ));
+    }
+    if out_len != pop.len() * n_t {
+        return Err(invalid(
+            "out",
+            format!(
+                "buffer holds {out_len} values; it must hold n_patients × n_times = {}",
+                pop.len() * n_t
+            ),
+        ));
+    }
+    crate::error::require_positive("step_h", dt)?;
+    crate::error::require_non_negative("dose_mg", dose_mg)?;
+    if !(f > 0.0 && f <= 1.0) {
+        return Err(invalid(
+            "pk.f",
+            format!("bioavailability must be in (0, 1] (got {f})"),
+        ));
+    }
+    Ok(())
 }
 
 /// ODE (Dopri5) version of [`oral_grid_closed_form`].
@@ -163,11 +198,7 @@ pub fn oral_grid_ode(
     opts: crate::pk::ode::OdeOptions,
     out: &mut [f64],
 ) -> Result<()> {
-    assert_eq!(
-        out.len(),
-        pop.len() * n_t,
-        "output buffer must hold n_patients × n_times"
-    );
+    check_grid(pop, f, dose_mg, dt, n_t, out.len())?;
     let times: Vec<f64> = (0..n_t).map(|j| j as f64 * dt).collect();
     let dose = [Dose {
         time_h: 0.0,
@@ -246,7 +277,7 @@ pub fn simulate_population(
     let last_dose = last_nominal_dose(regimen);
     let var = &drug.variability;
     let window = drug.window.as_ref();
-    let grid = uniform_step(times);
+    let grid = closed_form::uniform_step(times);
     const CHUNK: usize = 256;
     let per_patient: Vec<(ProfileMetrics, f64)> = conc
         .par_chunks_mut(n_t * CHUNK)
@@ -313,16 +344,6 @@ pub fn simulate_population(
 
 /// Upper bound on stored population concentrations (patients × time points).
 pub const MAX_POPULATION_CELLS: usize = 200_000_000;
-
-fn uniform_step(times: &[f64]) -> Option<f64> {
-    let h = times.get(1)? - times[0];
-    let ok = h > 0.0
-        && times
-            .iter()
-            .enumerate()
-            .all(|(j, &x)| x == times[0] + j as f64 * h);
-    ok.then_some(h)
-}
 
 /// 5th, 50th and 95th percentiles by selection (O(n) each, no full sort).
 fn bands(col: &mut [f32]) -> [f64; 3] {

@@ -195,6 +195,51 @@ fn missed_late_and_loading_doses_change_the_profile() {
 }
 
 #[test]
+fn virtual_trial_arms_use_the_same_patients() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = execute(&args(&[
+        "--patient",
+        PATIENT,
+        "--drug",
+        "tacrolimus",
+        "--population",
+        "400",
+        "--compare-dose-mg",
+        "1.5,3",
+        "--plot",
+        "none",
+        "--quiet",
+        "-o",
+        out,
+    ]))
+    .unwrap();
+    assert_eq!(r.trial.len(), 2);
+    // The 3 mg arm is the same regimen and seed as the main population run.
+    assert_eq!(&r.trial[1].summary, r.population.as_ref().unwrap());
+    // Linear PK and common random numbers: half the dose halves every percentile.
+    for (a, b) in r.trial[0].summary.p95.iter().zip(&r.trial[1].summary.p95) {
+        assert!((2.0 * a - b).abs() <= 1e-6 * b.abs().max(1e-12));
+    }
+    let e = execute(&args(&[
+        "--patient",
+        PATIENT,
+        "--drug",
+        "tacrolimus",
+        "--compare-dose-mg",
+        "1",
+        "--quiet",
+        "-o",
+        out,
+    ]))
+    .unwrap_err();
+    assert!(
+        format!("{e:#}").starts_with("compare_dose_mg: a virtual trial needs a population"),
+        "{e:#}"
+    );
+}
+
+#[test]
 fn bad_input_names_the_field_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();

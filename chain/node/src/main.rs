@@ -1,2 +1,11 @@
-use sc_cli as _;
-fn main() {}
+//! The Consentry node: one binary for validators, full nodes and benchmarking.
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() -> sc_cli::Result<()> {
+    command::run()
+}

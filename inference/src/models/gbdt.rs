@@ -516,10 +516,11 @@ impl Gbdt {
         let bs = lmp["base_score"]
             .as_str()
             .context("xgboost json: missing `learner_model_param.base_score`")?;
-        let base_score: f64 = bs
+        // Parsed as f32 (what was written) so the in-memory value is bit-identical after a round trip.
+        let base_score = bs
             .trim_matches(|c| c == '[' || c == ']')
-            .parse()
-            .context("xgboost json: `base_score` is not a number")?;
+            .parse::<f32>()
+            .context("xgboost json: `base_score` is not a number")? as f64;
         let num_features: usize = lmp["num_feature"].as_str().unwrap_or("0").parse()?;
         if l["objective"]["name"] != "binary:logistic" {
             bail!(

@@ -129,7 +129,7 @@ pub struct FeatureTransformer {
 impl FeatureTransformer {
     /// Builds an encoder for `n_features` tokens.
     pub fn new(cfg: &TransformerConfig, n_features: usize, vb: VarBuilder) -> Result<Self> {
-        if cfg.heads == 0 || cfg.d_model % cfg.heads != 0 {
+        if cfg.heads == 0 || !cfg.d_model.is_multiple_of(cfg.heads) {
             candle_core::bail!(
                 "transformer.d_model ({}) must be a positive multiple of transformer.heads ({}); change one of them in the config",
                 cfg.d_model,

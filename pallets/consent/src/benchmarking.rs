@@ -1,1 +1,108 @@
+//! Benchmarks for every call of the consent pallet, each in its worst case.
 
+use super::*;
+use crate::Pallet as ConsentPallet;
+use consentry_primitives::{Role, RoleSet};
+use frame_benchmarking::v2::*;
+use frame_support::traits::{EnsureOrigin, Get};
+use frame_system::RawOrigin;
+use pallet_consentry_identity as identity;
+
+/// A custodian institution and one claimed patient.
+fn setup<T: Config>() -> (T::AccountId, SubjectId, consentry_primitives::InstitutionId) {
+    let gov = || {
+        <T as identity::Config>::GovernanceOrigin::try_successful_origin()
+            .expect("governance origin")
+    };
+    let inst = identity::NextInstitutionId::<T>::get();
+    identity::Pallet::<T>::register_institution(
+        gov(),
+        b"bench".to_vec(),
+        RoleSet::of(&[Role::DataCustodian]),
+    )
+    .unwrap();
+    let key: T::AccountId = account("worker", 0, 0);
+    identity::Pallet::<T>::add_service_key(gov(), inst, key.clone()).unwrap();
+    let who: T::AccountId = account("patient", 0, 0);
+    identity::Pallet::<T>::enrol(RawOrigin::Signed(key).into(), [1; 32], who.clone()).unwrap();
+    identity::Pallet::<T>::claim(RawOrigin::Signed(who.clone()).into(), [1; 32]).unwrap();
+    let subject = identity::SubjectOfAccount::<T>::get(&who).unwrap();
+    (who, subject, inst)
+}
+
+fn grant_one<T: Config>(who: &T::AccountId, subject: SubjectId, inst: u32) -> ConsentId {
+    let id = NextConsentId::<T>::get();
+    ConsentPallet::<T>::grant(
+        RawOrigin::Signed(who.clone()).into(),
+        subject,
+        Grantee::Institution(inst),
+        PurposeSet::all(),
+        CategorySet::all(),
+        None,
+        Some(u64::MAX),
+        Some(u32::MAX),
+    )
+    .unwrap();
+    id
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    /// Worst case: the index is full of ended consents, so every entry is read and one pruned.
+    #[benchmark]
+    fn grant(n: Linear<0, { T::MaxIndexedConsents::get() }>) {
+        let (who, subject, inst) = setup::<T>();
+        for _ in 0..n {
+            let id = grant_one::<T>(&who, subject, inst);
+            ConsentPallet::<T>::revoke(RawOrigin::Signed(who.clone()).into(), id).unwrap();
+        }
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(who),
+            subject,
+            Grantee::Institution(inst),
+            PurposeSet::all(),
+            CategorySet::all(),
+            None,
+            None,
+            None,
+        );
+        assert_eq!(NextConsentId::<T>::get(), n as u64 + 1);
+    }
+
+    #[benchmark]
+    fn amend() {
+        let (who, subject, inst) = setup::<T>();
+        let id = grant_one::<T>(&who, subject, inst);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(who),
+            id,
+            PurposeSet::of(&[Purpose::Treatment]),
+            CategorySet::all(),
+            Some(u64::MAX - 1),
+            Some(1),
+        );
+        assert_eq!(Consents::<T>::get(id).unwrap().max_uses, Some(1));
+    }
+
+    #[benchmark]
+    fn revoke() {
+        let (who, subject, inst) = setup::<T>();
+        let id = grant_one::<T>(&who, subject, inst);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(who), id);
+        assert!(matches!(
+            Consents::<T>::get(id).unwrap().status,
+            ConsentStatus::Revoked { .. }
+        ));
+    }
+
+    impl_benchmark_test_suite!(
+        ConsentPallet,
+        crate::mock::new_test_ext(),
+        crate::mock::Test
+    );
+}

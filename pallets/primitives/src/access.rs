@@ -19,8 +19,9 @@ use scale_info::TypeInfo;
     PartialEq,
     Eq,
     Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum Outcome {
     /// The workload ran and produced the result whose digest is recorded.
     Completed,
@@ -42,8 +43,9 @@ pub enum Outcome {
     PartialEq,
     Eq,
     Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum AccessState {
     /// Permitted and not yet closed.
     Granted,
@@ -55,9 +57,18 @@ pub enum AccessState {
 
 /// One access attempt, granted, denied or emergency. Never deleted; closed at most once.
 #[derive(
-    Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Clone,
+    PartialEq,
+    Eq,
+    Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct AccessRecord<AccountId, BlockNumber> {
     /// The record's id.
     pub id: AccessId,
@@ -113,8 +124,9 @@ pub mod frame_support_bounded {
     Eq,
     Default,
     Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct StateCounts {
     /// Open granted records.
     pub granted: u32,

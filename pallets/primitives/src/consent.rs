@@ -17,8 +17,9 @@ use scale_info::TypeInfo;
     PartialEq,
     Eq,
     Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum Grantee {
     /// One named institution.
     Institution(InstitutionId),
@@ -39,8 +40,9 @@ pub enum Grantee {
     PartialEq,
     Eq,
     Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum ConsentStatus {
     /// In force (subject to its period and use limit).
     Active,
@@ -55,9 +57,18 @@ pub enum ConsentStatus {
 /// `provision.purpose`, categories → `provision.class`, valid_from/valid_until → `provision.period`,
 /// status → `Consent.status` (active / inactive).
 #[derive(
-    Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Clone,
+    PartialEq,
+    Eq,
+    Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub struct Consent<AccountId> {
     /// The patient the consent is about.
     pub subject: SubjectId,
@@ -98,8 +109,9 @@ pub struct Consent<AccountId> {
     PartialOrd,
     Ord,
     Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum DenyReason {
     /// The accessor is not a service key of a registered institution.
     AccessorNotRegistered,
@@ -126,8 +138,18 @@ pub enum DenyReason {
 }
 
 /// A consent decision.
-#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug)]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[derive(
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    Clone,
+    PartialEq,
+    Eq,
+    Debug,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Decision {
     /// Allowed by these consents (together they cover every requested category).
     Permit {

@@ -59,8 +59,9 @@ pub enum AccessorStatus {
     PartialEq,
     Eq,
     Debug,
+    serde::Serialize,
+    serde::Deserialize,
 )]
-#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 pub enum SubjectRef {
     /// The subject itself.
     Subject(SubjectId),

@@ -10,7 +10,7 @@ macro_rules! flag_enum {
     ($(#[$meta:meta])* $name:ident, $set:ident, $bits:ty, [$($(#[$vmeta:meta])* $variant:ident = $bit:expr),+ $(,)?]) => {
         $(#[$meta])*
         #[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-        #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+        #[derive(serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* $variant = $bit),+
         }
@@ -26,7 +26,7 @@ macro_rules! flag_enum {
 
         #[doc = concat!("A set of [`", stringify!($name), "`] values.")]
         #[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Default, Debug)]
-        #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+        #[derive(serde::Serialize, serde::Deserialize)]
         pub struct $set(pub $bits);
 
         impl $set {

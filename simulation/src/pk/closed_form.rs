@@ -207,3 +207,29 @@ pub fn concentrations_grid(
         }
     }
 }
+
+/// Concentrations at `times`, using the recurrence of [`concentrations_grid`]
+/// when `times` is a uniform grid and pointwise superposition otherwise.
+pub fn profile(p: &PkParams, doses: &[Dose], times: &[f64]) -> Result<Vec<f64>> {
+    p.validate()?;
+    validate_doses(doses)?;
+    match uniform_step(times) {
+        Some(h) => {
+            let mut out = vec![0.0; times.len()];
+            concentrations_grid(p, &p.disposition(), doses, times[0], h, &mut out);
+            Ok(out)
+        }
+        None => concentrations(p, doses, times),
+    }
+}
+
+/// The step of `times` if it is exactly `t0 + j·h`, else `None`.
+pub fn uniform_step(times: &[f64]) -> Option<f64> {
+    let h = times.get(1)? - times[0];
+    let ok = h > 0.0
+        && times
+            .iter()
+            .enumerate()
+            .all(|(j, &x)| x == times[0] + j as f64 * h);
+    ok.then_some(h)
+}

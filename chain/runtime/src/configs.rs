@@ -1,0 +1,160 @@
+//! Pallet configuration.
+
+use crate::*;
+use frame_support::{
+    derive_impl, parameter_types,
+    traits::{ConstBool, ConstU32, ConstU64, EitherOfDiverse},
+    weights::{
+        constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+        Weight,
+    },
+};
+use frame_system::{
+    limits::{BlockLength, BlockWeights},
+    EnsureRoot,
+};
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_runtime::Perbill;
+
+/// Share of a block for ordinary transactions; the rest is kept for operational ones.
+const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
+
+parameter_types! {
+    pub const Version: RuntimeVersion = VERSION;
+    /// Blocks get the whole slot's compute budget (the author has the full two seconds).
+    pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
+        Weight::from_parts(2u64 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
+        NORMAL_DISPATCH_RATIO,
+    );
+    pub RuntimeBlockLength: BlockLength = BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
+    pub const SS58Prefix: u8 = 42;
+}
+
+#[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
+impl frame_system::Config for Runtime {
+    type Block = Block;
+    type BlockWeights = RuntimeBlockWeights;
+    type BlockLength = RuntimeBlockLength;
+    type AccountId = AccountId;
+    type Nonce = Nonce;
+    type Hash = Hash;
+    type BlockHashCount = ConstU32<2400>;
+    // The node stores state in ParityDB.
+    type DbWeight = ParityDbWeight;
+    type Version = Version;
+    type AccountData = ();
+    type SS58Prefix = SS58Prefix;
+    type MaxConsumers = ConstU32<16>;
+}
+
+impl pallet_timestamp::Config for Runtime {
+    type Moment = u64;
+    type OnTimestampSet = Aura;
+    type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
+    type WeightInfo = ();
+}
+
+impl pallet_aura::Config for Runtime {
+    type AuthorityId = AuraId;
+    type DisabledValidators = ();
+    type MaxAuthorities = ConstU32<32>;
+    type AllowMultipleBlocksPerSlot = ConstBool<false>;
+    type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+}
+
+impl pallet_grandpa::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type WeightInfo = ();
+    type MaxAuthorities = ConstU32<32>;
+    type MaxNominators = ConstU32<0>;
+    type MaxSetIdSessionEntries = ConstU64<0>;
+    type KeyOwnerProof = sp_core::Void;
+    type EquivocationReportSystem = ();
+}
+
+impl pallet_sudo::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type RuntimeCall = RuntimeCall;
+    type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+/// The council instance.
+pub type CouncilCollective = pallet_collective::Instance1;
+
+parameter_types! {
+    pub MaxProposalWeight: Weight = Perbill::from_percent(50) * RuntimeBlockWeights::get().max_block;
+}
+
+/// Root (dev chains' sudo) or at least two thirds of the council.
+pub type CouncilOrRoot = EitherOfDiverse<
+    EnsureRoot<AccountId>,
+    pallet_collective::EnsureProportionAtLeast<AccountId, CouncilCollective, 2, 3>,
+>;
+
+impl pallet_collective::Config<CouncilCollective> for Runtime {
+    type RuntimeOrigin = RuntimeOrigin;
+    type Proposal = RuntimeCall;
+    type RuntimeEvent = RuntimeEvent;
+    type MotionDuration = ConstU32<{ 3 * DAYS }>;
+    type MaxProposals = ConstU32<100>;
+    type MaxMembers = ConstU32<64>;
+    type DefaultVote = pallet_collective::PrimeDefaultVote;
+    type WeightInfo = pallet_collective::weights::SubstrateWeight<Runtime>;
+    type SetMembersOrigin = EnsureRoot<AccountId>;
+    type MaxProposalWeight = MaxProposalWeight;
+    type DisapproveOrigin = CouncilOrRoot;
+    type KillOrigin = CouncilOrRoot;
+    type Consideration = ();
+}
+
+impl pallet_membership::Config<pallet_membership::Instance1> for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type AddOrigin = CouncilOrRoot;
+    type RemoveOrigin = CouncilOrRoot;
+    type SwapOrigin = CouncilOrRoot;
+    type ResetOrigin = CouncilOrRoot;
+    type PrimeOrigin = CouncilOrRoot;
+    type MembershipInitialized = Council;
+    type MembershipChanged = Council;
+    type MaxMembers = ConstU32<64>;
+    type WeightInfo = pallet_membership::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_node_authorization::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type MaxWellKnownNodes = ConstU32<64>;
+    type MaxPeerIdLength = ConstU32<128>;
+    type AddOrigin = CouncilOrRoot;
+    type RemoveOrigin = CouncilOrRoot;
+    type SwapOrigin = CouncilOrRoot;
+    type ResetOrigin = CouncilOrRoot;
+    type WeightInfo = ();
+}
+
+impl pallet_consentry_identity::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type GovernanceOrigin = CouncilOrRoot;
+    type Time = Timestamp;
+    type OnErasure = Consent;
+    type MaxNameLen = ConstU32<128>;
+    type MaxServiceKeys = ConstU32<16>;
+    type MaxPseudonymsPerSubject = ConstU32<16>;
+    type MaxGuardians = ConstU32<4>;
+    type WeightInfo = pallet_consentry_identity::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_consentry_consent::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type MaxLiveConsents = ConstU32<32>;
+    type MaxIndexedConsents = ConstU32<48>;
+    type WeightInfo = pallet_consentry_consent::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_consentry_audit::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type ConsentCheck = Consent;
+    type MaxBatch = ConstU32<256>;
+    type WeightInfo = pallet_consentry_audit::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::AuditHelper;
+}

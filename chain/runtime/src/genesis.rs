@@ -1,0 +1,138 @@
+//! Genesis presets: `development` (one validator, Alice), `local_testnet` (four validators on one
+//! machine) and [`consortium`], which the node fills from an institutions file.
+
+use crate::{AccountId, RuntimeGenesisConfig};
+use alloc::{vec, vec::Vec};
+use consentry_primitives::{Role, RoleSet};
+use core::str::FromStr;
+use frame_support::build_struct_json_patch;
+use pallet_grandpa::AuthorityId as GrandpaId;
+use serde_json::Value;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_genesis_builder::{self, PresetId};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+/// One institution at genesis: display name, roles, service keys.
+pub type GenesisInstitution = (Vec<u8>, RoleSet, Vec<AccountId>);
+
+/// Everything a chain's first block needs to know.
+pub struct ChainSetup {
+    /// Validators' Aura and GRANDPA keys.
+    pub authorities: Vec<(AuraId, GrandpaId)>,
+    /// Council members (one governance account per member institution).
+    pub council: Vec<AccountId>,
+    /// Sudo key: dev and test chains only; `None` in production.
+    pub sudo: Option<AccountId>,
+    /// Institutions with their roles and service keys.
+    pub institutions: Vec<GenesisInstitution>,
+    /// Nodes allowed to peer: libp2p peer id bytes and the owning account.
+    pub nodes: Vec<(Vec<u8>, AccountId)>,
+}
+
+/// The genesis patch for a chain set up this way.
+pub fn consortium(setup: ChainSetup) -> Value {
+    let (aura, grandpa): (Vec<_>, Vec<_>) = setup.authorities.into_iter().unzip();
+    build_struct_json_patch!(RuntimeGenesisConfig {
+        aura: pallet_aura::GenesisConfig { authorities: aura },
+        grandpa: pallet_grandpa::GenesisConfig {
+            authorities: grandpa.into_iter().map(|g| (g, 1)).collect::<Vec<_>>()
+        },
+        sudo: pallet_sudo::GenesisConfig { key: setup.sudo },
+        council_membership: pallet_membership::GenesisConfig {
+            members: setup
+                .council
+                .try_into()
+                .expect("at most 64 council members")
+        },
+        node_authorization: pallet_node_authorization::GenesisConfig {
+            nodes: setup
+                .nodes
+                .into_iter()
+                .map(|(peer, owner)| (sp_core::OpaquePeerId(peer), owner))
+                .collect::<Vec<_>>(),
+        },
+        identity: pallet_consentry_identity::GenesisConfig {
+            institutions: setup.institutions
+        },
+    })
+}
+
+/// Aura (sr25519) and GRANDPA (ed25519) keys of a well-known dev account.
+fn authority(name: &str) -> (AuraId, GrandpaId) {
+    let sr = Sr25519Keyring::from_str(name).expect("well-known sr25519 dev key");
+    let ed = Ed25519Keyring::from_str(name).expect("well-known ed25519 dev key");
+    (sr.public().into(), ed.public().into())
+}
+
+/// The well-known dev institutions: a hospital (custodian and researcher, worker key Bob), a
+/// research institute (researcher, worker key Charlie) and an audit office (auditor, key Dave).
+pub fn dev_institutions() -> Vec<GenesisInstitution> {
+    vec![
+        (
+            b"St. Example University Hospital".to_vec(),
+            RoleSet::of(&[Role::DataCustodian, Role::Researcher]),
+            vec![Sr25519Keyring::Bob.to_account_id()],
+        ),
+        (
+            b"Example Research Institute".to_vec(),
+            RoleSet::of(&[Role::Researcher]),
+            vec![Sr25519Keyring::Charlie.to_account_id()],
+        ),
+        (
+            b"Example Audit Office".to_vec(),
+            RoleSet::of(&[Role::Auditor]),
+            vec![Sr25519Keyring::Dave.to_account_id()],
+        ),
+    ]
+}
+
+fn development() -> Value {
+    consortium(ChainSetup {
+        authorities: vec![authority("Alice")],
+        council: vec![Sr25519Keyring::Alice.to_account_id()],
+        sudo: Some(Sr25519Keyring::Alice.to_account_id()),
+        institutions: dev_institutions(),
+        nodes: vec![],
+    })
+}
+
+fn local_testnet() -> Value {
+    let validators = [
+        Sr25519Keyring::Alice,
+        Sr25519Keyring::Bob,
+        Sr25519Keyring::Charlie,
+        Sr25519Keyring::Dave,
+    ];
+    consortium(ChainSetup {
+        authorities: ["Alice", "Bob", "Charlie", "Dave"]
+            .into_iter()
+            .map(authority)
+            .collect(),
+        council: validators.iter().map(|k| k.to_account_id()).collect(),
+        sudo: Some(Sr25519Keyring::Alice.to_account_id()),
+        institutions: dev_institutions(),
+        nodes: vec![],
+    })
+}
+
+/// The preset for `id`, serialized.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+    let patch = match id.as_ref() {
+        sp_genesis_builder::DEV_RUNTIME_PRESET => development(),
+        sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_testnet(),
+        _ => return None,
+    };
+    Some(
+        serde_json::to_string(&patch)
+            .expect("serializable genesis")
+            .into_bytes(),
+    )
+}
+
+/// The preset names this runtime offers.
+pub fn preset_names() -> Vec<PresetId> {
+    vec![
+        PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
+        PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+    ]
+}

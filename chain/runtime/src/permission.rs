@@ -1,0 +1,70 @@
+//! Permissioned transactions: who may get a signed transaction into the pool.
+//!
+//! The chain has no fees, so the pool must refuse strangers itself, at validation, before a
+//! transaction can take block space. Admitted signers: institution service keys, patients,
+//! guardians, council members and (on dev chains) the sudo key. An account the chain does not
+//! know may send exactly one kind of call: claiming an enrolment addressed to it.
+
+use crate::{AccountId, Runtime, RuntimeCall, RuntimeOrigin};
+use codec::{Decode, DecodeWithMemTracking, Encode};
+use frame_support::{pallet_prelude::TransactionSource, traits::Get, weights::Weight};
+use scale_info::TypeInfo;
+use sp_runtime::{
+    impl_tx_ext_default,
+    traits::{
+        AsSystemOriginSigner, DispatchInfoOf, Implication, TransactionExtension, ValidateResult,
+    },
+    transaction_validity::{InvalidTransaction, ValidTransaction},
+};
+
+/// The transaction extension that admits only known signers. It carries no data.
+#[derive(Encode, Decode, DecodeWithMemTracking, Clone, Eq, PartialEq, Default, TypeInfo, Debug)]
+pub struct CheckPermission;
+
+/// Whether `who` may sign `call`.
+pub fn is_permitted(who: &AccountId, call: &RuntimeCall) -> bool {
+    if pallet_consentry_identity::Pallet::<Runtime>::is_registered_account(who)
+        || pallet_membership::Members::<Runtime, pallet_membership::Instance1>::get().contains(who)
+        || pallet_sudo::Key::<Runtime>::get().as_ref() == Some(who)
+    {
+        return true;
+    }
+    match call {
+        RuntimeCall::Identity(pallet_consentry_identity::Call::claim { pseudonym }) => {
+            pallet_consentry_identity::Pallet::<Runtime>::is_claimable_by(pseudonym, who)
+        }
+        _ => false,
+    }
+}
+
+impl TransactionExtension<RuntimeCall> for CheckPermission {
+    const IDENTIFIER: &'static str = "CheckPermission";
+    type Implicit = ();
+    type Val = ();
+    type Pre = ();
+
+    fn weight(&self, _call: &RuntimeCall) -> Weight {
+        // Up to four storage reads (service key, subject, guardianship, council) plus the sudo key.
+        <Runtime as frame_system::Config>::DbWeight::get().reads(5)
+    }
+
+    fn validate(
+        &self,
+        origin: RuntimeOrigin,
+        call: &RuntimeCall,
+        _info: &DispatchInfoOf<RuntimeCall>,
+        _len: usize,
+        _self_implicit: (),
+        _inherited_implication: &impl Implication,
+        _source: TransactionSource,
+    ) -> ValidateResult<(), RuntimeCall> {
+        if let Some(who) = origin.as_system_origin_signer() {
+            if !is_permitted(who, call) {
+                return Err(InvalidTransaction::BadSigner.into());
+            }
+        }
+        Ok((ValidTransaction::default(), (), origin))
+    }
+
+    impl_tx_ext_default!(RuntimeCall; prepare);
+}

@@ -1,0 +1,4 @@
+# Shared environment for the start and test scripts (sourced, not run).
+# Builds go to one cache outside the clone, so a fresh clone (CI) rebuilds only what changed.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/consentry-target}"
+export CONSENTRY_NODE="${CONSENTRY_NODE:-$CARGO_TARGET_DIR/release/consentry-node}"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what building Consentry needs on a fresh Debian/Ubuntu machine with rustup:
+# the wasm target and rust-src (runtime), protoc (libp2p), and a C toolchain for the few -sys crates.
+set -euo pipefail
+
+need_apt=()
+command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+rustup target list --installed | grep -qx wasm32v1-none || rustup target add wasm32v1-none
+rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src

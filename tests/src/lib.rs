@@ -1,0 +1,93 @@
+//! Harness for end-to-end tests: starts real `consentry-node` processes on loopback ports and
+//! stops them when dropped.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The node binary: `$CONSENTRY_NODE`, or `consentry-node` next to the test executable's
+/// profile directory (where `cargo build --release -p consentry-node` puts it).
+pub fn node_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("CONSENTRY_NODE") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    profile_dir.join("consentry-node")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A running node process.
+pub struct Node {
+    child: Child,
+    /// RPC port.
+    pub rpc_port: u16,
+    /// Where its database lives (kept for restart tests).
+    pub base: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Node {
+    /// A `--dev` node with its own temporary database.
+    pub fn dev() -> anyhow::Result<Node> {
+        let tmp = tempfile::tempdir()?;
+        let base = tmp.path().to_path_buf();
+        let mut node = Node::spawn(&["--dev"], base)?;
+        node._tmp = Some(tmp);
+        Ok(node)
+    }
+
+    /// Starts the node binary with `args` plus loopback-only ports on `base`.
+    pub fn spawn(args: &[&str], base: PathBuf) -> anyhow::Result<Node> {
+        let bin = node_binary();
+        anyhow::ensure!(
+            bin.exists(),
+            "node binary {} not found: run `cargo build --release -p consentry-node` (scripts/test.sh does)",
+            bin.display()
+        );
+        let rpc_port = free_port();
+        let child = Command::new(&bin)
+            .args(args)
+            .arg("--base-path")
+            .arg(&base)
+            .args(["--rpc-port", &rpc_port.to_string()])
+            .args(["--port", &free_port().to_string()])
+            .args(["--prometheus-port", &free_port().to_string()])
+            .args(["--no-telemetry", "--no-mdns", "--rpc-max-connections", "1000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Node { child, rpc_port, base, _tmp: None })
+    }
+
+    /// The node's WebSocket RPC URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// Connects a client, waiting for the RPC server to come up.
+    pub async fn client(&self) -> anyhow::Result<consentry_client::Client> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            match consentry_client::connect(&self.ws_url()).await {
+                Ok(c) => return Ok(c),
+                Err(e) if Instant::now() > deadline => anyhow::bail!("node RPC did not come up: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
