@@ -287,27 +287,6 @@ pub fn run_experiment(
             *s += pa[j].abs() / sample.len() as f64;
         }
     }
-    let plot = |file: &str, title: &str, names: &[String], v: &[f64]| {
-        crate::plot::bar_chart_svg(&out.join(file), title, names, v, 20)
-    };
-    plot(
-        "importance_hybrid_response.svg",
-        "Hybrid: mean |IG| — therapeutic response",
-        &an,
-        &imp.iter().map(|v| v[0]).collect::<Vec<_>>(),
-    )?;
-    plot(
-        "importance_hybrid_adr.svg",
-        "Hybrid: mean |IG| — ADR risk",
-        &an,
-        &imp.iter().map(|v| v[1]).collect::<Vec<_>>(),
-    )?;
-    plot(
-        "importance_gbdt_adr_treeshap.svg",
-        "GBDT: mean |TreeSHAP| — ADR risk",
-        &names,
-        &shap_imp,
-    )?;
     let global_importance = an
         .iter()
         .zip(&imp)
@@ -325,6 +304,30 @@ pub fn run_experiment(
     };
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     std::fs::write(out.join("report.md"), markdown(&report))?;
+    // Plots come last and only warn on failure: the report above is the deliverable.
+    let plot = |file: &str, title: &str, names: &[String], v: &[f64]| {
+        if let Err(e) = crate::plot::bar_chart_svg(&out.join(file), title, names, v, 20) {
+            eprintln!("warning: could not draw {file}: {e}");
+        }
+    };
+    plot(
+        "importance_hybrid_response.svg",
+        "Hybrid: mean |IG| — therapeutic response",
+        &an,
+        &imp.iter().map(|v| v[0]).collect::<Vec<_>>(),
+    );
+    plot(
+        "importance_hybrid_adr.svg",
+        "Hybrid: mean |IG| — ADR risk",
+        &an,
+        &imp.iter().map(|v| v[1]).collect::<Vec<_>>(),
+    );
+    plot(
+        "importance_gbdt_adr_treeshap.svg",
+        "GBDT: mean |TreeSHAP| — ADR risk",
+        &names,
+        &shap_imp,
+    );
     Ok(report)
 }
 

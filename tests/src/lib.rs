@@ -15,13 +15,20 @@ pub fn node_binary() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
     profile_dir.join("consentry-node")
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A running node process.
@@ -60,11 +67,21 @@ impl Node {
             .args(["--rpc-port", &rpc_port.to_string()])
             .args(["--port", &free_port().to_string()])
             .args(["--prometheus-port", &free_port().to_string()])
-            .args(["--no-telemetry", "--no-mdns", "--rpc-max-connections", "1000"])
+            .args([
+                "--no-telemetry",
+                "--no-mdns",
+                "--rpc-max-connections",
+                "1000",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        Ok(Node { child, rpc_port, base, _tmp: None })
+        Ok(Node {
+            child,
+            rpc_port,
+            base,
+            _tmp: None,
+        })
     }
 
     /// The node's WebSocket RPC URL.
@@ -78,7 +95,9 @@ impl Node {
         loop {
             match consentry_client::connect(&self.ws_url()).await {
                 Ok(c) => return Ok(c),
-                Err(e) if Instant::now() > deadline => anyhow::bail!("node RPC did not come up: {e}"),
+                Err(e) if Instant::now() > deadline => {
+                    anyhow::bail!("node RPC did not come up: {e}")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
             }
         }

@@ -14,17 +14,40 @@ fn build_spec(file: &std::path::Path) -> std::process::Output {
 
 #[test]
 fn a_consortium_file_becomes_a_spec_governed_by_its_council() {
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain/node/res/consortium-example.json");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../chain/node/res/consortium-example.json");
     let out = build_spec(&example);
-    assert!(out.status.success(), "build-spec failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "build-spec failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let spec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("spec is JSON");
     assert_eq!(spec["id"], "consentry_example");
     let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
-    assert!(patch["sudo"]["key"].is_null(), "no sudo key in a consortium spec: {}", patch["sudo"]);
-    assert_eq!(patch["councilMembership"]["members"].as_array().map(Vec::len), Some(3));
-    assert_eq!(patch["aura"]["authorities"].as_array().map(Vec::len), Some(1));
-    assert_eq!(patch["identity"]["institutions"].as_array().map(Vec::len), Some(3));
-    assert_eq!(patch["nodeAuthorization"]["nodes"].as_array().map(Vec::len), Some(1));
+    assert!(
+        patch["sudo"]["key"].is_null(),
+        "no sudo key in a consortium spec: {}",
+        patch["sudo"]
+    );
+    assert_eq!(
+        patch["councilMembership"]["members"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(
+        patch["aura"]["authorities"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        patch["identity"]["institutions"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(
+        patch["nodeAuthorization"]["nodes"].as_array().map(Vec::len),
+        Some(1)
+    );
 }
 
 #[test]
@@ -40,5 +63,8 @@ fn a_bad_consortium_file_names_the_field() {
     let out = build_spec(&file);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("institutions[0].governance"), "error should name the field, got: {err}");
+    assert!(
+        err.contains("institutions[0].governance"),
+        "error should name the field, got: {err}"
+    );
 }

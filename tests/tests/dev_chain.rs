@@ -10,7 +10,8 @@ use consentry_client::{
 };
 use consentry_e2e::Node;
 use consentry_primitives::{
-    AccessState, CategorySet, DataCategory, Decision, DenyReason, Grantee, Purpose, PurposeSet, SubjectRef,
+    AccessState, CategorySet, DataCategory, Decision, DenyReason, Grantee, Purpose, PurposeSet,
+    SubjectRef,
 };
 use std::str::FromStr;
 
@@ -21,13 +22,23 @@ async fn submit<C: consentry_client::subxt::tx::Payload>(
     api: &Client,
     call: &C,
     signer: &sr25519::Keypair,
-) -> anyhow::Result<consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>> {
-    Ok(api.tx().sign_and_submit_then_watch_default(call, signer).await?.wait_for_finalized_success().await?)
+) -> anyhow::Result<
+    consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>,
+> {
+    Ok(api
+        .tx()
+        .sign_and_submit_then_watch_default(call, signer)
+        .await?
+        .wait_for_finalized_success()
+        .await?)
 }
 
 async fn record(api: &Client, id: u64) -> anyhow::Result<AccessRecord<AccountId32, u32>> {
     let rt = api.runtime_api().at_latest().await?;
-    Ok(rt.call(runtime::apis().audit_api().record(id)).await?.expect("record exists"))
+    Ok(rt
+        .call(runtime::apis().audit_api().record(id))
+        .await?
+        .expect("record exists"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -40,14 +51,31 @@ async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
     let labs = CategorySet::of(&[DataCategory::Labs, DataCategory::Genomic]);
 
     // The hospital enrols the patient; the patient (an account the chain did not know) claims.
-    submit(&api, &runtime::tx().identity().enrol(pseudonym, patient.public_key().into()), &worker).await?;
+    submit(
+        &api,
+        &runtime::tx()
+            .identity()
+            .enrol(pseudonym, patient.public_key().into()),
+        &worker,
+    )
+    .await?;
     // Until it claims, the addressee may send nothing else: the pool's permission check refuses it.
     let remark = runtime::tx().system().remark(b"not yet".to_vec());
-    let refused = api.tx().sign_and_submit_default(&remark, &patient).await.expect_err("only a claim is allowed");
-    assert!(refused.to_string().contains("Invalid"), "pool rejection, got: {refused}");
+    let refused = api
+        .tx()
+        .sign_and_submit_default(&remark, &patient)
+        .await
+        .expect_err("only a claim is allowed");
+    assert!(
+        refused.to_string().contains("Invalid"),
+        "pool rejection, got: {refused}"
+    );
     submit(&api, &runtime::tx().identity().claim(pseudonym), &patient).await?;
     let rt = api.runtime_api().at_latest().await?;
-    let subject = rt.call(runtime::apis().consent_api().subject_of(pseudonym)).await?.expect("claimed");
+    let subject = rt
+        .call(runtime::apis().consent_api().subject_of(pseudonym))
+        .await?
+        .expect("claimed");
 
     // The patient grants the hospital Simulation over labs and genotypes.
     submit(
@@ -66,27 +94,55 @@ async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
     .await?;
 
     // The worker asks; the chain grants, in a finalized block.
-    let request = runtime::tx().audit().request_access(pseudonym, Static(Purpose::Simulation), Static(labs), [7; 32]);
+    let request = runtime::tx().audit().request_access(
+        pseudonym,
+        Static(Purpose::Simulation),
+        Static(labs),
+        [7; 32],
+    );
     let events = submit(&api, &request, &worker).await?;
-    let granted = events.find_first::<runtime::audit::events::AccessGranted>()?.expect("AccessGranted event");
+    let granted = events
+        .find_first::<runtime::audit::events::AccessGranted>()?
+        .expect("AccessGranted event");
     let first = record(&api, granted.id).await?;
     assert_eq!(first.state.0, AccessState::Granted);
     assert_eq!(first.subject, Some(subject));
     assert_eq!(first.job_digest, [7; 32]);
 
     // The patient revokes; the next request is recorded as denied, with the reason.
-    let consents = rt.call(runtime::apis().consent_api().consents_of(subject)).await?;
+    let consents = rt
+        .call(runtime::apis().consent_api().consents_of(subject))
+        .await?;
     assert_eq!(consents.len(), 1);
-    submit(&api, &runtime::tx().consent().revoke(consents[0].0), &patient).await?;
+    submit(
+        &api,
+        &runtime::tx().consent().revoke(consents[0].0),
+        &patient,
+    )
+    .await?;
     let events = submit(&api, &request, &worker).await?;
-    let denied = events.find_first::<runtime::audit::events::AccessDenied>()?.expect("AccessDenied event");
+    let denied = events
+        .find_first::<runtime::audit::events::AccessDenied>()?
+        .expect("AccessDenied event");
     assert_eq!(denied.reason.0, DenyReason::Revoked);
-    assert_eq!(record(&api, denied.id).await?.state.0, AccessState::Denied(DenyReason::Revoked));
+    assert_eq!(
+        record(&api, denied.id).await?.state.0,
+        AccessState::Denied(DenyReason::Revoked)
+    );
 
     // The runtime APIs show both records, newest first, and the decision the chain would take now.
     let rt = api.runtime_api().at_latest().await?;
-    let (page, next) = rt.call(runtime::apis().audit_api().records_by_subject(subject, None, 10)).await?;
-    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![denied.id, granted.id]);
+    let (page, next) = rt
+        .call(
+            runtime::apis()
+                .audit_api()
+                .records_by_subject(subject, None, 10),
+        )
+        .await?;
+    assert_eq!(
+        page.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![denied.id, granted.id]
+    );
     assert_eq!(next, None);
     let decision = rt
         .call(runtime::apis().consent_api().decide(
@@ -97,8 +153,16 @@ async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
             None,
         ))
         .await?;
-    assert_eq!(decision.0, Decision::Deny { subject: Some(subject), reason: DenyReason::Revoked });
-    let counts = rt.call(runtime::apis().audit_api().counts_of(HOSPITAL)).await?;
+    assert_eq!(
+        decision.0,
+        Decision::Deny {
+            subject: Some(subject),
+            reason: DenyReason::Revoked
+        }
+    );
+    let counts = rt
+        .call(runtime::apis().audit_api().counts_of(HOSPITAL))
+        .await?;
     assert_eq!((counts.0.granted, counts.0.denied), (1, 1));
     Ok(())
 }
@@ -109,11 +173,44 @@ async fn the_pool_refuses_strangers() -> anyhow::Result<()> {
     let api = node.client().await?;
     let stranger = sr25519::Keypair::from_uri(&SecretUri::from_str("//Stranger")?)?;
     let remark = runtime::tx().system().remark(b"let me in".to_vec());
-    let err = api.tx().sign_and_submit_default(&remark, &stranger).await.expect_err("a stranger is refused");
+    let err = api
+        .tx()
+        .sign_and_submit_default(&remark, &stranger)
+        .await
+        .expect_err("a stranger is refused");
     let msg = err.to_string();
-    assert!(msg.contains("Invalid") || msg.contains("1010"), "pool rejection, got: {msg}");
+    assert!(
+        msg.contains("Invalid") || msg.contains("1010"),
+        "pool rejection, got: {msg}"
+    );
     // A stranger may not even claim an enrolment that is not addressed to it.
     let claim = runtime::tx().identity().claim([0x22; 32]);
-    assert!(api.tx().sign_and_submit_default(&claim, &stranger).await.is_err());
+    assert!(api
+        .tx()
+        .sign_and_submit_default(&claim, &stranger)
+        .await
+        .is_err());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_survives_a_restart_on_the_same_database() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let worker = sr25519::dev::bob();
+    let patient = sr25519::Keypair::from_uri(&SecretUri::from_str("//Patient/restart")?)?;
+    let pseudonym = [0x33; 32];
+    let finalized_before = {
+        let node = Node::spawn(&["--dev"], dir.path().to_path_buf())?;
+        let api = node.client().await?;
+        submit(&api, &runtime::tx().identity().enrol(pseudonym, patient.public_key().into()), &worker).await?;
+        api.backend().latest_finalized_block_ref().await?.hash()
+    }; // killed here (SIGKILL)
+
+    let node = Node::spawn(&["--dev"], dir.path().to_path_buf())?;
+    let api = node.client().await?;
+    let link = api.storage().at_latest().await?.fetch(&runtime::storage().identity().pseudonyms(pseudonym)).await?;
+    assert!(link.is_some(), "the enrolment survived the restart");
+    let header = api.backend().block_header(finalized_before).await?;
+    assert!(header.is_some(), "the block finalized before the restart is still there");
     Ok(())
 }

@@ -1,17 +1,26 @@
 //! Runtime-level tests of what only the assembled runtime decides: who may transact.
 
-use crate::{genesis::dev_institutions, permission::is_permitted, AccountId, Identity, Runtime, RuntimeCall, RuntimeOrigin};
+use crate::{
+    genesis::dev_institutions, permission::is_permitted, AccountId, Identity, Runtime, RuntimeCall,
+    RuntimeOrigin,
+};
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::BuildStorage;
 
 fn ext() -> sp_io::TestExternalities {
-    let mut t = frame_system::GenesisConfig::<Runtime>::default().build_storage().unwrap();
-    pallet_consentry_identity::GenesisConfig::<Runtime> { institutions: dev_institutions() }
-        .assimilate_storage(&mut t)
+    let mut t = frame_system::GenesisConfig::<Runtime>::default()
+        .build_storage()
         .unwrap();
-    pallet_sudo::GenesisConfig::<Runtime> { key: Some(Sr25519Keyring::Alice.to_account_id()) }
-        .assimilate_storage(&mut t)
-        .unwrap();
+    pallet_consentry_identity::GenesisConfig::<Runtime> {
+        institutions: dev_institutions(),
+    }
+    .assimilate_storage(&mut t)
+    .unwrap();
+    pallet_sudo::GenesisConfig::<Runtime> {
+        key: Some(Sr25519Keyring::Alice.to_account_id()),
+    }
+    .assimilate_storage(&mut t)
+    .unwrap();
     t.into()
 }
 
@@ -28,17 +37,56 @@ fn only_known_accounts_may_transact() {
     ext().execute_with(|| {
         let stranger: AccountId = Sr25519Keyring::Ferdie.to_account_id();
         let worker = Sr25519Keyring::Bob.to_account_id();
-        assert!(is_permitted(&Sr25519Keyring::Alice.to_account_id(), &remark()), "sudo key");
-        assert!(is_permitted(&worker, &remark()), "an institution's service key");
+        assert!(
+            is_permitted(&Sr25519Keyring::Alice.to_account_id(), &remark()),
+            "sudo key"
+        );
+        assert!(
+            is_permitted(&worker, &remark()),
+            "an institution's service key"
+        );
         assert!(!is_permitted(&stranger, &remark()));
-        assert!(!is_permitted(&stranger, &claim([1; 32])), "nothing to claim yet");
+        assert!(
+            !is_permitted(&stranger, &claim([1; 32])),
+            "nothing to claim yet"
+        );
 
         Identity::enrol(RuntimeOrigin::signed(worker), [1; 32], stranger.clone()).unwrap();
-        assert!(is_permitted(&stranger, &claim([1; 32])), "the addressee may claim");
-        assert!(!is_permitted(&stranger, &claim([2; 32])), "but only its own enrolment");
+        assert!(
+            is_permitted(&stranger, &claim([1; 32])),
+            "the addressee may claim"
+        );
+        assert!(
+            !is_permitted(&stranger, &claim([2; 32])),
+            "but only its own enrolment"
+        );
         assert!(!is_permitted(&stranger, &remark()), "and nothing else");
 
         Identity::claim(RuntimeOrigin::signed(stranger.clone()), [1; 32]).unwrap();
         assert!(is_permitted(&stranger, &remark()), "a patient may transact");
     });
+}
+
+/// The client's generated code (`chain/client`) is built from `chain/client/metadata/consentry.scale`;
+/// it must be exactly this runtime's metadata. `CONSENTRY_UPDATE_METADATA=1 cargo test --release
+/// -p consentry-runtime metadata` rewrites it.
+#[test]
+fn client_metadata_is_current() {
+    let built = Runtime::metadata_at_version(15).expect("the runtime serves metadata v15");
+    let built: &[u8] = &built;
+    assert_eq!(
+        &built[..4],
+        b"meta",
+        "metadata starts with its magic number"
+    );
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/metadata/consentry.scale");
+    if std::env::var_os("CONSENTRY_UPDATE_METADATA").is_some() {
+        std::fs::write(&path, built).expect("write metadata");
+    }
+    let committed = std::fs::read(&path).expect("chain/client/metadata/consentry.scale exists");
+    assert!(
+        committed == built,
+        "client metadata is stale: rerun with CONSENTRY_UPDATE_METADATA=1 and commit it"
+    );
 }

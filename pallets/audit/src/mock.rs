@@ -55,17 +55,40 @@ impl pallet_audit::Config for Test {
     type MaxBatch = ConstU32<4>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
-    type BenchmarkHelper = ();
+    type BenchmarkHelper = BenchHelper;
 }
 
+/// Registers the accessor, enrols a patient and grants through the real pallets.
 #[cfg(feature = "runtime-benchmarks")]
-impl crate::BenchmarkHelper<u64> for () {
+pub struct BenchHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<u64> for BenchHelper {
     fn permit(
-        _: &u64,
-        _: [u8; 32],
-        _: consentry_primitives::Purpose,
-        _: consentry_primitives::CategorySet,
+        accessor: &u64,
+        pseudonym: [u8; 32],
+        purpose: consentry_primitives::Purpose,
+        categories: consentry_primitives::CategorySet,
     ) {
+        use consentry_primitives::{Grantee, PurposeSet, Role, RoleSet};
+        let id = pallet_consentry_identity::NextInstitutionId::<Test>::get();
+        let roles = RoleSet::of(&[Role::DataCustodian, Role::Researcher]);
+        Identity::register_institution(RuntimeOrigin::root(), b"bench".to_vec(), roles).unwrap();
+        Identity::add_service_key(RuntimeOrigin::root(), id, *accessor).unwrap();
+        Identity::enrol(RuntimeOrigin::signed(*accessor), pseudonym, 500).unwrap();
+        Identity::claim(RuntimeOrigin::signed(500), pseudonym).unwrap();
+        let subject = pallet_consentry_identity::SubjectOfAccount::<Test>::get(500).unwrap();
+        ConsentPallet::grant(
+            RuntimeOrigin::signed(500),
+            subject,
+            Grantee::Institution(id),
+            PurposeSet::of(&[purpose]),
+            categories,
+            None,
+            None,
+            None,
+        )
+        .unwrap();
     }
 }
 

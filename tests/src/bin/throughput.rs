@@ -21,8 +21,10 @@ use std::{str::FromStr, time::Instant};
 
 const PSEUDONYM: [u8; 32] = [0x42; 32];
 
-type Single = consentry_client::subxt::tx::DefaultPayload<runtime::audit::calls::types::RequestAccess>;
-type Batch = consentry_client::subxt::tx::DefaultPayload<runtime::audit::calls::types::RequestAccessBatch>;
+type Single =
+    consentry_client::subxt::tx::DefaultPayload<runtime::audit::calls::types::RequestAccess>;
+type Batch =
+    consentry_client::subxt::tx::DefaultPayload<runtime::audit::calls::types::RequestAccessBatch>;
 
 /// The two kinds of measured transaction.
 enum Call {
@@ -46,7 +48,12 @@ impl consentry_client::subxt::tx::Payload for Call {
 async fn setup(api: &Client, worker: &sr25519::Keypair) -> anyhow::Result<()> {
     let patient = sr25519::Keypair::from_uri(&SecretUri::from_str("//Bench/Patient")?)?;
     api.tx()
-        .sign_and_submit_then_watch_default(&runtime::tx().identity().enrol(PSEUDONYM, patient.public_key().into()), worker)
+        .sign_and_submit_then_watch_default(
+            &runtime::tx()
+                .identity()
+                .enrol(PSEUDONYM, patient.public_key().into()),
+            worker,
+        )
         .await?
         .wait_for_finalized_success()
         .await?;
@@ -71,7 +78,11 @@ async fn setup(api: &Client, worker: &sr25519::Keypair) -> anyhow::Result<()> {
         None,
         None,
     );
-    api.tx().sign_and_submit_then_watch_default(&grant, &patient).await?.wait_for_finalized_success().await?;
+    api.tx()
+        .sign_and_submit_then_watch_default(&grant, &patient)
+        .await?
+        .wait_for_finalized_success()
+        .await?;
     Ok(())
 }
 
@@ -86,15 +97,22 @@ async fn run(api: &Client, txs: Vec<Vec<u8>>, expected: u64) -> anyhow::Result<f
     while seen < expected {
         let block = finalized.next().await.expect("finalized stream")?;
         let events = block.events().await?;
-        seen += events.find::<runtime::audit::events::AccessGranted>().count() as u64;
-        seen += events.find::<runtime::audit::events::AccessDenied>().count() as u64;
+        seen += events
+            .find::<runtime::audit::events::AccessGranted>()
+            .count() as u64;
+        seen += events
+            .find::<runtime::audit::events::AccessDenied>()
+            .count() as u64;
     }
     Ok(expected as f64 / start.elapsed().as_secs_f64())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>()?;
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
     let singles = *args.first().unwrap_or(&3000);
     let batches = *args.get(1).unwrap_or(&100);
     let batch_size = *args.get(2).unwrap_or(&256) as usize;
@@ -109,14 +127,24 @@ async fn main() -> anyhow::Result<()> {
     let mut sign = |call: Box<dyn FnOnce() -> Call>| -> anyhow::Result<Vec<u8>> {
         let params = Params::new().nonce(nonce).build();
         nonce += 1;
-        Ok(api.tx().create_signed_offline(&call(), &worker, params)?.into_encoded())
+        Ok(api
+            .tx()
+            .create_signed_offline(&call(), &worker, params)?
+            .into_encoded())
     };
 
     let singles_txs = (0..singles)
         .map(|i| {
             let digest = [(i % 251) as u8; 32];
             let c = categories.clone();
-            sign(Box::new(move || Call::Single(runtime::tx().audit().request_access(PSEUDONYM, Static(Purpose::Research), c, digest))))
+            sign(Box::new(move || {
+                Call::Single(runtime::tx().audit().request_access(
+                    PSEUDONYM,
+                    Static(Purpose::Research),
+                    c,
+                    digest,
+                ))
+            }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let single_rate = run(&api, singles_txs, singles).await?;
@@ -128,7 +156,9 @@ async fn main() -> anyhow::Result<()> {
             let c = categories.clone();
             sign(Box::new(move || {
                 Call::Batch(runtime::tx().audit().request_access_batch(
-                    runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(pseudonyms),
+                    runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
+                        pseudonyms,
+                    ),
                     Static(Purpose::Research),
                     c,
                     [9; 32],
@@ -137,6 +167,9 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let batch_rate = run(&api, batch_txs, batches * batch_size as u64).await?;
-    println!("request_access_batch ({batch_size}/tx): {} records finalized at {batch_rate:.0} records/s", batches * batch_size as u64);
+    println!(
+        "request_access_batch ({batch_size}/tx): {} records finalized at {batch_rate:.0} records/s",
+        batches * batch_size as u64
+    );
     Ok(())
 }

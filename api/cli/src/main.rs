@@ -1,0 +1,30 @@
+//! `consentry`: one command for the people who use Consentry. Each subcommand lives in the crate
+//! that owns its concern; this binary only dispatches.
+
+use clap::{Parser, Subcommand};
+
+/// Consentry: consent-governed digital twins.
+#[derive(Parser)]
+#[command(name = "consentry", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a patient's drug exposure and response (PK/PD digital twin), optionally across a
+    /// virtual population, writing a JSON report and plots.
+    Simulate(consentry_simulation::cli::SimulateArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(args) => consentry_simulation::cli::run(args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
