@@ -110,7 +110,10 @@ async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
     assert_eq!(first.job_digest, [7; 32]);
 
     // The patient revokes; the next request is recorded as denied, with the reason.
-    let consents = rt
+    let consents = api
+        .runtime_api()
+        .at_latest()
+        .await?
         .call(runtime::apis().consent_api().consents_of(subject))
         .await?;
     assert_eq!(consents.len(), 1);

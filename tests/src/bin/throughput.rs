@@ -16,7 +16,6 @@ use consentry_client::{
 };
 use consentry_e2e::Node;
 use consentry_primitives::{CategorySet, DataCategory, Grantee, Purpose, PurposeSet};
-use futures::StreamExt;
 use std::{str::FromStr, time::Instant};
 
 const PSEUDONYM: [u8; 32] = [0x42; 32];
