@@ -205,15 +205,30 @@ async fn state_survives_a_restart_on_the_same_database() -> anyhow::Result<()> {
     let finalized_before = {
         let node = Node::spawn(&["--dev"], dir.path().to_path_buf())?;
         let api = node.client().await?;
-        submit(&api, &runtime::tx().identity().enrol(pseudonym, patient.public_key().into()), &worker).await?;
+        submit(
+            &api,
+            &runtime::tx()
+                .identity()
+                .enrol(pseudonym, patient.public_key().into()),
+            &worker,
+        )
+        .await?;
         api.backend().latest_finalized_block_ref().await?.hash()
     }; // killed here (SIGKILL)
 
     let node = Node::spawn(&["--dev"], dir.path().to_path_buf())?;
     let api = node.client().await?;
-    let link = api.storage().at_latest().await?.fetch(&runtime::storage().identity().pseudonyms(pseudonym)).await?;
+    let link = api
+        .storage()
+        .at_latest()
+        .await?
+        .fetch(&runtime::storage().identity().pseudonyms(pseudonym))
+        .await?;
     assert!(link.is_some(), "the enrolment survived the restart");
     let header = api.backend().block_header(finalized_before).await?;
-    assert!(header.is_some(), "the block finalized before the restart is still there");
+    assert!(
+        header.is_some(),
+        "the block finalized before the restart is still there"
+    );
     Ok(())
 }

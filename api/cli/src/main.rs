@@ -16,12 +16,16 @@ enum Command {
     /// Simulate a patient's drug exposure and response (PK/PD digital twin), optionally across a
     /// virtual population, writing a JSON report and plots.
     Simulate(consentry_simulation::cli::SimulateArgs),
+    /// Drug-response prediction: `train`, `predict`, `explain`.
+    #[command(flatten)]
+    Inference(consentry_inference::cli::Command),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => consentry_simulation::cli::run(args),
+        Command::Inference(cmd) => consentry_inference::cli::run(cmd),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

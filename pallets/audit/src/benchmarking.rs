@@ -21,7 +21,10 @@ fn categories() -> CategorySet {
 fn worker<T: Config>() -> T::AccountId {
     let who: T::AccountId = account("worker", 0, 0);
     T::BenchmarkHelper::permit(&who, PSEUDONYM, Purpose::Simulation, categories());
-    assert!(pallet_consentry_identity::ServiceKeys::<T>::contains_key(&who), "helper registers the worker");
+    assert!(
+        pallet_consentry_identity::ServiceKeys::<T>::contains_key(&who),
+        "helper registers the worker"
+    );
     who
 }
 
