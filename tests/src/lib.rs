@@ -14,12 +14,14 @@ pub fn node_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CONSENTRY_NODE") {
         return PathBuf::from(p);
     }
+    // Test executables live in target/<profile>/deps, bench binaries in target/<profile>.
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    profile_dir.join("consentry-node")
+    let dir = exe.parent().expect("executable directory");
+    [dir, dir.parent().unwrap_or(dir)]
+        .iter()
+        .map(|d| d.join("consentry-node"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| dir.join("consentry-node"))
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -74,7 +76,11 @@ impl Node {
                 "1000",
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(match std::env::var_os("CONSENTRY_NODE_LOG") {
+                // Set to a file path to keep the node's log for debugging.
+                Some(path) => Stdio::from(std::fs::File::create(path)?),
+                None => Stdio::null(),
+            })
             .spawn()?;
         Ok(Node {
             child,
