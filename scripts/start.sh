@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . scripts/env.sh
 
-cargo build --release --locked -p consentry-node
+# Built exactly as scripts/test.sh builds it, so whichever command runs second reuses the first's build.
+cargo test --release --locked --workspace --no-run
 exec "$CONSENTRY_NODE" --dev --rpc-cors all --prometheus-external "$@"

@@ -873,3 +873,23 @@ mod model {
         }
     }
 }
+
+#[test]
+fn the_consent_counter_refuses_to_overflow() {
+    new_test_ext().execute_with(|| {
+        NextConsentId::<Test>::put(u64::MAX);
+        assert_noop!(
+            ConsentPallet::grant(
+                RuntimeOrigin::signed(PATIENT),
+                SUBJECT,
+                Grantee::Institution(LAB),
+                purposes(&[Purpose::Simulation]),
+                cats(&[C::Labs]),
+                None,
+                None,
+                None
+            ),
+            Error::<Test>::Overflow
+        );
+    });
+}

@@ -465,3 +465,26 @@ fn genesis_registers_institutions_with_keys() {
         assert!(Identity::is_registered_account(&8));
     });
 }
+
+#[test]
+fn id_counters_refuse_to_overflow() {
+    new_test_ext().execute_with(|| {
+        NextInstitutionId::<Test>::put(u32::MAX);
+        assert_noop!(
+            Identity::register_institution(RuntimeOrigin::root(), b"Last".to_vec(), custodian()),
+            Error::<Test>::Overflow
+        );
+        NextInstitutionId::<Test>::put(0);
+        setup();
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            P1,
+            PATIENT
+        ));
+        NextSubjectId::<Test>::put(u64::MAX);
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(PATIENT), P1),
+            Error::<Test>::Overflow
+        );
+    });
+}
