@@ -14,3 +14,8 @@ fi
 
 rustup target list --installed | grep -qx wasm32v1-none || rustup target add wasm32v1-none
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+
+# The inference tests check our GBDT files load in the real XGBoost (an independent implementation).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import xgboost" >/dev/null 2>&1; then
+  python3 -m pip install -q "xgboost==3.2.0" || echo "warning: could not install xgboost; its interop test will fail" >&2
+fi

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . scripts/env.sh
+export CONSENTRY_REQUIRE_XGBOOST=1
 
 # One cargo invocation over the whole workspace, in release: the e2e tests need a release node,
 # and building everything with one feature set means one copy of the dependency graph in the cache.

@@ -5,7 +5,10 @@ use std::process::Command;
 
 #[test]
 fn the_node_reports_its_name_and_version() {
-    let out = Command::new(env!("CARGO_BIN_EXE_consentry-node")).arg("--version").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_consentry-node"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("consentry-node "));
 }

@@ -535,7 +535,7 @@ mod invariants {
                                 for c in r.consents.iter() {
                                     let c = consent::Consents::<Test>::get(c).unwrap();
                                     prop_assert_eq!(c.status, consent::ConsentStatus::Active);
-                                    prop_assert!(c.valid_until.map_or(true, |u| now < u));
+                                    prop_assert!(c.valid_until.is_none_or(|u| now < u));
                                     prop_assert!(c.uses <= c.max_uses.unwrap_or(u32::MAX));
                                 }
                             }

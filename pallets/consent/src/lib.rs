@@ -315,8 +315,7 @@ pub mod pallet {
         /// Whether a consent can never permit again at or after `now`: revoked, erased, expired or
         /// out of uses. (A consent whose period has not started has not ended.)
         pub fn has_ended(id: &ConsentId, now: Moment) -> bool {
-            Consents::<T>::get(id).map_or(
-                true,
+            Consents::<T>::get(id).is_none_or(
                 |c| matches!(decision::failure(&c, now), Some(r) if r != DenyReason::NotYetValid),
             )
         }

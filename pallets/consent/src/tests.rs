@@ -800,7 +800,7 @@ mod model {
                             let res = ConsentPallet::grant(RuntimeOrigin::signed(PATIENT), SUBJECT, grantee,
                                 PurposeSet(purposes), CategorySet(categories), from_abs, until_abs, max_uses);
                             let start = from_abs.unwrap_or(now);
-                            let valid = until_abs.map_or(true, |u| u > start && u > now);
+                            let valid = until_abs.is_none_or(|u| u > start && u > now);
                             let live = index.iter().filter(|id| {
                                 let m = &all.iter().find(|(i, _)| i == *id).unwrap().1;
                                 !ended(m, now)
@@ -834,7 +834,7 @@ mod model {
                             let narrower_until = match (m.until, until_abs) { (_, None) => m.until.is_none(), (None, Some(_)) => true, (Some(o), Some(n)) => n <= o };
                             let narrower_uses = match (m.max_uses, max_uses) { (_, None) => m.max_uses.is_none(), (None, Some(_)) => true, (Some(o), Some(n)) => n <= o };
                             let expect_ok = !m.revoked && p != 0 && c != 0 && narrower_until && narrower_uses
-                                && until_abs.map_or(true, |u| u > m.from);
+                                && until_abs.is_none_or(|u| u > m.from);
                             prop_assert_eq!(res.is_ok(), expect_ok, "amend {:?}", res);
                             if expect_ok {
                                 let mm = &mut all[which].1;

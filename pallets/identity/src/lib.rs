@@ -330,15 +330,12 @@ pub mod pallet {
             institution: InstitutionId,
         ) -> DispatchResult {
             T::GovernanceOrigin::ensure_origin(origin)?;
-            Institutions::<T>::try_mutate(institution, |i| {
-                let i = i.as_mut().ok_or(Error::<T>::UnknownInstitution)?;
-                ensure!(
-                    i.status == InstitutionStatus::Active,
-                    Error::<T>::AlreadySuspended
-                );
-                i.status = InstitutionStatus::Suspended;
-                Ok::<_, DispatchError>(())
-            })?;
+            Self::change_status(
+                institution,
+                InstitutionStatus::Active,
+                InstitutionStatus::Suspended,
+                Error::<T>::AlreadySuspended,
+            )?;
             Self::deposit_event(Event::InstitutionSuspended { institution });
             Ok(())
         }
@@ -351,15 +348,12 @@ pub mod pallet {
             institution: InstitutionId,
         ) -> DispatchResult {
             T::GovernanceOrigin::ensure_origin(origin)?;
-            Institutions::<T>::try_mutate(institution, |i| {
-                let i = i.as_mut().ok_or(Error::<T>::UnknownInstitution)?;
-                ensure!(
-                    i.status == InstitutionStatus::Suspended,
-                    Error::<T>::NotSuspended
-                );
-                i.status = InstitutionStatus::Active;
-                Ok::<_, DispatchError>(())
-            })?;
+            Self::change_status(
+                institution,
+                InstitutionStatus::Suspended,
+                InstitutionStatus::Active,
+                Error::<T>::NotSuspended,
+            )?;
             Self::deposit_event(Event::InstitutionReinstated { institution });
             Ok(())
         }
@@ -630,6 +624,21 @@ pub mod pallet {
             Ok(())
         }
 
+        /// Moves an institution from status `from` to `to`, or fails with `wrong_status`.
+        fn change_status(
+            institution: InstitutionId,
+            from: InstitutionStatus,
+            to: InstitutionStatus,
+            wrong_status: Error<T>,
+        ) -> DispatchResult {
+            Institutions::<T>::try_mutate(institution, |i| {
+                let i = i.as_mut().ok_or(Error::<T>::UnknownInstitution)?;
+                ensure!(i.status == from, wrong_status);
+                i.status = to;
+                Ok(())
+            })
+        }
+
         fn end_guardianship(guardian: &T::AccountId) {
             Guardianships::<T>::mutate_exists(guardian, |n| {
                 let left = n.unwrap_or(0).saturating_sub(1);
@@ -692,7 +701,7 @@ pub mod pallet {
         /// Whether the subject has been forgotten (unknown subjects count as erased: nothing may be
         /// granted for them either).
         pub fn is_erased(subject: SubjectId) -> bool {
-            Subjects::<T>::get(subject).map_or(true, |s| s.erased_at.is_some())
+            Subjects::<T>::get(subject).is_none_or(|s| s.erased_at.is_some())
         }
 
         /// The subject a claimed, non-erased pseudonym resolves to. `Err(true)` = erased,

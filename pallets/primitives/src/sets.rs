@@ -138,7 +138,7 @@ mod tests {
         assert!(CategorySet::all().includes(s));
         assert!(!s.includes(CategorySet::all()));
         assert!(s.includes(CategorySet::empty()));
-        assert!(CategorySet(1 << 15).is_valid() == false);
+        assert!(!CategorySet(1 << 15).is_valid());
         assert_eq!(
             s.without(CategorySet::of(&[DataCategory::Labs])),
             CategorySet::of(&[DataCategory::Genomic])
