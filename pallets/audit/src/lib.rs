@@ -182,12 +182,7 @@ pub mod pallet {
             categories: CategorySet,
             job_digest: Digest,
         ) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            let institution = Self::institution_of(&who)?;
-            ensure!(
-                !categories.is_empty() && categories.is_valid(),
-                Error::<T>::BadCategories
-            );
+            let (who, institution) = Self::requester(origin, categories)?;
             Self::decide_and_record(
                 &who,
                 institution,
@@ -209,13 +204,8 @@ pub mod pallet {
             categories: CategorySet,
             job_digest: Digest,
         ) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            let institution = Self::institution_of(&who)?;
+            let (who, institution) = Self::requester(origin, categories)?;
             ensure!(!pseudonyms.is_empty(), Error::<T>::EmptyBatch);
-            ensure!(
-                !categories.is_empty() && categories.is_valid(),
-                Error::<T>::BadCategories
-            );
             for pseudonym in pseudonyms {
                 Self::decide_and_record(
                     &who,
@@ -241,12 +231,7 @@ pub mod pallet {
             justification: Digest,
             job_digest: Digest,
         ) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            let institution = Self::institution_of(&who)?;
-            ensure!(
-                !categories.is_empty() && categories.is_valid(),
-                Error::<T>::BadCategories
-            );
+            let (who, institution) = Self::requester(origin, categories)?;
             let decision = match identity::Pallet::<T>::accessor_status(&who) {
                 AccessorStatus::Active { roles, .. } => {
                     ensure!(
@@ -344,6 +329,20 @@ pub mod pallet {
         /// are recorded as denied; an unknown account's are refused outright).
         fn institution_of(who: &T::AccountId) -> Result<InstitutionId, DispatchError> {
             identity::ServiceKeys::<T>::get(who).ok_or_else(|| Error::<T>::NotRegistered.into())
+        }
+
+        /// The signer and its institution, for a request over well-formed `categories`.
+        fn requester(
+            origin: OriginFor<T>,
+            categories: CategorySet,
+        ) -> Result<(T::AccountId, InstitutionId), DispatchError> {
+            let who = ensure_signed(origin)?;
+            let institution = Self::institution_of(&who)?;
+            ensure!(
+                !categories.is_empty() && categories.is_valid(),
+                Error::<T>::BadCategories
+            );
+            Ok((who, institution))
         }
 
         fn decide_and_record(
