@@ -1,1 +1,111 @@
-//! (being written)
+//! # Consentry API
+//!
+//! The HTTP service patients' wallets, institutions and auditors use. It reads the ledger's
+//! history from the indexer's SQL store (`consentry-indexer`, fed only by finalized blocks) and
+//! reads the chain itself, through the shared client, for anything that must be current or
+//! provable: identities for sessions, consent decisions, storage proofs. It holds no key and
+//! signs nothing: the relay endpoint only forwards extrinsics wallets signed themselves.
+//!
+//! Handlers are thin: they check the session's role, call the store or the chain, and return
+//! JSON; every failure is an [`error::ApiError`] rendered as `application/problem+json`.
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+
+use axum::{
+    error_handling::HandleErrorLayer,
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+    Router,
+};
+use consentry_client::{Client, Rpc};
+use consentry_indexer::Store;
+use std::{sync::Arc, time::Duration};
+use tower::ServiceBuilder;
+
+/// Largest accepted request body: the biggest legitimate one is a relayed batch extrinsic.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// No request may take longer than this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The typed chain client.
+    pub client: Client,
+    /// Raw node RPC (finalized heads, read proofs, extrinsic submission).
+    pub rpc: Rpc,
+    /// The indexer's store.
+    pub store: Store,
+    /// Challenges and sessions.
+    pub sessions: Arc<auth::Sessions>,
+    /// Prometheus registry and the API's own metrics.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// Connects to the node at `node_url` and wraps `store`.
+    pub async fn connect(node_url: &str, store: Store) -> anyhow::Result<AppState> {
+        let (client, rpc) = consentry_client::connect_with_rpc(node_url).await?;
+        Ok(AppState {
+            client,
+            rpc,
+            store,
+            sessions: Arc::default(),
+            metrics: Arc::new(metrics::Metrics::new()?),
+        })
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    use routes::{chain, ledger, ops};
+    let v1 = Router::new()
+        .route("/auth/challenge", post(ops::challenge))
+        .route("/auth/session", post(ops::session))
+        .route("/access", get(ledger::access_list))
+        .route("/access/:id", get(ledger::access_one))
+        .route("/access/:id/proof", get(chain::proof))
+        .route("/consents", get(ledger::consents))
+        .route("/summary", get(ledger::summary))
+        .route("/export/access", get(ledger::export_access))
+        .route("/export/consents", get(ledger::export_consents))
+        .route("/decision", post(chain::decision))
+        .route("/relay", post(chain::relay));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(tower_http::trace::TraceLayer::new_for_http())
+                .layer(HandleErrorLayer::new(|e: tower::BoxError| async move {
+                    if e.is::<tower::timeout::error::Elapsed>() {
+                        error::problem(
+                            StatusCode::GATEWAY_TIMEOUT,
+                            "timeout",
+                            "Request timed out",
+                            format!("the request took longer than {REQUEST_TIMEOUT:?}"),
+                        )
+                    } else {
+                        error::ApiError::internal(e).into_response()
+                    }
+                }))
+                .timeout(REQUEST_TIMEOUT),
+        )
+        // Enforced by the extractors, so an oversized body is rejected with a problem document.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -10,7 +10,10 @@
 pub use subxt;
 pub use subxt_signer;
 
-use subxt::{OnlineClient, PolkadotConfig};
+use subxt::{
+    backend::{legacy::LegacyRpcMethods, rpc::RpcClient},
+    OnlineClient, PolkadotConfig,
+};
 
 /// The chain's configuration: sr25519/MultiSignature accounts, `MultiAddress<AccountId32, ()>`,
 /// u32 block numbers — the same as the runtime's.
@@ -74,7 +77,19 @@ pub type Client = OnlineClient<ConsentryConfig>;
 )]
 pub mod runtime {}
 
+/// The node's standard (legacy) JSON-RPC methods: finalized heads, headers, read proofs, raw
+/// extrinsic submission — what the typed client does not cover.
+pub type Rpc = LegacyRpcMethods<ConsentryConfig>;
+
 /// Connects to a node's RPC endpoint (`ws://127.0.0.1:9944`).
 pub async fn connect(url: &str) -> Result<Client, subxt::Error> {
     Client::from_insecure_url(url).await
+}
+
+/// Connects once and returns both the typed client and the raw RPC methods over the same
+/// connection.
+pub async fn connect_with_rpc(url: &str) -> Result<(Client, Rpc), subxt::Error> {
+    let rpc = RpcClient::from_insecure_url(url).await?;
+    let client = Client::from_rpc_client(rpc.clone()).await?;
+    Ok((client, LegacyRpcMethods::new(rpc)))
 }

@@ -7,7 +7,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
 macro_rules! flag_enum {
-    ($(#[$meta:meta])* $name:ident, $set:ident, $bits:ty, [$($(#[$vmeta:meta])* $variant:ident = $bit:expr),+ $(,)?]) => {
+    ($(#[$meta:meta])* $name:ident, $set:ident, $bits:ty, [$($(#[$vmeta:meta])* $variant:ident = $bit:expr => $label:literal),+ $(,)?]) => {
         $(#[$meta])*
         #[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
         #[derive(serde::Serialize, serde::Deserialize)]
@@ -21,6 +21,25 @@ macro_rules! flag_enum {
 
             fn bit(self) -> $bits {
                 1 << (self as u8)
+            }
+
+            /// The value's stable lower-case name, as used by the CLI, the API and exports.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+
+            /// The value with the given name (see [`Self::name`]), ignoring ASCII case, `_` and
+            /// `-`, so `federated_training`, `FederatedTraining` and `federated-training` all match.
+            pub fn from_name(name: &str) -> Option<Self> {
+                let loose = |s: &'static str| {
+                    s.chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase())
+                };
+                let wanted = || {
+                    name.trim().chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase())
+                };
+                Self::ALL.iter().copied().find(|v| loose(v.name()).eq(wanted()))
             }
         }
 
@@ -78,11 +97,11 @@ flag_enum!(
     /// What an institution may do in the consortium.
     Role, RoleSet, u8, [
         /// Holds patient data and enrols patients; may break the glass in an emergency.
-        DataCustodian = 0,
+        DataCustodian = 0 => "data_custodian",
         /// Runs research and model-training workloads.
-        Researcher = 1,
+        Researcher = 1 => "researcher",
         /// Reviews the audit log.
-        Auditor = 2,
+        Auditor = 2 => "auditor",
     ]
 );
 
@@ -90,17 +109,17 @@ flag_enum!(
     /// Why data is used. Maps to FHIR R4 `Consent.provision.purpose` (v3 PurposeOfUse codes).
     Purpose, PurposeSet, u16, [
         /// Direct care of the patient (PurposeOfUse `TREAT`).
-        Treatment = 0,
+        Treatment = 0 => "treatment",
         /// Drug-response model inference for the patient (PurposeOfUse `TREAT`, sub-purpose).
-        Inference = 1,
+        Inference = 1 => "inference",
         /// PK/PD digital-twin simulation (PurposeOfUse `TREAT`, sub-purpose).
-        Simulation = 2,
+        Simulation = 2 => "simulation",
         /// Contributing to a federated training round (PurposeOfUse `HRESCH`).
-        FederatedTraining = 3,
+        FederatedTraining = 3 => "federated_training",
         /// Research use (PurposeOfUse `HRESCH`).
-        Research = 4,
+        Research = 4 => "research",
         /// Linking the pseudonym back to a person (PurposeOfUse `PATRQT`/legal); never implied.
-        ReIdentification = 5,
+        ReIdentification = 5 => "re_identification",
     ]
 );
 
@@ -108,23 +127,43 @@ flag_enum!(
     /// Which data is used. Maps to FHIR R4 `Consent.provision.class`.
     DataCategory, CategorySet, u16, [
         /// Age, sex, weight, height.
-        Demographics = 0,
+        Demographics = 0 => "demographics",
         /// Electronic health record: conditions, medications, notes.
-        Ehr = 1,
+        Ehr = 1 => "ehr",
         /// Laboratory results.
-        Labs = 2,
+        Labs = 2 => "labs",
         /// Genotypes and other genomic data.
-        Genomic = 3,
+        Genomic = 3 => "genomic",
         /// Vital signs and wearable time series.
-        Wearable = 4,
+        Wearable = 4 => "wearable",
         /// Medical imaging.
-        Imaging = 5,
+        Imaging = 5 => "imaging",
     ]
 );
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_distinct() {
+        assert_eq!(Purpose::Simulation.name(), "simulation");
+        assert_eq!(
+            DataCategory::from_name(" Genomic "),
+            Some(DataCategory::Genomic)
+        );
+        assert_eq!(Purpose::from_name("simulatoin"), None);
+        assert_eq!(
+            Purpose::from_name("FederatedTraining"),
+            Some(Purpose::FederatedTraining)
+        );
+        for p in Purpose::ALL {
+            assert_eq!(Purpose::from_name(p.name()), Some(*p));
+        }
+        for c in DataCategory::ALL {
+            assert_eq!(DataCategory::from_name(c.name()), Some(*c));
+        }
+    }
 
     #[test]
     fn sets_hold_exactly_what_was_put_in() {
