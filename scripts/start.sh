@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Starts the local Consentry system: a single-validator development chain with embedded
-# ParityDB storage, RPC on ws://127.0.0.1:9944 and Prometheus metrics on :9615.
+# Starts the local Consentry system: a single-validator development chain (embedded ParityDB,
+# RPC ws://127.0.0.1:9944, Prometheus :9615), the HTTP API with its indexer (embedded SQLite,
+# http://127.0.0.1:8080, OpenAPI at /openapi.json) and the institution's worker.
+# Ctrl-C stops everything. State lives in .consentry/ (delete it for a fresh chain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -8,4 +10,30 @@ cd "$(dirname "$0")/.."
 
 # Built exactly as scripts/test.sh builds it, so whichever command runs second reuses the first's build.
 cargo test --release --locked --workspace --no-run
-exec "$CONSENTRY_NODE" --dev --rpc-cors all --prometheus-external "$@"
+bin="$CARGO_TARGET_DIR/release"
+state="${CONSENTRY_STATE:-.consentry}"
+mkdir -p "$state"
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait || true; }
+trap cleanup EXIT INT TERM
+
+"$CONSENTRY_NODE" --dev --base-path "$state/chain" --rpc-cors all --prometheus-external "$@" \
+  2> >(sed -u 's/^/[node] /' >&2) &
+pids+=($!)
+
+# The API connects once the node's RPC answers.
+for _ in $(seq 1 120); do
+  if curl -sf -H 'Content-Type: application/json' \
+      -d '{"id":1,"jsonrpc":"2.0","method":"system_health","params":[]}' \
+      http://127.0.0.1:9944 >/dev/null; then break; fi
+  sleep 0.5
+done
+
+"$bin/consentry-api" --node ws://127.0.0.1:9944 \
+  --database "sqlite://$state/index.db?mode=rwc" --listen 127.0.0.1:8080 \
+  2> >(sed -u 's/^/[api] /' >&2) &
+pids+=($!)
+
+echo "Consentry is up: chain ws://127.0.0.1:9944, API http://127.0.0.1:8080 (Ctrl-C stops)" >&2
+wait -n
