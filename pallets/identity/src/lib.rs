@@ -6,7 +6,7 @@
 //!   removed by [`Config::GovernanceOrigin`] (the consortium council in the runtime). Each holds a
 //!   set of [`Role`]s and authorizes service keys: the accounts its workers and services sign with.
 //! - **Patients** are pseudonymous subjects. A `DataCustodian` institution [`enrol`]s a patient by
-//!   posting a pseudonym — `SHA-256(domain tag ‖ pepper ‖ local id)` computed off-chain — addressed
+//!   posting a pseudonym — `SHA-256(pepper ‖ local id)` computed off-chain — addressed
 //!   to the patient's wallet account. The patient [`claim`]s it by signing, so the link is attested
 //!   by both sides. Every pseudonym a patient claims resolves to the same [`SubjectId`].
 //! - **Guardians** may manage consents for a patient while appointed.

@@ -30,7 +30,7 @@ pub type AccessId = u64;
 pub type Moment = u64;
 /// A 32-byte SHA-256 digest (job descriptions, results, justifications, pseudonyms).
 pub type Digest = [u8; 32];
-/// A 32-byte pseudonym: `SHA-256(domain tag ‖ institution pepper ‖ local patient id)`, computed
+/// A 32-byte pseudonym: `SHA-256(institution pepper ‖ local patient id)`, computed
 /// off-chain by the enrolling institution, so no raw identifier ever reaches the chain.
 pub type Pseudonym = [u8; 32];
 
