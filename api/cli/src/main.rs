@@ -19,6 +19,12 @@ enum Command {
     /// Drug-response prediction: `train`, `predict`, `explain`.
     #[command(flatten)]
     Inference(consentry_inference::cli::Command),
+    /// The institution's patient data store: `ingest`, `synth`.
+    #[command(flatten)]
+    Data(consentry_datastore::cli::Command),
+    /// Keys, consents and the ledger: `wallet`, `institution`, `audit`.
+    #[command(flatten)]
+    Ledger(consentry_wallet::cli::Command),
 }
 
 fn main() {
@@ -26,6 +32,8 @@ fn main() {
     let result = match cli.command {
         Command::Simulate(args) => consentry_simulation::cli::run(args),
         Command::Inference(cmd) => consentry_inference::cli::run(cmd),
+        Command::Data(cmd) => consentry_datastore::cli::run(cmd),
+        Command::Ledger(cmd) => consentry_wallet::cli::run(cmd),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

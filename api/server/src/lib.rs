@@ -45,6 +45,10 @@ pub struct AppState {
     pub sessions: Arc<auth::Sessions>,
     /// Prometheus registry and the API's own metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// The institution's worker, when this API fronts one.
+    pub worker: Option<routes::jobs::WorkerLink>,
+    /// HTTP client for the worker.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -57,13 +61,17 @@ impl AppState {
             store,
             sessions: Arc::default(),
             metrics: Arc::new(metrics::Metrics::new()?),
+            worker: None,
+            http: reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()?,
         })
     }
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    use routes::{chain, ledger, ops};
+    use routes::{chain, jobs, ledger, ops};
     let v1 = Router::new()
         .route("/auth/challenge", post(ops::challenge))
         .route("/auth/session", post(ops::session))
@@ -75,7 +83,9 @@ pub fn router(state: AppState) -> Router {
         .route("/export/access", get(ledger::export_access))
         .route("/export/consents", get(ledger::export_consents))
         .route("/decision", post(chain::decision))
-        .route("/relay", post(chain::relay));
+        .route("/relay", post(chain::relay))
+        .route("/jobs", post(jobs::submit))
+        .route("/jobs/:id", get(jobs::get));
     Router::new()
         .nest("/v1", v1)
         .route("/health", get(ops::health))

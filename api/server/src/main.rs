@@ -26,6 +26,12 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "CONSENTRY_API_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// The institution's worker (`consentry-worker`) that `/v1/jobs` forwards to.
+    #[arg(long, env = "CONSENTRY_WORKER_URL")]
+    worker_url: Option<String>,
+    /// The institution whose key that worker signs with (only its sessions may submit jobs).
+    #[arg(long, env = "CONSENTRY_WORKER_INSTITUTION", default_value_t = 0)]
+    worker_institution: u32,
     /// Log as JSON lines (for log shippers) instead of text.
     #[arg(long)]
     json_logs: bool,
@@ -46,7 +52,13 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let store = Store::open(&args.database).await?;
-    let state = consentry_api::AppState::connect(&args.node, store.clone()).await?;
+    let mut state = consentry_api::AppState::connect(&args.node, store.clone()).await?;
+    state.worker = args
+        .worker_url
+        .map(|url| consentry_api::routes::jobs::WorkerLink {
+            url: url.trim_end_matches('/').to_string(),
+            institution: args.worker_institution,
+        });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     let indexer = {

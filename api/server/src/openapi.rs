@@ -31,6 +31,8 @@ use utoipa::{
         routes::chain::proof,
         routes::chain::decision,
         routes::chain::relay,
+        routes::jobs::submit,
+        routes::jobs::get,
     ),
     components(schemas(
         error::Problem,
@@ -47,6 +49,7 @@ use utoipa::{
         routes::ledger::AccessPage,
         routes::ledger::ConsentPage,
         routes::ledger::Summary,
+        routes::jobs::JobRequest,
     )),
     modifiers(&Bearer)
 )]

@@ -381,6 +381,8 @@ async fn malformed_input_gets_a_problem_document_never_a_5xx() -> anyhow::Result
         "/v1/export/consents",
         "/v1/decision",
         "/v1/relay",
+        "/v1/jobs",
+        "/v1/jobs/{id}",
         "/health",
         "/ready",
         "/metrics",

@@ -2,5 +2,6 @@
 //! what must come from the chain itself.
 
 pub mod chain;
+pub mod jobs;
 pub mod ledger;
 pub mod ops;
