@@ -1,0 +1,82 @@
+//! The SQL schema, the same text on SQLite and PostgreSQL.
+//!
+//! Only types both accept (`BIGINT`, `TEXT`) are used, integers are all `BIGINT` (so the `Any`
+//! driver decodes every one as `i64` on both), 32-byte values are lowercase hex `TEXT`, sets are
+//! JSON arrays in `TEXT`. Every statement is idempotent, so opening an existing database is a
+//! no-op.
+
+/// The statements, run one by one in order (the `Any` driver prepares one statement at a time).
+pub const STATEMENTS: &[&str] = &[
+    // Progress: one row per indexed finalized block, written in the block's own transaction.
+    "CREATE TABLE IF NOT EXISTS blocks (
+        number BIGINT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        event_count BIGINT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS events (
+        block_number BIGINT NOT NULL,
+        block_hash TEXT NOT NULL,
+        extrinsic_index BIGINT,
+        event_index BIGINT NOT NULL,
+        pallet TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (block_number, event_index)
+    )",
+    "CREATE TABLE IF NOT EXISTS access_records (
+        id BIGINT PRIMARY KEY,
+        institution BIGINT NOT NULL,
+        requested_by TEXT NOT NULL,
+        pseudonym TEXT NOT NULL,
+        subject BIGINT,
+        purpose TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        job_digest TEXT NOT NULL,
+        consents TEXT NOT NULL,
+        emergency TEXT,
+        state TEXT NOT NULL,
+        deny_reason TEXT,
+        result_digest TEXT,
+        requested_at_ms BIGINT NOT NULL,
+        closed_at_ms BIGINT,
+        block_number BIGINT NOT NULL,
+        block_hash TEXT NOT NULL,
+        extrinsic_index BIGINT,
+        closed_block_number BIGINT,
+        closed_block_hash TEXT
+    )",
+    "CREATE INDEX IF NOT EXISTS access_by_pseudonym ON access_records (pseudonym, id)",
+    "CREATE INDEX IF NOT EXISTS access_by_subject ON access_records (subject, id)",
+    "CREATE INDEX IF NOT EXISTS access_by_institution ON access_records (institution, id)",
+    "CREATE INDEX IF NOT EXISTS access_by_time ON access_records (requested_at_ms)",
+    "CREATE TABLE IF NOT EXISTS consents (
+        id BIGINT PRIMARY KEY,
+        subject BIGINT NOT NULL,
+        grantee TEXT NOT NULL,
+        purposes TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        valid_from_ms BIGINT NOT NULL,
+        valid_until_ms BIGINT,
+        max_uses BIGINT,
+        uses BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        status_at_ms BIGINT,
+        granted_by TEXT NOT NULL,
+        granted_at_ms BIGINT NOT NULL,
+        block_number BIGINT NOT NULL,
+        block_hash TEXT NOT NULL,
+        extrinsic_index BIGINT,
+        updated_block_number BIGINT NOT NULL
+    )",
+    "CREATE INDEX IF NOT EXISTS consents_by_subject ON consents (subject, id)",
+    "CREATE TABLE IF NOT EXISTS enrolments (
+        pseudonym TEXT PRIMARY KEY,
+        institution BIGINT NOT NULL,
+        patient TEXT NOT NULL,
+        subject BIGINT,
+        block_number BIGINT NOT NULL,
+        claimed_block_number BIGINT,
+        erased_block_number BIGINT
+    )",
+    "CREATE INDEX IF NOT EXISTS enrolments_by_subject ON enrolments (subject)",
+];
