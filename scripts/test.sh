@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: pallet unit, property and benchmark tests, runtime, node,
-# simulation, inference, the CLI, and the end-to-end tests under tests/ against real node processes.
+# simulation, inference, the CLI, the data store, the indexer (SQLite and PostgreSQL), the API,
+# the wallet, the worker, and the end-to-end tests against real node processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . scripts/env.sh
 export CONSENTRY_REQUIRE_XGBOOST=1
+
+# A throwaway PostgreSQL server for the indexer's query suite, and the official FHIR R4 models
+# for the export validation; the tests fail rather than skip when either is missing.
+export CONSENTRY_PG_URL="$(api/indexer/scripts/pg.sh)" CONSENTRY_REQUIRE_PG=1
+trap 'api/indexer/scripts/pg.sh stop "$CONSENTRY_PG_URL"' EXIT
+export CONSENTRY_FHIR_PYTHON="$(api/indexer/scripts/fhir-venv.sh)" CONSENTRY_REQUIRE_FHIR_VALIDATOR=1
 
 # One cargo invocation over the whole workspace, in release: the e2e tests need a release node,
 # and building everything with one feature set means one copy of the dependency graph in the cache.

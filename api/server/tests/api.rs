@@ -186,6 +186,8 @@ async fn patients_and_auditors_see_the_ledger_through_the_api() -> anyhow::Resul
     assert_eq!(consent["resourceType"], "Consent");
     assert_eq!(consent["status"], "inactive");
     assert!(consent["scope"].is_object() && consent["category"].is_array());
+    let validated = common::fhir_validate(&[bundle.clone(), consent_bundle.clone()])?;
+    eprintln!("FHIR R4 validator run: {validated}");
     let csv = http
         .get(format!("{}/v1/export/access?format=csv", api.url))
         .bearer_auth(&patient_token)

@@ -216,3 +216,35 @@ pub async fn dev_node() -> anyhow::Result<(Node, Client)> {
     let client = node.client().await?;
     Ok((node, client))
 }
+
+/// Validates FHIR R4 resources with the official R4 models (`api/indexer/scripts/fhir_validate.py`)
+/// when `CONSENTRY_FHIR_PYTHON` names a python that has them; `Ok(false)` when none is configured,
+/// which `CONSENTRY_REQUIRE_FHIR_VALIDATOR=1` (set by scripts/test.sh) turns into a failure.
+pub fn fhir_validate(resources: &[Value]) -> anyhow::Result<bool> {
+    let Ok(python) = std::env::var("CONSENTRY_FHIR_PYTHON") else {
+        anyhow::ensure!(
+            std::env::var_os("CONSENTRY_REQUIRE_FHIR_VALIDATOR").is_none(),
+            "CONSENTRY_REQUIRE_FHIR_VALIDATOR is set but CONSENTRY_FHIR_PYTHON is not \
+             (export CONSENTRY_FHIR_PYTHON=$(api/indexer/scripts/fhir-venv.sh))"
+        );
+        return Ok(false);
+    };
+    let dir = tempfile::tempdir()?;
+    let mut files = Vec::new();
+    for (i, r) in resources.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.json"));
+        std::fs::write(&path, serde_json::to_vec(r)?)?;
+        files.push(path);
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../indexer/scripts/fhir_validate.py"
+    );
+    let out = Command::new(python).arg(script).args(&files).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "FHIR R4 validation failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(true)
+}
