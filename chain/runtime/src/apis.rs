@@ -177,7 +177,7 @@ impl_runtime_apis! {
             use baseline::Pallet as BaselineBench;
 
             let mut list = Vec::<BenchmarkList>::new();
-            crate::benchmarks::list_benchmarks!(list, extra);
+            list_benchmarks!(list, extra);
             let storage_info = AllPalletsWithSystem::storage_info();
             (list, storage_info)
         }
@@ -200,7 +200,7 @@ impl_runtime_apis! {
             let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
             let mut batches = Vec::<BenchmarkBatch>::new();
             let params = (&config, &whitelist);
-            crate::benchmarks::add_benchmarks!(params, batches);
+            add_benchmarks!(params, batches);
             Ok(batches)
         }
     }

@@ -19,9 +19,12 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-pub mod apis;
+// Declared before `apis` and `macro_use`d: `define_benchmarks!` there defines the
+// `list_benchmarks!`/`add_benchmarks!` macros `apis` calls.
 #[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
 mod benchmarks;
+pub mod apis;
 pub mod configs;
 pub mod genesis;
 pub mod permission;

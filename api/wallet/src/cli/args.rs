@@ -1,0 +1,299 @@
+//! The clap definitions of the wallet's commands.
+
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// The wallet's top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// A patient's (or guardian's) wallet: keys, claim, consents, the access log, erasure.
+    Wallet(WalletArgs),
+    /// An institution's service key: pepper, enrolment, service keys.
+    Institution(InstitutionArgs),
+    /// Auditing: verify an access record's storage proof against your own node.
+    Audit(AuditArgs),
+}
+
+/// Options shared by the wallet and institution commands.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// The keystore file.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub keystore: Option<PathBuf>,
+    /// Read the passphrase from this environment variable (default: `CONSENTRY_PASSPHRASE` if set,
+    /// else prompt).
+    #[arg(long, global = true, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// The node's RPC endpoint.
+    #[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
+    pub node: String,
+    /// Submit through the API's relay (`<URL>/v1/relay`) instead of the node.
+    #[arg(long, global = true, value_name = "URL")]
+    pub relay: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `consentry wallet`.
+#[derive(Args, Debug)]
+pub struct WalletArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub cmd: WalletCmd,
+}
+
+/// Wallet subcommands.
+#[derive(Subcommand, Debug)]
+pub enum WalletCmd {
+    /// Create a new key (BIP-39 mnemonic, shown once on stderr) and store it encrypted.
+    New {
+        /// Mnemonic length: 12 or 24 words.
+        #[arg(long, default_value_t = 12)]
+        words: usize,
+        /// Replace an existing keystore (its key is lost unless backed up).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import a key from a mnemonic (prompted, or from --mnemonic-env) or a dev URI (`//Alice`).
+    Import {
+        /// A secret URI, e.g. `//Alice` (dev chains only: the dev phrase is public).
+        #[arg(long, value_name = "URI", conflicts_with = "mnemonic_env")]
+        uri: Option<String>,
+        /// Read the mnemonic from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        mnemonic_env: Option<String>,
+        /// Replace an existing keystore.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the keystore's address (no passphrase needed).
+    Address,
+    /// Claim an enrolment addressed to this key.
+    Claim {
+        /// The pseudonym the institution enrolled you under (64 hex digits).
+        #[arg(long)]
+        pseudonym: String,
+    },
+    /// Appoint or remove a guardian.
+    #[command(subcommand)]
+    Guardian(GuardianCmd),
+    /// Grant a consent.
+    Grant(GrantArgs),
+    /// Narrow a consent (fewer purposes or categories, an earlier end, fewer uses).
+    Amend(AmendArgs),
+    /// Revoke a consent.
+    Revoke {
+        /// The consent's id.
+        #[arg(long)]
+        consent: u64,
+    },
+    /// List the consents of your subject (or --subject).
+    Consents {
+        /// The subject (default: your own).
+        #[arg(long)]
+        subject: Option<u64>,
+    },
+    /// Who accessed your data and why: granted, denied and emergency accesses.
+    Accesses {
+        /// The subject (default: your own).
+        #[arg(long)]
+        subject: Option<u64>,
+    },
+    /// The right to be forgotten: end every consent and erase every pseudonym link. Irreversible.
+    Forget {
+        /// The subject to erase.
+        #[arg(long)]
+        subject: u64,
+        /// Confirm that this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Guardian subcommands.
+#[derive(Subcommand, Debug)]
+pub enum GuardianCmd {
+    /// Appoint a guardian for your subject.
+    Add {
+        /// The guardian's account (SS58).
+        #[arg(long)]
+        account: String,
+    },
+    /// Remove a guardian (as the patient, or as the guardian resigning).
+    Remove {
+        /// The guardian's account (SS58).
+        #[arg(long)]
+        account: String,
+        /// The subject (default: your own).
+        #[arg(long)]
+        subject: Option<u64>,
+    },
+}
+
+/// `wallet grant`.
+#[derive(Args, Debug)]
+pub struct GrantArgs {
+    /// Grant to this institution.
+    #[arg(long, required_unless_present = "role", conflicts_with = "role")]
+    pub institution: Option<u32>,
+    /// Grant to every institution holding this role (data-custodian, researcher, auditor).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Purposes, comma-separated (treatment, inference, simulation, federated-training, research,
+    /// re-identification).
+    #[arg(long)]
+    pub purpose: String,
+    /// Data categories, comma-separated (demographics, ehr, labs, genomic, wearable, imaging).
+    #[arg(long)]
+    pub categories: String,
+    /// Start (RFC 3339; default now).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End (RFC 3339).
+    #[arg(long, conflicts_with = "days")]
+    pub until: Option<String>,
+    /// End N days after the start.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Use limit.
+    #[arg(long)]
+    pub max_uses: Option<u32>,
+    /// The subject (default: your own; set it when acting as a guardian).
+    #[arg(long)]
+    pub subject: Option<u64>,
+}
+
+/// `wallet amend`.
+#[derive(Args, Debug)]
+pub struct AmendArgs {
+    /// The consent's id.
+    #[arg(long)]
+    pub consent: u64,
+    /// New (smaller) purpose list.
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// New (smaller) category list.
+    #[arg(long)]
+    pub categories: Option<String>,
+    /// New (earlier) end, RFC 3339.
+    #[arg(long, conflicts_with = "days")]
+    pub until: Option<String>,
+    /// New end N days from now.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// New (lower) use limit.
+    #[arg(long)]
+    pub max_uses: Option<u32>,
+}
+
+/// `consentry institution`.
+#[derive(Args, Debug)]
+pub struct InstitutionArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub cmd: InstitutionCmd,
+}
+
+/// Institution subcommands.
+#[derive(Subcommand, Debug)]
+pub enum InstitutionCmd {
+    /// Enrol a patient: pseudonym = SHA-256(pepper ‖ identifier), addressed to the patient's wallet.
+    Enrol {
+        /// The local patient identifier (e.g. a medical record number).
+        #[arg(long)]
+        identifier: String,
+        /// The institution's secret pepper file.
+        #[arg(long, value_name = "PATH")]
+        pepper_file: PathBuf,
+        /// The patient's wallet address (SS58).
+        #[arg(long)]
+        patient: String,
+    },
+    /// Pepper files.
+    #[command(subcommand)]
+    Pepper(PepperCmd),
+    /// Service keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+/// Pepper subcommands.
+#[derive(Subcommand, Debug)]
+pub enum PepperCmd {
+    /// Create a new random pepper file (mode 0600); never overwrites.
+    New {
+        /// Where to write it.
+        path: PathBuf,
+    },
+}
+
+/// Service-key subcommands.
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Add a service key (governance: signed with the sudo key, dev/test chains).
+    Add {
+        /// The institution.
+        #[arg(long)]
+        institution: u32,
+        /// The new key's account (SS58).
+        #[arg(long)]
+        account: String,
+    },
+    /// Withdraw a service key (signed with another key of the same institution).
+    Remove {
+        /// The key to withdraw (SS58).
+        #[arg(long)]
+        account: String,
+    },
+}
+
+/// `consentry audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub cmd: AuditCmd,
+}
+
+/// Audit subcommands.
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Verify an access record's storage proof against your own node, trusting nothing the API says.
+    Verify(VerifyArgs),
+}
+
+/// `audit verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The API to fetch `/v1/access/{id}/proof` from.
+    #[arg(
+        long,
+        requires = "id",
+        required_unless_present = "proof_file",
+        conflicts_with = "proof_file"
+    )]
+    pub api: Option<String>,
+    /// The access record's id.
+    #[arg(long)]
+    pub id: Option<u64>,
+    /// Sign in to the API with this keystore's key (an auditor's service key, or the patient's).
+    #[arg(long, value_name = "PATH", conflicts_with = "token_env")]
+    pub keystore: Option<PathBuf>,
+    /// The keystore's passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// Use the API bearer token in this environment variable instead of signing in.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// Read the proof document from a file instead of the API.
+    #[arg(long, value_name = "PATH")]
+    pub proof_file: Option<PathBuf>,
+    /// Your node's RPC endpoint.
+    #[arg(long, default_value = "ws://127.0.0.1:9944")]
+    pub node: String,
+    /// Machine-readable JSON output.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,539 @@
+//! `consentry wallet ...`, `consentry institution ...` and `consentry audit verify ...`.
+//!
+//! The `consentry` binary flattens [`Command`] into its own subcommands and calls [`run`].
+//! [`dispatch`] does the work and returns both renderings, so tests can check the JSON a script
+//! would see without capturing stdout.
+
+mod args;
+#[cfg(test)]
+mod tests;
+
+pub use args::*;
+
+use crate::{
+    chain::Chain,
+    institution, keystore, names,
+    patient::{self, AmendSpec, GrantSpec},
+    proof::{self, ProofDoc},
+    view::{ConsentView, RecordView},
+};
+use anyhow::{anyhow, bail, Context, Result};
+use consentry_client::subxt::utils::AccountId32;
+use consentry_primitives::{Grantee, Moment, Pseudonym};
+use serde_json::json;
+use std::{path::PathBuf, str::FromStr};
+
+/// A command's result in both renderings.
+#[derive(Debug)]
+pub struct Output {
+    /// For people.
+    pub human: String,
+    /// For `--json`.
+    pub json: serde_json::Value,
+    /// Whether to print JSON.
+    pub as_json: bool,
+}
+
+/// Runs a command on its own tokio runtime and prints the result.
+pub fn run(cmd: Command) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let out = rt.block_on(dispatch(cmd))?;
+    if out.as_json {
+        println!("{}", serde_json::to_string_pretty(&out.json)?);
+    } else {
+        println!("{}", out.human);
+    }
+    Ok(())
+}
+
+/// Does the work of a command.
+pub async fn dispatch(cmd: Command) -> Result<Output> {
+    match cmd {
+        Command::Wallet(a) => wallet(a.common, a.cmd).await,
+        Command::Institution(a) => institution_cmd(a.common, a.cmd).await,
+        Command::Audit(AuditArgs {
+            cmd: AuditCmd::Verify(v),
+        }) => verify(v).await,
+    }
+}
+
+fn out(common: &Common, human: String, json: serde_json::Value) -> Output {
+    Output {
+        human,
+        json,
+        as_json: common.json,
+    }
+}
+
+fn keystore_path(c: &Common) -> PathBuf {
+    c.keystore.clone().unwrap_or_else(keystore::default_path)
+}
+
+/// The passphrase from `--passphrase-env`, `CONSENTRY_PASSPHRASE`, or a prompt.
+fn passphrase(c: &Common, prompt: &str, confirm: bool) -> Result<String> {
+    if let Some(var) = &c.passphrase_env {
+        return std::env::var(var).map_err(|_| {
+            anyhow!("--passphrase-env: environment variable {var} is not set (or not UTF-8)")
+        });
+    }
+    if let Ok(p) = std::env::var("CONSENTRY_PASSPHRASE") {
+        return Ok(p);
+    }
+    let p = rpassword::prompt_password(prompt)
+        .context("cannot read the passphrase from the terminal; set --passphrase-env VAR")?;
+    if confirm && rpassword::prompt_password("Repeat the passphrase: ")? != p {
+        bail!("the passphrases differ; nothing was written");
+    }
+    Ok(p)
+}
+
+fn unlock(c: &Common) -> Result<keystore::Key> {
+    let path = keystore_path(c);
+    let file = keystore::read(&path)?;
+    let pass = passphrase(
+        c,
+        &format!("Passphrase for {} ({}): ", path.display(), file.address),
+        false,
+    )?;
+    keystore::open(&file, &pass).with_context(|| format!("--keystore {}", path.display()))
+}
+
+fn parse_account(flag: &str, s: &str) -> Result<AccountId32> {
+    AccountId32::from_str(s.trim())
+        .map_err(|_| anyhow!("{flag}: '{s}' is not an SS58 address (e.g. 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty)"))
+}
+
+/// Parses 64 hex digits (optional `0x`).
+pub fn parse_pseudonym(s: &str) -> Result<Pseudonym> {
+    let body = s.trim().strip_prefix("0x").unwrap_or(s.trim());
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(body, &mut out)
+        .map_err(|_| anyhow!("--pseudonym: expected 64 hex digits (32 bytes), got '{s}'"))?;
+    Ok(out)
+}
+
+/// Parses an RFC 3339 time to milliseconds.
+pub fn parse_time(flag: &str, s: &str) -> Result<Moment> {
+    let t = chrono::DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
+        anyhow!("{flag}: '{s}' is not an RFC 3339 time ({e}); e.g. 2026-01-31T00:00:00Z")
+    })?;
+    let ms = t.timestamp_millis();
+    if ms < 0 {
+        bail!("{flag}: '{s}' is before 1970");
+    }
+    Ok(ms as Moment)
+}
+
+fn now_ms() -> Moment {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Moment)
+        .unwrap_or(0)
+}
+
+const DAY_MS: Moment = 86_400_000;
+
+fn tx_json(tx: &patient::TxInfo) -> serde_json::Value {
+    json!({"hash": tx.hash, "block": tx.block})
+}
+
+async fn wallet(c: Common, cmd: WalletCmd) -> Result<Output> {
+    let path = keystore_path(&c);
+    match cmd {
+        WalletCmd::New { words, force } => {
+            let mnemonic = keystore::generate_mnemonic(words)?;
+            keystore::ensure_writable(&path, force)?;
+            let pass = passphrase(&c, "New keystore passphrase: ", true)?;
+            let phrase = mnemonic.to_string();
+            let file = keystore::seal(&phrase, &pass, keystore::KdfParams::DEFAULT)?;
+            keystore::write(&path, &file, force)?;
+            eprintln!(
+                "Your recovery phrase (write it down now; it is not shown again and not stored unencrypted):\n\n    {phrase}\n"
+            );
+            Ok(out(
+                &c,
+                format!("created {} for {}", path.display(), file.address),
+                json!({"keystore": path, "address": file.address}),
+            ))
+        }
+        WalletCmd::Import {
+            uri,
+            mnemonic_env,
+            force,
+        } => {
+            keystore::ensure_writable(&path, force)?;
+            let secret = match (uri, mnemonic_env) {
+                (Some(u), _) => u,
+                (None, Some(var)) => std::env::var(&var).map_err(|_| {
+                    anyhow!("--mnemonic-env: environment variable {var} is not set")
+                })?,
+                (None, None) => rpassword::prompt_password("Mnemonic: ")
+                    .context("cannot read the mnemonic; use --mnemonic-env VAR")?,
+            };
+            let key = keystore::Key::from_secret_uri(&secret)
+                .map_err(|e| anyhow!("--uri/--mnemonic-env: {e}"))?;
+            let pass = passphrase(&c, "New keystore passphrase: ", true)?;
+            let file = keystore::seal(&secret, &pass, keystore::KdfParams::DEFAULT)?;
+            keystore::write(&path, &file, force)?;
+            Ok(out(
+                &c,
+                format!("imported {} into {}", key.address(), path.display()),
+                json!({"keystore": path, "address": key.address()}),
+            ))
+        }
+        WalletCmd::Address => {
+            let file = keystore::read(&path)?;
+            Ok(out(
+                &c,
+                file.address.clone(),
+                json!({"address": file.address}),
+            ))
+        }
+        other => wallet_chain(c, other).await,
+    }
+}
+
+async fn wallet_chain(c: Common, cmd: WalletCmd) -> Result<Output> {
+    let key = unlock(&c)?;
+    let chain = Chain::connect(&c.node, c.relay.clone()).await?;
+    let me = key.account.clone();
+    let kp = &key.keypair;
+    match cmd {
+        WalletCmd::Claim { pseudonym } => {
+            let p = parse_pseudonym(&pseudonym)?;
+            let r = patient::claim(&chain, kp, p).await?;
+            Ok(out(
+                &c,
+                format!(
+                    "claimed {}: you are subject {} (tx {:?})",
+                    r.pseudonym, r.subject, r.tx.hash
+                ),
+                serde_json::to_value(&r)?,
+            ))
+        }
+        WalletCmd::Guardian(GuardianCmd::Add { account }) => {
+            let g = parse_account("--account", &account)?;
+            let tx = patient::guardian_add(&chain, kp, g.clone()).await?;
+            Ok(out(
+                &c,
+                format!("appointed guardian {g} (tx {:?})", tx.hash),
+                json!({"guardian": g, "tx": tx_json(&tx)}),
+            ))
+        }
+        WalletCmd::Guardian(GuardianCmd::Remove { account, subject }) => {
+            let g = parse_account("--account", &account)?;
+            let subject = patient::resolve_subject(&chain, &me, subject).await?;
+            let tx = patient::guardian_remove(&chain, kp, subject, g.clone()).await?;
+            Ok(out(
+                &c,
+                format!(
+                    "removed guardian {g} of subject {subject} (tx {:?})",
+                    tx.hash
+                ),
+                json!({"guardian": g, "subject": subject, "tx": tx_json(&tx)}),
+            ))
+        }
+        WalletCmd::Grant(a) => {
+            let spec = grant_spec(&chain, &me, &a).await?;
+            let r = patient::grant(&chain, kp, &spec).await?;
+            Ok(out(
+                &c,
+                format!(
+                    "granted consent {} for subject {} (tx {:?})",
+                    r.consent, r.subject, r.tx.hash
+                ),
+                serde_json::to_value(&r)?,
+            ))
+        }
+        WalletCmd::Amend(a) => {
+            let spec = AmendSpec {
+                purposes: a
+                    .purpose
+                    .as_deref()
+                    .map(|p| names::purposes("--purpose", p))
+                    .transpose()?,
+                categories: a
+                    .categories
+                    .as_deref()
+                    .map(|p| names::categories("--categories", p))
+                    .transpose()?,
+                valid_until: match (&a.until, a.days) {
+                    (Some(u), _) => Some(parse_time("--until", u)?),
+                    (None, Some(d)) => Some(now_ms() + d as Moment * DAY_MS),
+                    _ => None,
+                },
+                max_uses: a.max_uses,
+            };
+            let tx = patient::amend(&chain, kp, a.consent, &spec).await?;
+            Ok(out(
+                &c,
+                format!("amended consent {} (tx {:?})", a.consent, tx.hash),
+                json!({"consent": a.consent, "tx": tx_json(&tx)}),
+            ))
+        }
+        WalletCmd::Revoke { consent } => {
+            let tx = patient::revoke(&chain, kp, consent).await?;
+            Ok(out(
+                &c,
+                format!("revoked consent {consent} (tx {:?})", tx.hash),
+                json!({"consent": consent, "tx": tx_json(&tx)}),
+            ))
+        }
+        WalletCmd::Consents { subject } => {
+            let subject = patient::resolve_subject(&chain, &me, subject).await?;
+            let list: Vec<ConsentView> = patient::consents(&chain, subject)
+                .await?
+                .iter()
+                .map(|(id, c)| ConsentView::new(*id, c))
+                .collect();
+            let human = if list.is_empty() {
+                format!("subject {subject} has no consents")
+            } else {
+                list.iter()
+                    .map(ConsentView::line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Ok(out(
+                &c,
+                human,
+                json!({"subject": subject, "consents": list}),
+            ))
+        }
+        WalletCmd::Accesses { subject } => {
+            let subject = patient::resolve_subject(&chain, &me, subject).await?;
+            let list: Vec<RecordView> = patient::accesses(&chain, subject)
+                .await?
+                .iter()
+                .map(RecordView::new)
+                .collect();
+            let human = if list.is_empty() {
+                format!("no accesses to subject {subject}")
+            } else {
+                list.iter()
+                    .map(RecordView::line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Ok(out(
+                &c,
+                human,
+                json!({"subject": subject, "accesses": list}),
+            ))
+        }
+        WalletCmd::Forget { subject, yes } => {
+            if !yes {
+                bail!("--yes: forgetting subject {subject} ends every consent and erases every pseudonym link, irreversibly; pass --yes to confirm");
+            }
+            let tx = patient::forget(&chain, kp, subject).await?;
+            Ok(out(
+                &c,
+                format!("subject {subject} forgotten (tx {:?})", tx.hash),
+                json!({"subject": subject, "tx": tx_json(&tx)}),
+            ))
+        }
+        WalletCmd::New { .. } | WalletCmd::Import { .. } | WalletCmd::Address => {
+            unreachable!("handled without the chain")
+        }
+    }
+}
+
+async fn grant_spec(chain: &Chain, me: &AccountId32, a: &GrantArgs) -> Result<GrantSpec> {
+    let grantee = match (a.institution, &a.role) {
+        (Some(i), None) => Grantee::Institution(i),
+        (None, Some(r)) => Grantee::AnyWithRole(names::role("--role", r)?),
+        _ => bail!("--institution/--role: give exactly one grantee"),
+    };
+    let purposes = names::purposes("--purpose", &a.purpose)?;
+    let categories = names::categories("--categories", &a.categories)?;
+    let valid_from = a
+        .from
+        .as_deref()
+        .map(|f| parse_time("--from", f))
+        .transpose()?;
+    let start = valid_from.unwrap_or_else(now_ms);
+    let valid_until = match (&a.until, a.days) {
+        (Some(u), _) => Some(parse_time("--until", u)?),
+        (None, Some(0)) => bail!("--days: must be at least 1"),
+        (None, Some(d)) => Some(start + d as Moment * DAY_MS),
+        _ => None,
+    };
+    if let Some(u) = valid_until {
+        if u <= start || u <= now_ms() {
+            bail!(
+                "--until: the end ({}) must be in the future and after the start ({})",
+                crate::view::rfc3339(u),
+                crate::view::rfc3339(start)
+            );
+        }
+    }
+    if a.max_uses == Some(0) {
+        bail!("--max-uses: must be at least 1 (revoke the consent to stop all use)");
+    }
+    let subject = patient::resolve_subject(chain, me, a.subject).await?;
+    Ok(GrantSpec {
+        subject,
+        grantee,
+        purposes,
+        categories,
+        valid_from,
+        valid_until,
+        max_uses: a.max_uses,
+    })
+}
+
+async fn institution_cmd(c: Common, cmd: InstitutionCmd) -> Result<Output> {
+    if let InstitutionCmd::Pepper(PepperCmd::New { path }) = &cmd {
+        institution::new_pepper(path)?;
+        return Ok(out(
+            &c,
+            format!(
+                "wrote a new pepper to {} (mode 0600); keep it secret and backed up",
+                path.display()
+            ),
+            json!({"pepper_file": path}),
+        ));
+    }
+    // Check local input before asking for the passphrase.
+    let enrolment = match &cmd {
+        InstitutionCmd::Enrol {
+            identifier,
+            pepper_file,
+            patient,
+        } => {
+            if identifier.trim().is_empty() {
+                bail!("--identifier: must not be empty");
+            }
+            let pepper = institution::load_pepper(pepper_file)?;
+            Some((
+                institution::pseudonym(&pepper, identifier),
+                parse_account("--patient", patient)?,
+            ))
+        }
+        _ => None,
+    };
+    let key = unlock(&c)?;
+    let chain = Chain::connect(&c.node, c.relay.clone()).await?;
+    match cmd {
+        InstitutionCmd::Enrol { .. } => {
+            let (pseudonym, patient) = enrolment.expect("parsed above");
+            let r = institution::enrol(&chain, &key.keypair, pseudonym, patient).await?;
+            Ok(out(
+                &c,
+                format!("enrolled {} under pseudonym {} at institution {}; the patient claims it with `consentry wallet claim --pseudonym {}`", r.patient, r.pseudonym, r.institution, r.pseudonym),
+                serde_json::to_value(&r)?,
+            ))
+        }
+        InstitutionCmd::Key(KeyCmd::Add {
+            institution: inst,
+            account,
+        }) => {
+            let acct = parse_account("--account", &account)?;
+            let tx = institution::key_add(&chain, &key.keypair, inst, acct.clone()).await?;
+            Ok(out(
+                &c,
+                format!(
+                    "added service key {acct} to institution {inst} (tx {:?})",
+                    tx.hash
+                ),
+                json!({"institution": inst, "account": acct, "tx": tx_json(&tx)}),
+            ))
+        }
+        InstitutionCmd::Key(KeyCmd::Remove { account }) => {
+            let acct = parse_account("--account", &account)?;
+            let tx = institution::key_remove(&chain, &key.keypair, acct.clone()).await?;
+            Ok(out(
+                &c,
+                format!("withdrew service key {acct} (tx {:?})", tx.hash),
+                json!({"account": acct, "tx": tx_json(&tx)}),
+            ))
+        }
+        InstitutionCmd::Pepper(_) => unreachable!("handled above"),
+    }
+}
+
+async fn verify(v: VerifyArgs) -> Result<Output> {
+    let doc: ProofDoc = match (&v.proof_file, &v.api) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--proof-file: cannot read {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| {
+                format!("--proof-file: {} is not a proof document", path.display())
+            })?
+        }
+        (None, Some(api)) => {
+            let id = v.id.ok_or_else(|| anyhow!("--id: required with --api"))?;
+            let token =
+                match (&v.token_env, &v.keystore) {
+                    (Some(var), _) => Some(std::env::var(var).map_err(|_| {
+                        anyhow!("--token-env: environment variable {var} is not set")
+                    })?),
+                    (None, Some(ks)) => {
+                        let c = Common {
+                            keystore: Some(ks.clone()),
+                            passphrase_env: v.passphrase_env.clone(),
+                            node: v.node.clone(),
+                            relay: None,
+                            json: v.json,
+                        };
+                        Some(crate::session::login(api, &unlock(&c)?.keypair).await?)
+                    }
+                    (None, None) => None,
+                };
+            let url = format!("{}/v1/access/{id}/proof", api.trim_end_matches('/'));
+            let mut req = reqwest::Client::new().get(&url);
+            if let Some(t) = &token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req
+                .send()
+                .await
+                .with_context(|| format!("--api: cannot reach {url}"))?;
+            let status = resp.status();
+            if status == reqwest::StatusCode::UNAUTHORIZED && token.is_none() {
+                bail!("--api: {url} wants a session; pass --keystore PATH (an auditor's or the patient's key) or --token-env VAR");
+            }
+            if !status.is_success() {
+                bail!(
+                    "--api: {url} answered {status}: {}",
+                    resp.text().await.unwrap_or_default()
+                );
+            }
+            resp.json()
+                .await
+                .with_context(|| format!("--api: {url} did not return a proof document"))?
+        }
+        (None, None) => bail!("--api or --proof-file: say where the proof comes from"),
+    };
+    if let Some(id) = v.id {
+        if doc.id != id {
+            bail!(
+                "--id: the proof document is for record {}, not {id}",
+                doc.id
+            );
+        }
+    }
+    let verified = proof::verify_at_node(&doc, &v.node)
+        .await
+        .map_err(|e| anyhow!("verification FAILED for access record {}: {e}", doc.id))?;
+    let rec = RecordView::new(&verified.record);
+    let human = format!(
+        "verified: access record {} is in the finalized state of block #{} ({:?}; finalized head #{})\n{}",
+        doc.id, verified.block_number, verified.block_hash, verified.finalized_number, rec.line()
+    );
+    Ok(Output {
+        human,
+        json: json!({
+            "verified": true,
+            "id": doc.id,
+            "block_number": verified.block_number,
+            "block_hash": verified.block_hash,
+            "state_root": verified.state_root,
+            "finalized_number": verified.finalized_number,
+            "record": rec,
+        }),
+        as_json: v.json,
+    })
+}
