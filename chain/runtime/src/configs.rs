@@ -114,10 +114,50 @@ impl pallet_membership::Config<pallet_membership::Instance1> for Runtime {
     type SwapOrigin = CouncilOrRoot;
     type ResetOrigin = CouncilOrRoot;
     type PrimeOrigin = CouncilOrRoot;
-    type MembershipInitialized = Council;
-    type MembershipChanged = Council;
+    type MembershipInitialized = CouncilAccounts;
+    type MembershipChanged = CouncilAccounts;
     type MaxMembers = ConstU32<64>;
     type WeightInfo = pallet_membership::weights::SubstrateWeight<Runtime>;
+}
+
+/// Forwards council membership to the collective and keeps each member's account alive: without
+/// balances, an account exists only through a provider reference, and one that does not exist
+/// cannot sign (its nonce check fails), so council members could not propose or vote.
+pub struct CouncilAccounts;
+
+impl frame_support::traits::InitializeMembers<AccountId> for CouncilAccounts {
+    fn initialize_members(members: &[AccountId]) {
+        for m in members {
+            frame_system::Pallet::<Runtime>::inc_providers(m);
+        }
+        <Council as frame_support::traits::InitializeMembers<AccountId>>::initialize_members(
+            members,
+        );
+    }
+}
+
+impl frame_support::traits::ChangeMembers<AccountId> for CouncilAccounts {
+    fn change_members_sorted(incoming: &[AccountId], outgoing: &[AccountId], new: &[AccountId]) {
+        for m in incoming {
+            frame_system::Pallet::<Runtime>::inc_providers(m);
+        }
+        for m in outgoing {
+            // Fails only while the account has consumers; it then stays alive, which is harmless
+            // (it can no longer act as a council member).
+            let _ = frame_system::Pallet::<Runtime>::dec_providers(m);
+        }
+        <Council as frame_support::traits::ChangeMembers<AccountId>>::change_members_sorted(
+            incoming, outgoing, new,
+        );
+    }
+
+    fn set_prime(prime: Option<AccountId>) {
+        <Council as frame_support::traits::ChangeMembers<AccountId>>::set_prime(prime);
+    }
+
+    fn get_prime() -> Option<AccountId> {
+        <Council as frame_support::traits::ChangeMembers<AccountId>>::get_prime()
+    }
 }
 
 impl pallet_node_authorization::Config for Runtime {

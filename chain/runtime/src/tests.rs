@@ -21,7 +21,38 @@ fn ext() -> sp_io::TestExternalities {
     }
     .assimilate_storage(&mut t)
     .unwrap();
+    pallet_membership::GenesisConfig::<Runtime, pallet_membership::Instance1> {
+        members: vec![Sr25519Keyring::Alice.to_account_id()]
+            .try_into()
+            .unwrap(),
+        ..Default::default()
+    }
+    .assimilate_storage(&mut t)
+    .unwrap();
     t.into()
+}
+
+#[test]
+fn council_members_exist_so_they_can_sign() {
+    ext().execute_with(|| {
+        let alice = Sr25519Keyring::Alice.to_account_id();
+        let eve = Sr25519Keyring::Eve.to_account_id();
+        assert_eq!(frame_system::Pallet::<Runtime>::providers(&alice), 1);
+        assert_eq!(
+            pallet_collective::Members::<Runtime, pallet_collective::Instance1>::get(),
+            vec![alice.clone()]
+        );
+        assert_eq!(frame_system::Pallet::<Runtime>::providers(&eve), 0);
+        crate::CouncilMembership::add_member(RuntimeOrigin::root(), eve.clone().into()).unwrap();
+        assert_eq!(frame_system::Pallet::<Runtime>::providers(&eve), 1);
+        assert!(
+            is_permitted(&eve, &remark()),
+            "a council member may transact"
+        );
+        crate::CouncilMembership::remove_member(RuntimeOrigin::root(), eve.clone().into()).unwrap();
+        assert_eq!(frame_system::Pallet::<Runtime>::providers(&eve), 0);
+        assert!(!is_permitted(&eve, &remark()));
+    });
 }
 
 fn remark() -> RuntimeCall {

@@ -1,0 +1,351 @@
+//! Everything the worker asks of the chain: one signer task that owns the key and the nonce,
+//! submission of stored extrinsic bytes with a finalized-block watch, and reads of access records
+//! at the finalized head.
+//!
+//! Only finalized state is trusted: a grant seen in a best block may still be reorganised away,
+//! so every decision the worker acts on is read back at a finalized block hash.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use consentry_client::{
+    runtime::{self, runtime_types::consentry_primitives::access::AccessRecord},
+    subxt::{
+        config::polkadot::PolkadotExtrinsicParamsBuilder,
+        tx::{SubmittableExtrinsic, TxStatus},
+        utils::{AccountId32, Static, H256},
+    },
+    subxt_signer::sr25519::Keypair,
+    Client, Rpc,
+};
+use consentry_primitives::{CategorySet, Outcome, Purpose};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::jobs::StoredTx;
+
+/// An access record as the runtime API returns it.
+pub type Record = AccessRecord<AccountId32, u32>;
+
+/// A call the signer signs.
+#[derive(Debug, Clone)]
+pub enum Call {
+    /// `Audit::request_access`.
+    Request {
+        /// Patient pseudonym.
+        pseudonym: [u8; 32],
+        /// What for.
+        purpose: Purpose,
+        /// Which data.
+        categories: CategorySet,
+        /// SHA-256 of the job document.
+        job_digest: [u8; 32],
+    },
+    /// `Audit::complete_access`.
+    Complete {
+        /// The record.
+        id: u64,
+        /// How it ends.
+        outcome: Outcome,
+        /// The result's digest (required for `Completed`).
+        result_digest: Option<[u8; 32]>,
+    },
+}
+
+enum SignerMsg {
+    Sign(Call, oneshot::Sender<anyhow::Result<StoredTx>>),
+    Resync,
+}
+
+/// Handle to the signer task.
+#[derive(Clone)]
+pub struct Signer {
+    tx: mpsc::Sender<SignerMsg>,
+}
+
+impl Signer {
+    /// Signs `call` with the next nonce.
+    pub async fn sign(&self, call: Call) -> anyhow::Result<StoredTx> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(SignerMsg::Sign(call, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("signer task stopped"))?;
+        rx.await
+            .map_err(|_| anyhow::anyhow!("signer task dropped the request"))?
+    }
+
+    /// Asks the signer to fetch the nonce from the chain again before its next signature
+    /// (after the pool said a nonce was already used).
+    pub async fn resync(&self) {
+        let _ = self.tx.send(SignerMsg::Resync).await;
+    }
+}
+
+/// The worker's view of the chain.
+#[derive(Clone)]
+pub struct Chain {
+    /// Typed client.
+    pub client: Client,
+    /// Raw RPC.
+    pub rpc: Rpc,
+    /// The service key's account.
+    pub account: AccountId32,
+    /// The institution that key belongs to.
+    pub institution: u32,
+    /// The signer task.
+    pub signer: Signer,
+}
+
+/// What a submission ended in.
+pub enum Submitted {
+    /// Included in a finalized block; these are the extrinsic's events.
+    Finalized {
+        /// The finalized block.
+        block: H256,
+        /// The extrinsic's events (success only; a dispatch error is `Failed`).
+        events: consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>,
+        /// Submission → in a best block.
+        in_block: Duration,
+        /// In a best block → finalized.
+        finality: Duration,
+    },
+    /// Included and finalized, but the call failed.
+    Failed(String),
+    /// The pool or the subscription gave no answer we can act on (stale nonce, already in the
+    /// pool, dropped, connection trouble): the caller must find out from finalized state.
+    Unknown(String),
+}
+
+fn encode_call(client: &Client, kp: &Keypair, call: &Call, nonce: u64) -> anyhow::Result<Vec<u8>> {
+    let params = PolkadotExtrinsicParamsBuilder::new().nonce(nonce).build();
+    let tx = client.tx();
+    let signed = match call {
+        Call::Request {
+            pseudonym,
+            purpose,
+            categories,
+            job_digest,
+        } => tx.create_signed_offline(
+            &runtime::tx().audit().request_access(
+                *pseudonym,
+                Static(*purpose),
+                Static(*categories),
+                *job_digest,
+            ),
+            kp,
+            params,
+        )?,
+        Call::Complete {
+            id,
+            outcome,
+            result_digest,
+        } => tx.create_signed_offline(
+            &runtime::tx()
+                .audit()
+                .complete_access(*id, Static(*outcome), *result_digest),
+            kp,
+            params,
+        )?,
+    };
+    Ok(signed.into_encoded())
+}
+
+async fn signer_task(
+    client: Client,
+    rpc: Rpc,
+    kp: Keypair,
+    account: AccountId32,
+    mut rx: mpsc::Receiver<SignerMsg>,
+) {
+    let mut nonce: Option<u64> = None;
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            SignerMsg::Resync => nonce = None,
+            SignerMsg::Sign(call, reply) => {
+                let res = async {
+                    let n = match nonce {
+                        Some(n) => n,
+                        // The pool-aware next index: counts our transactions still in the pool.
+                        None => rpc.system_account_next_index(&account).await?,
+                    };
+                    let since = client
+                        .blocks()
+                        .at_latest()
+                        .await
+                        .map(|b| b.number())
+                        .unwrap_or(0);
+                    let bytes = encode_call(&client, &kp, &call, n)?;
+                    nonce = Some(n + 1);
+                    Ok(StoredTx {
+                        bytes,
+                        nonce: n,
+                        since_block: since,
+                    })
+                }
+                .await;
+                if res.is_err() {
+                    nonce = None;
+                }
+                let _ = reply.send(res);
+            }
+        }
+    }
+}
+
+/// Whether a pool error says the nonce was already used (by us or someone else with this key).
+pub fn is_stale(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("outdated") || m.contains("stale")
+}
+
+impl Chain {
+    /// Connects, checks the key is a service key, and starts the signer task.
+    pub async fn connect(url: &str, kp: Keypair) -> anyhow::Result<Self> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (client, rpc) = loop {
+            match consentry_client::connect_with_rpc(url).await {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => {
+                    return Err(e).with_context(|| format!("--node {url}: cannot connect"))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
+        let account: AccountId32 = kp.public_key().into();
+        let institution = client
+            .storage()
+            .at_latest()
+            .await?
+            .fetch(&runtime::storage().identity().service_keys(account.clone()))
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--key-uri: account {account} is not a service key of any institution"
+                )
+            })?;
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(signer_task(
+            client.clone(),
+            rpc.clone(),
+            kp,
+            account.clone(),
+            rx,
+        ));
+        Ok(Self {
+            client,
+            rpc,
+            account,
+            institution,
+            signer: Signer { tx },
+        })
+    }
+
+    /// Submits stored bytes and follows them to a finalized block.
+    pub async fn submit(&self, bytes: &[u8]) -> Submitted {
+        let started = Instant::now();
+        let ext = SubmittableExtrinsic::from_bytes(self.client.clone(), bytes.to_vec());
+        let mut progress = match ext.submit_and_watch().await {
+            Ok(p) => p,
+            Err(e) => return Submitted::Unknown(e.to_string()),
+        };
+        let mut in_block: Option<Duration> = None;
+        while let Some(status) = progress.next().await {
+            match status {
+                Ok(TxStatus::InBestBlock(_)) => {
+                    in_block.get_or_insert(started.elapsed());
+                }
+                Ok(TxStatus::InFinalizedBlock(b)) => {
+                    let total = started.elapsed();
+                    let ib = in_block.unwrap_or(total);
+                    let block = b.block_hash();
+                    return match b.wait_for_success().await {
+                        Ok(events) => Submitted::Finalized {
+                            block,
+                            events,
+                            in_block: ib,
+                            finality: total.saturating_sub(ib),
+                        },
+                        Err(e) => Submitted::Failed(e.to_string()),
+                    };
+                }
+                Ok(TxStatus::Invalid { message })
+                | Ok(TxStatus::Dropped { message })
+                | Ok(TxStatus::Error { message }) => return Submitted::Unknown(message),
+                Ok(_) => {}
+                Err(e) => return Submitted::Unknown(e.to_string()),
+            }
+        }
+        Submitted::Unknown("transaction subscription ended".into())
+    }
+
+    /// Fire-and-forget resubmission of stored bytes (errors ignored: the caller checks state).
+    pub async fn resubmit(&self, bytes: &[u8]) -> Result<(), String> {
+        SubmittableExtrinsic::from_bytes(self.client.clone(), bytes.to_vec())
+            .submit()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The latest finalized block.
+    pub async fn finalized(&self) -> anyhow::Result<H256> {
+        Ok(self
+            .client
+            .backend()
+            .latest_finalized_block_ref()
+            .await?
+            .hash())
+    }
+
+    /// The key's nonce (transactions included) at `at`.
+    pub async fn nonce_at(&self, at: H256) -> anyhow::Result<u64> {
+        let info = self
+            .client
+            .storage()
+            .at(at)
+            .fetch(&runtime::storage().system().account(self.account.clone()))
+            .await?;
+        Ok(info.map_or(0, |i| i.nonce as u64))
+    }
+
+    /// One access record at block `at`.
+    pub async fn record_at(&self, id: u64, at: H256) -> anyhow::Result<Option<Record>> {
+        Ok(self
+            .client
+            .runtime_api()
+            .at(at)
+            .call(runtime::apis().audit_api().record(id))
+            .await?)
+    }
+
+    /// This institution's record naming `job_digest` at block `at`, searching newest first
+    /// down to records made before block `since` (which cannot be this job's).
+    pub async fn record_by_digest(
+        &self,
+        job_digest: [u8; 32],
+        since: u32,
+        at: H256,
+    ) -> anyhow::Result<Option<Record>> {
+        let api = self.client.runtime_api().at(at);
+        let mut before = None;
+        loop {
+            let (page, next) = api
+                .call(runtime::apis().audit_api().records_by_institution(
+                    self.institution,
+                    before,
+                    200,
+                ))
+                .await?;
+            for r in &page {
+                if r.job_digest == job_digest {
+                    return Ok(Some(r.clone()));
+                }
+            }
+            // Pages are newest first: once a page reaches below `since`, older pages cannot match.
+            if page.last().is_none_or(|r| r.block < since) || next.is_none() {
+                return Ok(None);
+            }
+            before = next;
+        }
+    }
+}

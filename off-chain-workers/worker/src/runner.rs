@@ -1,0 +1,548 @@
+//! The per-job state machine, persisted at every step, and its crash recovery.
+//!
+//! ```text
+//! queued → requesting → denied
+//!                     → granted → running → completing → completed | failed
+//! restart: requesting → resubmit the same bytes, find the record by job digest
+//!          granted | running → close Aborted (never run a job twice)
+//!          completing → resubmit the same close
+//! ```
+//!
+//! The only place patient data is read is [`run_granted`], and only after the record was read back
+//! at a finalized block and found `Granted`, naming this job, for this workload's purpose and
+//! categories.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use consentry_client::runtime;
+use consentry_datastore::Store;
+use consentry_primitives::{AccessState, Outcome};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tracing::{error, info, warn};
+
+use crate::chain::{Call, Chain, Record, Submitted};
+use crate::jobs::{digest_of, Close, Job, JobState, JobStore, StoredTx};
+use crate::workload::{Registry, Workload};
+
+/// How long the worker keeps trying to learn the fate of a submitted extrinsic before it leaves
+/// the job for the next restart.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How often an extrinsic that is not yet in a finalized block is resubmitted.
+const RESUBMIT_EVERY: Duration = Duration::from_secs(6);
+/// How many times a request may lose its nonce to another transaction before the job errors.
+const MAX_RESIGNS: u32 = 5;
+
+/// Per-stage wall times of one job (this process only; not persisted).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    /// `request_access` submitted → in a best block.
+    pub decision_ms: Option<f64>,
+    /// In a best block → finalized.
+    pub finality_ms: Option<f64>,
+    /// Finalized-record check, data read and workload.
+    pub workload_ms: Option<f64>,
+    /// `complete_access` submitted → finalized.
+    pub completion_ms: Option<f64>,
+}
+
+/// Everything a job needs.
+pub struct Ctx {
+    /// The chain.
+    pub chain: Chain,
+    /// The job queue.
+    pub jobs: JobStore,
+    /// The patient store (rusqlite is not `Sync`; reads are serialized).
+    pub store: Arc<Mutex<Store>>,
+    /// Workloads.
+    pub registry: Registry,
+    /// Bounds jobs in flight.
+    pub in_flight: Arc<Semaphore>,
+    /// Test hook: sleep this long after a grant, before reading data.
+    pub pause_after_grant: Option<Duration>,
+    /// Test hook: after storing and submitting a new `request_access`, sleep this long before
+    /// following it (so a test can kill the worker with the request in flight).
+    pub pause_after_request_submit: Option<Duration>,
+    /// Test hook: the same after storing and submitting a new `complete_access`.
+    pub pause_after_complete_submit: Option<Duration>,
+    /// Stage timings by job id.
+    pub timings: Mutex<HashMap<String, Timings>>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl Ctx {
+    fn time(&self, id: &str, f: impl FnOnce(&mut Timings)) {
+        if let Ok(mut t) = self.timings.lock() {
+            f(t.entry(id.to_string()).or_default());
+        }
+    }
+
+    /// Stage timings of a job, if this process ran any of it.
+    pub fn timings_of(&self, id: &str) -> Option<Timings> {
+        self.timings.lock().ok()?.get(id).copied()
+    }
+}
+
+/// Drives one job to a terminal state (or leaves it recoverable), holding an in-flight permit.
+pub async fn drive(ctx: Arc<Ctx>, id: String) {
+    let Ok(_permit) = ctx.in_flight.clone().acquire_owned().await else {
+        return;
+    };
+    if let Err(e) = step(&ctx, &id).await {
+        let msg = format!("{e:#}");
+        error!(job = %id, "job stopped: {msg}");
+        // Only a job that never held a grant may end in `error`; one that did stays in its state
+        // so that a restart closes its record.
+        let state = ctx.jobs.get(&id).ok().flatten().map(|j| j.state);
+        let r = match state {
+            Some(JobState::Queued) => ctx.jobs.set_error(&id, &msg),
+            _ => ctx.jobs.note_error(&id, &msg),
+        };
+        if let Err(e) = r {
+            error!(job = %id, "cannot record the error: {e:#}");
+        }
+    }
+}
+
+/// Resumes every unfinished job (called once at start-up).
+pub fn resume_all(ctx: &Arc<Ctx>) -> anyhow::Result<usize> {
+    let jobs = ctx.jobs.unfinished()?;
+    for j in &jobs {
+        info!(job = %j.id, state = j.state.as_str(), "resuming");
+        tokio::spawn(drive(ctx.clone(), j.id.clone()));
+    }
+    Ok(jobs.len())
+}
+
+async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
+    let job = ctx.jobs.get(id)?.context("no such job")?;
+    match job.state {
+        JobState::Queued | JobState::Requesting => {
+            let workload = match ctx.registry.get(&job.workload) {
+                Ok(w) => w,
+                Err(e) => return orphan_request(ctx, &job, &e.to_string()).await,
+            };
+            let rec = request(ctx, &job, workload.as_ref()).await?;
+            match rec.state.0 {
+                AccessState::Denied(reason) => {
+                    info!(job = %id, access = rec.id, ?reason, "denied");
+                    ctx.jobs.set_denied(id, rec.id, &format!("{reason:?}"))
+                }
+                AccessState::Granted => {
+                    info!(job = %id, access = rec.id, "granted (finalized)");
+                    ctx.jobs.set_granted(id, rec.id)?;
+                    if let Some(d) = ctx.pause_after_grant {
+                        info!(job = %id, "test hook: pausing {} ms after the grant", d.as_millis());
+                        tokio::time::sleep(d).await;
+                    }
+                    run_granted(ctx, &job, workload, rec.id).await
+                }
+                AccessState::Closed(o) => {
+                    // Someone closed a grant this job never used (another worker process on
+                    // the same key): nothing was read here.
+                    ctx.jobs.set_granted(id, rec.id)?;
+                    ctx.jobs.set_closed(id, outcome_state(o))
+                }
+            }
+        }
+        JobState::Granted | JobState::Running => {
+            let access = job.access_id.context("granted job without an access id")?;
+            warn!(job = %id, access, "found {} at start-up: closing as aborted", job.state.as_str());
+            close(
+                ctx,
+                &job,
+                access,
+                Close::Aborted,
+                None,
+                Some(format!(
+                    "the worker restarted while the job was {}; the grant is given up \
+                     so the job never runs twice",
+                    job.state.as_str()
+                )),
+            )
+            .await
+        }
+        JobState::Completing => {
+            let access = job
+                .access_id
+                .context("completing job without an access id")?;
+            let close = job.close.context("completing job without an outcome")?;
+            let tx = job
+                .complete_tx
+                .clone()
+                .context("completing job without its extrinsic")?;
+            finish_close(ctx, &job, access, close, tx).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A job whose workload this process cannot run (e.g. restarted without `--model`): settle a
+/// request already sent, give up any grant it got, and end the job.
+async fn orphan_request(ctx: &Ctx, job: &Job, why: &str) -> anyhow::Result<()> {
+    let Some(tx) = &job.request_tx else {
+        return ctx.jobs.set_error(&job.id, why);
+    };
+    match settle_request(ctx, tx, digest_bytes(&job.job_digest)?).await? {
+        // The nonce went elsewhere and no record names this job: nothing was ever requested.
+        None => ctx.jobs.set_error(&job.id, why),
+        Some(rec) => match rec.state.0 {
+            AccessState::Denied(reason) => {
+                ctx.jobs.set_denied(&job.id, rec.id, &format!("{reason:?}"))
+            }
+            AccessState::Granted => {
+                ctx.jobs.set_granted(&job.id, rec.id)?;
+                close(
+                    ctx,
+                    job,
+                    rec.id,
+                    Close::Aborted,
+                    None,
+                    Some(why.to_string()),
+                )
+                .await
+            }
+            AccessState::Closed(o) => {
+                ctx.jobs.set_granted(&job.id, rec.id)?;
+                ctx.jobs.set_closed(&job.id, outcome_state(o))
+            }
+        },
+    }
+}
+
+fn outcome_state(o: Outcome) -> JobState {
+    match o {
+        Outcome::Completed => JobState::Completed,
+        Outcome::Failed => JobState::Failed,
+        Outcome::Aborted => JobState::Aborted,
+    }
+}
+
+fn digest_bytes(hex_digest: &str) -> anyhow::Result<[u8; 32]> {
+    let mut d = [0u8; 32];
+    hex::decode_to_slice(hex_digest, &mut d).context("stored job digest is not 32-byte hex")?;
+    Ok(d)
+}
+
+/// Signs (or reuses the stored) `request_access` and returns the finalized record it created.
+async fn request(ctx: &Ctx, job: &Job, w: &dyn Workload) -> anyhow::Result<Record> {
+    let job_digest = digest_bytes(&job.job_digest)?;
+    let mut pseudonym = [0u8; 32];
+    hex::decode_to_slice(&job.pseudonym, &mut pseudonym).context("stored pseudonym")?;
+    let call = Call::Request {
+        pseudonym,
+        purpose: w.purpose(),
+        categories: w.categories(),
+        job_digest,
+    };
+    let mut tx = match &job.request_tx {
+        Some(tx) => tx.clone(),
+        None => {
+            let tx = ctx.chain.signer.sign(call.clone()).await?;
+            // Stored before it is submitted: a restart resubmits exactly these bytes.
+            ctx.jobs.set_requesting(&job.id, &tx)?;
+            if let Some(d) = ctx.pause_after_request_submit {
+                let r = ctx.chain.resubmit(&tx.bytes).await;
+                info!(job = %job.id, "test hook: submitted ({r:?}); pausing {} ms", d.as_millis());
+                tokio::time::sleep(d).await;
+            }
+            tx
+        }
+    };
+    let mut resigns = 0;
+    loop {
+        match ctx.chain.submit(&tx.bytes).await {
+            Submitted::Finalized {
+                block,
+                events,
+                in_block,
+                finality,
+            } => {
+                ctx.time(&job.id, |t| {
+                    t.decision_ms = Some(ms(in_block));
+                    t.finality_ms = Some(ms(finality));
+                });
+                let id = match events.find_first::<runtime::audit::events::AccessGranted>()? {
+                    Some(g) => g.id,
+                    None => {
+                        events
+                            .find_first::<runtime::audit::events::AccessDenied>()?
+                            .context(
+                                "request_access emitted neither AccessGranted nor AccessDenied",
+                            )?
+                            .id
+                    }
+                };
+                let rec = ctx
+                    .chain
+                    .record_at(id, block)
+                    .await?
+                    .context("record missing")?;
+                anyhow::ensure!(
+                    rec.job_digest == job_digest,
+                    "record {id} names another job"
+                );
+                return Ok(rec);
+            }
+            Submitted::Failed(msg) => bail!("request_access failed on chain: {msg}"),
+            Submitted::Unknown(msg) => {
+                info!(job = %job.id, nonce = tx.nonce, "request not followed to finality ({msg}); checking the finalized chain");
+                if let Some(rec) = settle_request(ctx, &tx, job_digest).await? {
+                    return Ok(rec);
+                }
+                resigns += 1;
+                anyhow::ensure!(
+                    resigns <= MAX_RESIGNS,
+                    "request_access lost its nonce {resigns} times"
+                );
+                // The stored bytes can never be included now (their nonce is used): safe to
+                // sign again with a fresh nonce.
+                ctx.chain.signer.resync().await;
+                tx = ctx.chain.signer.sign(call.clone()).await?;
+                ctx.jobs.set_requesting(&job.id, &tx)?;
+            }
+        }
+    }
+}
+
+/// Waits until the finalized chain holds the record naming `job_digest` (`Some`) or the nonce of
+/// `tx` was used by another transaction (`None`), resubmitting `tx` meanwhile.
+async fn settle_request(
+    ctx: &Ctx,
+    tx: &StoredTx,
+    job_digest: [u8; 32],
+) -> anyhow::Result<Option<Record>> {
+    let started = Instant::now();
+    let mut last_submit = Instant::now();
+    loop {
+        // One finalized block for both reads, so "not found" and "nonce used" are consistent.
+        let at = ctx.chain.finalized().await?;
+        let nonce = ctx.chain.nonce_at(at).await?;
+        if let Some(r) = ctx
+            .chain
+            .record_by_digest(job_digest, tx.since_block, at)
+            .await?
+        {
+            return Ok(Some(r));
+        }
+        if nonce > tx.nonce {
+            return Ok(None);
+        }
+        if last_submit.elapsed() >= RESUBMIT_EVERY {
+            if let Err(e) = ctx.chain.resubmit(&tx.bytes).await {
+                info!("resubmission: {e}");
+            }
+            last_submit = Instant::now();
+        }
+        anyhow::ensure!(
+            started.elapsed() < SETTLE_TIMEOUT,
+            "no finalized decision after {} s; the job stays `requesting` for the next restart",
+            SETTLE_TIMEOUT.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+}
+
+/// The data gate, the read and the workload, then the close.
+async fn run_granted(
+    ctx: &Arc<Ctx>,
+    job: &Job,
+    w: Arc<dyn Workload>,
+    access: u64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let at = ctx.chain.finalized().await?;
+    let rec = ctx
+        .chain
+        .record_at(access, at)
+        .await?
+        .context("granted record not found at the finalized head")?;
+    let mismatch = if rec.state.0 != AccessState::Granted {
+        Some(format!("record {access} is {:?}, not Granted", rec.state.0))
+    } else if rec.job_digest != digest_bytes(&job.job_digest)? {
+        Some(format!("record {access} names another job"))
+    } else if rec.institution != ctx.chain.institution {
+        Some(format!(
+            "record {access} belongs to institution {}",
+            rec.institution
+        ))
+    } else if rec.purpose.0 != w.purpose() || !rec.categories.0.includes(w.categories()) {
+        Some(format!(
+            "record {access} grants {:?} over {:?}; workload `{}` needs {:?} over {:?}",
+            rec.purpose.0,
+            rec.categories.0,
+            w.name(),
+            w.purpose(),
+            w.categories()
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = mismatch {
+        warn!(job = %job.id, "refusing to run: {why}");
+        if rec.state.0 == AccessState::Granted {
+            return close(ctx, job, access, Close::Aborted, None, Some(why)).await;
+        }
+        ctx.jobs.set_closed(&job.id, JobState::Error)?;
+        return ctx.jobs.note_error(&job.id, &why);
+    }
+    ctx.jobs.set_running(&job.id)?;
+    let store = ctx.store.clone();
+    let categories = rec.categories.0;
+    let mut pseudonym = [0u8; 32];
+    hex::decode_to_slice(&job.pseudonym, &mut pseudonym).context("stored pseudonym")?;
+    let params = job.params.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
+        let data = store
+            .lock()
+            .map_err(|_| anyhow::anyhow!("store lock poisoned"))?
+            .read(access, pseudonym, &categories)?;
+        w.run(&data, &params)
+    })
+    .await
+    .unwrap_or_else(|e| Err(anyhow::anyhow!("workload panicked: {e}")));
+    ctx.time(&job.id, |t| t.workload_ms = Some(ms(started.elapsed())));
+    match outcome {
+        Ok(result) => {
+            let digest = digest_of(&result);
+            close(
+                ctx,
+                job,
+                access,
+                Close::Completed,
+                Some((result, digest)),
+                None,
+            )
+            .await
+        }
+        Err(e) => {
+            let msg = format!("{e:#}");
+            warn!(job = %job.id, "workload failed: {msg}");
+            close(ctx, job, access, Close::Failed, None, Some(msg)).await
+        }
+    }
+}
+
+fn complete_call(access: u64, close: Close, digest: Option<[u8; 32]>) -> Call {
+    Call::Complete {
+        id: access,
+        outcome: match close {
+            Close::Completed => Outcome::Completed,
+            Close::Failed => Outcome::Failed,
+            Close::Aborted => Outcome::Aborted,
+        },
+        result_digest: digest,
+    }
+}
+
+/// Signs `complete_access`, stores it with the result, and follows it to finality.
+async fn close(
+    ctx: &Ctx,
+    job: &Job,
+    access: u64,
+    how: Close,
+    result: Option<(serde_json::Value, [u8; 32])>,
+    error: Option<String>,
+) -> anyhow::Result<()> {
+    let digest = result.as_ref().map(|(_, d)| *d);
+    let tx = ctx
+        .chain
+        .signer
+        .sign(complete_call(access, how, digest))
+        .await?;
+    let digest_hex = digest.map(hex::encode);
+    ctx.jobs.set_completing(
+        &job.id,
+        &tx,
+        how,
+        result.as_ref().map(|(v, _)| v),
+        digest_hex.as_deref(),
+        error.as_deref(),
+    )?;
+    if let Some(d) = ctx.pause_after_complete_submit {
+        let r = ctx.chain.resubmit(&tx.bytes).await;
+        info!(job = %job.id, "test hook: close submitted ({r:?}); pausing {} ms", d.as_millis());
+        tokio::time::sleep(d).await;
+    }
+    let job = ctx.jobs.get(&job.id)?.context("job vanished")?;
+    finish_close(ctx, &job, access, how, tx).await
+}
+
+/// Submits the stored close until the record is closed in a finalized block.
+async fn finish_close(
+    ctx: &Ctx,
+    job: &Job,
+    access: u64,
+    how: Close,
+    mut tx: StoredTx,
+) -> anyhow::Result<()> {
+    let digest = job.result_digest.as_deref().map(digest_bytes).transpose()?;
+    let started = Instant::now();
+    loop {
+        match ctx.chain.submit(&tx.bytes).await {
+            Submitted::Finalized { .. } => {
+                ctx.time(&job.id, |t| t.completion_ms = Some(ms(started.elapsed())));
+                info!(job = %job.id, access, ?how, "record closed (finalized)");
+                return ctx.jobs.set_closed(&job.id, how.final_state());
+            }
+            Submitted::Failed(msg) => {
+                // E.g. `NotOpen`: closed already (by the resubmitted twin of these bytes).
+                let at = ctx.chain.finalized().await?;
+                if let Some(AccessState::Closed(o)) =
+                    ctx.chain.record_at(access, at).await?.map(|r| r.state.0)
+                {
+                    return ctx.jobs.set_closed(&job.id, outcome_state(o));
+                }
+                bail!("complete_access failed on chain: {msg}");
+            }
+            Submitted::Unknown(msg) => {
+                info!(job = %job.id, nonce = tx.nonce, "close not followed to finality ({msg}); checking the finalized chain");
+                let settle_started = Instant::now();
+                let mut last_submit = Instant::now();
+                loop {
+                    let at = ctx.chain.finalized().await?;
+                    let nonce = ctx.chain.nonce_at(at).await?;
+                    let state = ctx
+                        .chain
+                        .record_at(access, at)
+                        .await?
+                        .map(|r| r.state.0)
+                        .context("record missing")?;
+                    if let AccessState::Closed(o) = state {
+                        ctx.time(&job.id, |t| t.completion_ms = Some(ms(started.elapsed())));
+                        return ctx.jobs.set_closed(&job.id, outcome_state(o));
+                    }
+                    if nonce > tx.nonce {
+                        // The record is still open and our nonce went elsewhere: sign again.
+                        ctx.chain.signer.resync().await;
+                        tx = ctx
+                            .chain
+                            .signer
+                            .sign(complete_call(access, how, digest))
+                            .await?;
+                        ctx.jobs.replace_complete_tx(&job.id, &tx)?;
+                        break;
+                    }
+                    if last_submit.elapsed() >= RESUBMIT_EVERY {
+                        if let Err(e) = ctx.chain.resubmit(&tx.bytes).await {
+                            info!("resubmission: {e}");
+                        }
+                        last_submit = Instant::now();
+                    }
+                    anyhow::ensure!(
+                        settle_started.elapsed() < SETTLE_TIMEOUT,
+                        "record {access} not closed after {} s; the job stays `completing`",
+                        SETTLE_TIMEOUT.as_secs()
+                    );
+                    tokio::time::sleep(Duration::from_millis(1000)).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Shared by the worker's end-to-end tests: a real dev node, the real `consentry-worker` binary,
+//! real SQLite stores filled from the datastore's synthetic patients, and a consent story signed
+//! by real keys.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use consentry_client::{
+    runtime::{self, runtime_types::consentry_primitives::access::AccessRecord},
+    subxt::{blocks::ExtrinsicEvents, tx::Payload, utils::AccountId32, utils::Static},
+    subxt_signer::{sr25519, SecretUri},
+    Client, ConsentryConfig,
+};
+use consentry_datastore::{Pepper, Store};
+use consentry_e2e::free_port;
+use consentry_primitives::{CategorySet, Grantee, PurposeSet};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The dev chain's hospital (institution 0) signs with Bob's key.
+pub const HOSPITAL: u32 = 0;
+
+/// A running `consentry-worker` process.
+pub struct Worker {
+    child: Child,
+    /// Base URL.
+    pub url: String,
+}
+
+impl Worker {
+    /// Starts the worker binary against `node` with the given stores and extra flags.
+    pub fn start(node: &str, store: &Path, jobs: &Path, extra: &[&str]) -> Worker {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_consentry-worker"))
+            .args(["--node", node, "--key-uri", "//Bob"])
+            .arg("--store")
+            .arg(store)
+            .arg("--jobs")
+            .arg(jobs)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(match std::env::var_os("CONSENTRY_WORKER_LOG") {
+                // Set to a file path to keep the worker's log (appended across restarts).
+                Some(p) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(p)
+                        .expect("log file"),
+                ),
+                None => Stdio::null(),
+            })
+            .spawn()
+            .expect("start consentry-worker");
+        Worker {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits until `/health` answers.
+    pub async fn wait_ready(&mut self, http: &reqwest::Client) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!("worker exited early: {status}");
+            }
+            if let Ok(r) = http.get(format!("{}/health", self.url)).send().await {
+                if r.status().is_success() {
+                    return Ok(r.json().await?);
+                }
+            }
+            anyhow::ensure!(Instant::now() < deadline, "worker never became ready");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// `POST /jobs`; returns status, content type and body.
+    pub async fn post(
+        &self,
+        http: &reqwest::Client,
+        body: &Value,
+    ) -> anyhow::Result<(u16, String, Value)> {
+        let r = http
+            .post(format!("{}/jobs", self.url))
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        Ok((status, ct, r.json().await?))
+    }
+
+    /// `GET /jobs/{id}`.
+    pub async fn job(&self, http: &reqwest::Client, id: &str) -> anyhow::Result<Value> {
+        Ok(http
+            .get(format!("{}/jobs/{id}", self.url))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Polls a job until `done(state)`.
+    pub async fn wait_job(
+        &self,
+        http: &reqwest::Client,
+        id: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let j = self.job(http, id).await?;
+            if done(j["state"].as_str().unwrap_or_default()) {
+                return Ok(j);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "job {id} stuck: {j}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A finished job state.
+pub fn terminal(s: &str) -> bool {
+    matches!(s, "denied" | "completed" | "failed" | "aborted" | "error")
+}
+
+/// A patient store with synthetic patients, and the pepper and identifiers behind it.
+pub struct Patients {
+    pub dir: tempfile::TempDir,
+    pub store: PathBuf,
+    pub jobs: PathBuf,
+    pub pepper: Pepper,
+    pub identifiers: Vec<String>,
+}
+
+impl Patients {
+    /// `n` synthetic patients (seed 5) ingested under a fresh pepper.
+    pub fn new(n: u64) -> anyhow::Result<Patients> {
+        let dir = tempfile::tempdir()?;
+        let synth = dir.path().join("synth");
+        let summary = consentry_datastore::synth::write(5, n, &synth, None)?;
+        let pepper = Pepper::from_bytes(b"worker-test-pepper-0123456789abcdef".to_vec())?;
+        let store = dir.path().join("store.sqlite");
+        let mut s = Store::open(&store)?;
+        for b in &summary.bundles {
+            s.ingest_bundle_str(&pepper, &std::fs::read_to_string(b)?)?;
+        }
+        s.ingest_genotypes(&pepper, &std::fs::read_to_string(&summary.genotype_file)?)?;
+        let identifiers = consentry_datastore::synth::generate(5, n)
+            .into_iter()
+            .map(|p| p.identifier)
+            .collect();
+        let jobs = dir.path().join("jobs.sqlite");
+        Ok(Patients {
+            dir,
+            store,
+            jobs,
+            pepper,
+            identifiers,
+        })
+    }
+
+    /// The pseudonym of patient `i`.
+    pub fn pseudonym(&self, i: usize) -> [u8; 32] {
+        self.pepper.pseudonym(&self.identifiers[i])
+    }
+
+    /// Opens the patient store (for read-log checks).
+    pub fn open(&self) -> Store {
+        Store::open(&self.store).expect("store")
+    }
+}
+
+/// Signs, submits and waits for finalized success.
+pub async fn submit<C: Payload>(
+    api: &Client,
+    call: &C,
+    signer: &sr25519::Keypair,
+) -> anyhow::Result<ExtrinsicEvents<ConsentryConfig>> {
+    Ok(api
+        .tx()
+        .sign_and_submit_then_watch_default(call, signer)
+        .await?
+        .wait_for_finalized_success()
+        .await?)
+}
+
+/// A key from a derivation path.
+pub fn key(uri: &str) -> sr25519::Keypair {
+    sr25519::Keypair::from_uri(&SecretUri::from_str(uri).expect("uri")).expect("key")
+}
+
+/// Bob (the hospital) enrols `pseudonym` for `patient`, who claims it; returns the subject id.
+pub async fn enrol(
+    api: &Client,
+    patient: &sr25519::Keypair,
+    pseudonym: [u8; 32],
+) -> anyhow::Result<u64> {
+    submit(
+        api,
+        &runtime::tx()
+            .identity()
+            .enrol(pseudonym, patient.public_key().into()),
+        &sr25519::dev::bob(),
+    )
+    .await?;
+    submit(api, &runtime::tx().identity().claim(pseudonym), patient).await?;
+    Ok(api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(runtime::apis().consent_api().subject_of(pseudonym))
+        .await?
+        .expect("claimed"))
+}
+
+/// The patient grants the hospital `purposes` over `categories`; returns the consent id.
+pub async fn grant(
+    api: &Client,
+    patient: &sr25519::Keypair,
+    subject: u64,
+    purposes: PurposeSet,
+    categories: CategorySet,
+) -> anyhow::Result<u64> {
+    let events = submit(
+        api,
+        &runtime::tx().consent().grant(
+            subject,
+            Static(Grantee::Institution(HOSPITAL)),
+            Static(purposes),
+            Static(categories),
+            None,
+            None,
+            None,
+        ),
+        patient,
+    )
+    .await?;
+    Ok(events
+        .find_first::<runtime::consent::events::ConsentGranted>()?
+        .expect("ConsentGranted")
+        .consent)
+}
+
+/// An access record at the latest finalized block.
+pub async fn record(api: &Client, id: u64) -> anyhow::Result<AccessRecord<AccountId32, u32>> {
+    Ok(api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(runtime::apis().audit_api().record(id))
+        .await?
+        .expect("record exists"))
+}
+
+/// Every `AccessClosed` event for `id` in finalized blocks `from..=head`, read block by block.
+pub async fn closed_events(
+    node_url: &str,
+    id: u64,
+    from: u32,
+) -> anyhow::Result<Vec<runtime::audit::events::AccessClosed>> {
+    let (api, rpc) = consentry_client::connect_with_rpc(node_url).await?;
+    let head = api.blocks().at_latest().await?.number();
+    let mut out = Vec::new();
+    for n in from..=head {
+        let hash = rpc
+            .chain_get_block_hash(Some(n.into()))
+            .await?
+            .expect("finalized block hash");
+        for ev in api
+            .events()
+            .at(hash)
+            .await?
+            .find::<runtime::audit::events::AccessClosed>()
+        {
+            let ev = ev?;
+            if ev.id == id {
+                out.push(ev);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Canonical JSON written independently of the worker: keys sorted, no whitespace.
+pub fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<_> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&m[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// SHA-256 of [`canonical`].
+pub fn sha256_json(v: &Value) -> [u8; 32] {
+    Sha256::digest(canonical(v).as_bytes()).into()
+}
+
+/// Every record of the hospital naming `job_digest`, at the latest finalized block.
+pub async fn records_with_digest(
+    api: &Client,
+    job_digest: [u8; 32],
+) -> anyhow::Result<Vec<AccessRecord<AccountId32, u32>>> {
+    let (page, _) = api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(
+            runtime::apis()
+                .audit_api()
+                .records_by_institution(HOSPITAL, None, 1000),
+        )
+        .await?;
+    Ok(page
+        .into_iter()
+        .filter(|r| r.job_digest == job_digest)
+        .collect())
+}
