@@ -30,10 +30,24 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+# The hospital's patient store: a secret pepper and synthetic patients (first start only).
+if [ ! -f "$state/pepper.key" ]; then
+  "$bin/consentry" institution pepper new "$state/pepper.key"
+  "$bin/consentry" synth --count 20 --seed 1 --out "$state/synth"
+  "$bin/consentry" ingest --store "$state/patients.sqlite" --pepper-file "$state/pepper.key" "$state/synth"
+fi
+
+# The hospital's worker signs with the dev chain's hospital key (Bob, institution 0).
+"$bin/consentry-worker" --node ws://127.0.0.1:9944 --store "$state/patients.sqlite" \
+  --jobs "$state/jobs.sqlite" --listen 127.0.0.1:8090 --key-uri //Bob \
+  2> >(sed -u 's/^/[worker] /' >&2) &
+pids+=($!)
+
 "$bin/consentry-api" --node ws://127.0.0.1:9944 \
   --database "sqlite://$state/index.db?mode=rwc" --listen 127.0.0.1:8080 \
+  --worker-url http://127.0.0.1:8090 --worker-institution 0 \
   2> >(sed -u 's/^/[api] /' >&2) &
 pids+=($!)
 
-echo "Consentry is up: chain ws://127.0.0.1:9944, API http://127.0.0.1:8080 (Ctrl-C stops)" >&2
+echo "Consentry is up: chain ws://127.0.0.1:9944, API http://127.0.0.1:8080, worker http://127.0.0.1:8090 (Ctrl-C stops)" >&2
 wait -n
