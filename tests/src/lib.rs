@@ -24,6 +24,15 @@ pub fn node_binary() -> PathBuf {
         .unwrap_or_else(|| dir.join("consentry-node"))
 }
 
+/// Another workspace binary (`consentry-api`, `consentry-worker`, `consentry`) from the same
+/// profile directory as the node, where `cargo test --workspace` builds them.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let node = node_binary();
+    node.parent()
+        .map(|d| d.join(name))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -104,14 +104,20 @@ pub async fn submit(
 
 /// A job's state, decision and, once completed, its result and the result's digest.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs",
-    params(("id" = u64, Path, description = "Job id")), security(("bearer" = [])),
+    params(("id" = String, Path, description = "Job id, as returned when it was queued")),
+    security(("bearer" = [])),
     responses((status = 200, description = "The job"), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    // Only forwarded as one path segment: refuse anything that could address another resource.
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(ApiError::field("id", "not a job id"));
+    }
     let link = link(&state, &session)?;
     let r = state
         .http

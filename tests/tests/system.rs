@@ -1,0 +1,291 @@
+//! The whole system as `scripts/start.sh` runs it — dev node, `consentry-api` with its indexer,
+//! `consentry-worker` over a patient store — driven the way its users drive it: the patient grants,
+//! a clinician's job goes in through the API, the worker asks the chain, runs the PK/PD twin and
+//! closes the record; the clinician gets the result through the API and the patient sees the
+//! access both through the API and straight from the chain.
+
+use consentry_client::{
+    runtime,
+    subxt::{tx::Payload, utils::Static},
+    subxt_signer::{sr25519, SecretUri},
+    Client,
+};
+use consentry_datastore::{Pepper, Store};
+use consentry_e2e::{free_port, workspace_binary, Node};
+use consentry_primitives::{
+    AccessState, CategorySet, DataCategory, Grantee, Outcome, Purpose, PurposeSet,
+};
+use serde_json::{json, Value};
+use std::{
+    process::{Child, Command, Stdio},
+    str::FromStr,
+    time::{Duration, Instant},
+};
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(name: &str, args: &[String]) -> anyhow::Result<Process> {
+    let bin = workspace_binary(name);
+    anyhow::ensure!(
+        bin.exists(),
+        "{} not built (scripts/test.sh builds it)",
+        bin.display()
+    );
+    Ok(Process(
+        Command::new(bin)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    ))
+}
+
+async fn wait_ok(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if http
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    anyhow::bail!("{url} never answered")
+}
+
+async fn submit<C: Payload>(api: &Client, call: &C, who: &sr25519::Keypair) -> anyhow::Result<()> {
+    api.tx()
+        .sign_and_submit_then_watch_default(call, who)
+        .await?
+        .wait_for_finalized_success()
+        .await?;
+    Ok(())
+}
+
+async fn login(
+    http: &reqwest::Client,
+    api: &str,
+    key: &sr25519::Keypair,
+) -> anyhow::Result<String> {
+    let account = consentry_client::subxt::utils::AccountId32::from(key.public_key()).to_string();
+    let c: Value = http
+        .post(format!("{api}/v1/auth/challenge"))
+        .json(&json!({ "account": account }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let challenge = c["challenge"].as_str().unwrap_or_default().to_string();
+    let s: Value = http
+        .post(format!("{api}/v1/auth/session"))
+        .json(&json!({
+            "account": account,
+            "challenge": challenge,
+            "signature": hex::encode(key.sign(challenge.as_bytes()).0),
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(s["token"].as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<()> {
+    let node = Node::dev()?;
+    let chain = node.client().await?;
+    let dir = tempfile::tempdir()?;
+
+    // The hospital's store: synthetic patients ingested under its pepper.
+    let synth = dir.path().join("synth");
+    let summary = consentry_datastore::synth::write(3, 2, &synth, None)?;
+    let pepper = Pepper::from_bytes(b"system-test-pepper-0123456789abcdef".to_vec())?;
+    let store_path = dir.path().join("patients.sqlite");
+    let mut store = Store::open(&store_path)?;
+    for b in &summary.bundles {
+        store.ingest_bundle_str(&pepper, &std::fs::read_to_string(b)?)?;
+    }
+    store.ingest_genotypes(&pepper, &std::fs::read_to_string(&summary.genotype_file)?)?;
+    let identifier = consentry_datastore::synth::generate(3, 2)[0]
+        .identifier
+        .clone();
+    let pseudonym = pepper.pseudonym(&identifier);
+
+    let worker_port = free_port();
+    let api_port = free_port();
+    let worker_url = format!("http://127.0.0.1:{worker_port}");
+    let api_url = format!("http://127.0.0.1:{api_port}");
+    let _worker = spawn(
+        "consentry-worker",
+        &[
+            "--node".into(),
+            node.ws_url(),
+            "--key-uri".into(),
+            "//Bob".into(),
+            "--store".into(),
+            store_path.display().to_string(),
+            "--jobs".into(),
+            dir.path().join("jobs.sqlite").display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{worker_port}"),
+        ],
+    )?;
+    let _api = spawn(
+        "consentry-api",
+        &[
+            "--node".into(),
+            node.ws_url(),
+            "--database".into(),
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("index.db").display()
+            ),
+            "--listen".into(),
+            format!("127.0.0.1:{api_port}"),
+            "--worker-url".into(),
+            worker_url.clone(),
+            "--worker-institution".into(),
+            "0".into(),
+        ],
+    )?;
+    let http = reqwest::Client::new();
+    wait_ok(&http, &format!("{worker_url}/health")).await?;
+    wait_ok(&http, &format!("{api_url}/ready")).await?;
+
+    // Enrol, claim, grant Simulation over what the PK/PD twin needs.
+    let hospital = sr25519::dev::bob();
+    let patient = sr25519::Keypair::from_uri(&SecretUri::from_str("//SystemPatient")?)?;
+    submit(
+        &chain,
+        &runtime::tx()
+            .identity()
+            .enrol(pseudonym, patient.public_key().into()),
+        &hospital,
+    )
+    .await?;
+    submit(&chain, &runtime::tx().identity().claim(pseudonym), &patient).await?;
+    let subject = chain
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(runtime::apis().consent_api().subject_of(pseudonym))
+        .await?
+        .expect("claimed");
+    submit(
+        &chain,
+        &runtime::tx().consent().grant(
+            subject,
+            Static(Grantee::Institution(0)),
+            Static(PurposeSet::of(&[Purpose::Simulation])),
+            Static(CategorySet::of(&[
+                DataCategory::Demographics,
+                DataCategory::Labs,
+                DataCategory::Genomic,
+            ])),
+            None,
+            None,
+            None,
+        ),
+        &patient,
+    )
+    .await?;
+
+    // The clinician's job goes in through the API and comes back with the twin's profile.
+    let clinician = login(&http, &api_url, &hospital).await?;
+    let queued: Value = http
+        .post(format!("{api_url}/v1/jobs"))
+        .bearer_auth(&clinician)
+        .json(&json!({
+            "pseudonym": hex::encode(pseudonym),
+            "workload": "simulation",
+            "params": {"drug": "warfarin", "dose_mg": 5.0, "interval_h": 24.0, "n_doses": 3},
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = queued["id"].as_str().expect("job id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let job = loop {
+        let job: Value = http
+            .get(format!("{api_url}/v1/jobs/{id}"))
+            .bearer_auth(&clinician)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if ["completed", "failed", "denied", "aborted", "error"]
+            .contains(&job["state"].as_str().unwrap_or_default())
+        {
+            break job;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "job stuck: {job}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(job["state"], "completed", "{job}");
+    assert!(job["result"].to_string().contains("warfarin"), "{job}");
+    let access_id = job["access_id"].as_u64().expect("access id");
+
+    // The chain closed the record with the job's result digest; exactly one read happened.
+    let record = chain
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(runtime::apis().audit_api().record(access_id))
+        .await?
+        .expect("record");
+    assert_eq!(record.state.0, AccessState::Closed(Outcome::Completed));
+    assert_eq!(
+        record.result_digest.map(hex::encode),
+        job["result_digest"].as_str().map(str::to_string)
+    );
+    assert_eq!(Store::open(&store_path)?.read_log(access_id)?.len(), 1);
+
+    // The patient sees it through the API once indexed, and straight from the chain.
+    let mine = login(&http, &api_url, &patient).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let page: Value = http
+            .get(format!("{api_url}/v1/access"))
+            .bearer_auth(&mine)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if page["items"][0]["state"] == "completed" {
+            assert_eq!(page["items"][0]["id"], access_id);
+            assert_eq!(page["items"][0]["result_digest"], job["result_digest"]);
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "never indexed: {page}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (records, _) = chain
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(
+            runtime::apis()
+                .audit_api()
+                .records_by_subject(subject, None, 10),
+        )
+        .await?;
+    assert_eq!(
+        records.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![access_id]
+    );
+    Ok(())
+}
