@@ -87,7 +87,7 @@ pub fn parse_categories(field: &str, names: &[String]) -> Result<CategorySet, Ap
 }
 
 /// Filters and paging for access records.
-#[derive(Deserialize, IntoParams, Default)]
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccessQuery {
     /// Patient pseudonym (64 hex digits).
@@ -108,6 +108,9 @@ pub struct AccessQuery {
     pub cursor: Option<String>,
     /// Page size, 1..=1000 (default 100).
     pub limit: Option<u32>,
+    /// Exports only: `json` (default), `csv` or `fhir` (a FHIR R4 Bundle of AuditEvent
+    /// resources); exports ignore `cursor` and `limit` and hold every match (at most 10,000).
+    pub format: Option<String>,
 }
 
 impl AccessQuery {
@@ -316,28 +319,6 @@ pub async fn summary(
     }))
 }
 
-/// Export format and filters (fields flat: query-string decoding cannot flatten numbers).
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExportQuery {
-    /// `json` (default), `csv` or `fhir` (a FHIR R4 Bundle of AuditEvent resources).
-    pub format: Option<String>,
-    /// Patient pseudonym (64 hex digits).
-    pub pseudonym: Option<String>,
-    /// Patient subject id.
-    pub subject: Option<u64>,
-    /// Institution id.
-    pub institution: Option<u32>,
-    /// Purpose name.
-    pub purpose: Option<String>,
-    /// State name.
-    pub state: Option<String>,
-    /// Requested at or after, ms.
-    pub from_ms: Option<u64>,
-    /// Requested before, ms.
-    pub to_ms: Option<u64>,
-}
-
 async fn all_rows(state: &AppState, filter: &AccessFilter) -> Result<Vec<AccessRow>, ApiError> {
     let mut rows = Vec::new();
     let mut cursor = None;
@@ -364,26 +345,16 @@ async fn all_rows(state: &AppState, filter: &AccessFilter) -> Result<Vec<AccessR
 }
 
 /// Access records as JSON, CSV or a FHIR R4 `Bundle` of `AuditEvent`s (at most 10,000 rows).
-#[utoipa::path(get, path = "/v1/export/access", tag = "audit", params(ExportQuery),
+#[utoipa::path(get, path = "/v1/export/access", tag = "audit", params(AccessQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "JSON, CSV or FHIR JSON"), (status = 400, body = Problem),
         (status = 403, body = Problem)))]
 pub async fn export_access(
     State(state): State<AppState>,
     session: Session,
-    Query(q): Query<ExportQuery>,
+    Query(q): Query<AccessQuery>,
 ) -> Result<Response, ApiError> {
-    let query = AccessQuery {
-        pseudonym: q.pseudonym,
-        subject: q.subject,
-        institution: q.institution,
-        purpose: q.purpose,
-        state: q.state,
-        from_ms: q.from_ms,
-        to_ms: q.to_ms,
-        ..Default::default()
-    };
-    let filter = query.scoped(&session)?;
+    let filter = q.scoped(&session)?;
     let format = q.format.as_deref().unwrap_or("json");
     // Validate the format before doing the work.
     if !matches!(format, "json" | "csv" | "fhir") {
