@@ -66,7 +66,7 @@ async fn queries_on_postgres() {
     let store = Store::open(&test_url).await.unwrap();
     assert_eq!(store.counts().await.unwrap().total, 25);
     store.close().await;
-    sqlx::query(&format!("DROP DATABASE {db}"))
+    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .execute(&admin)
         .await
         .unwrap();
