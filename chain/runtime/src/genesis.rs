@@ -111,9 +111,35 @@ fn local_testnet() -> Value {
         council: validators.iter().map(|k| k.to_account_id()).collect(),
         sudo: Some(Sr25519Keyring::Alice.to_account_id()),
         institutions: dev_institutions(),
-        nodes: vec![],
+        nodes: LOCAL_NODE_PEER_IDS
+            .iter()
+            .zip(validators.iter())
+            .map(|(peer, owner)| (peer.to_vec(), owner.to_account_id()))
+            .collect(),
     })
 }
+
+/// The libp2p peer ids (bytes) of the `local` network's four nodes, started with
+/// `--node-key 000…01` … `000…04` (well-known test keys, like the dev accounts: never for a real
+/// network). Node authorization admits only listed nodes, so the local network needs them.
+pub const LOCAL_NODE_PEER_IDS: [[u8; 38]; 4] = [
+    [
+        0, 36, 8, 1, 18, 32, 76, 181, 171, 246, 173, 121, 251, 245, 171, 188, 202, 252, 194, 105,
+        216, 92, 210, 101, 30, 212, 184, 133, 181, 134, 159, 36, 26, 237, 240, 165, 186, 41,
+    ],
+    [
+        0, 36, 8, 1, 18, 32, 116, 34, 185, 136, 117, 152, 6, 142, 50, 196, 68, 138, 148, 154, 219,
+        41, 13, 15, 78, 53, 185, 224, 27, 14, 229, 241, 161, 230, 0, 254, 38, 116,
+    ],
+    [
+        0, 36, 8, 1, 18, 32, 243, 129, 98, 110, 65, 231, 2, 126, 164, 49, 191, 227, 0, 158, 148,
+        189, 210, 90, 116, 107, 238, 196, 104, 148, 141, 108, 60, 124, 93, 201, 165, 75,
+    ],
+    [
+        0, 36, 8, 1, 18, 32, 253, 80, 184, 227, 177, 68, 234, 36, 79, 191, 119, 55, 245, 80, 188,
+        141, 208, 194, 101, 11, 188, 26, 173, 168, 51, 202, 23, 255, 141, 191, 50, 155,
+    ],
+];
 
 /// The preset for `id`, serialized.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
