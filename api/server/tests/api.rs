@@ -355,7 +355,9 @@ async fn malformed_input_gets_a_problem_document_never_a_5xx() -> anyhow::Result
 
     // An oversized body is refused, not buffered.
     let big = format!(r#"{{"extrinsic":"0x{}"}}"#, "00".repeat(300 * 1024));
-    let r = http
+    // Its own client: the server closes the connection without reading the rest of the body,
+    // and a pooled connection must not be reused after that.
+    let r = reqwest::Client::new()
         .post(format!("{}/v1/relay", api.url))
         .header("content-type", "application/json")
         .body(big)
