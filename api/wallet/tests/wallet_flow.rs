@@ -367,8 +367,7 @@ async fn patient_and_institution_wallet_flow() -> anyhow::Result<()> {
     assert!(e.contains("SubjectErased"), "{e}");
 
     // Service keys: Charlie, institution 1's key, withdraws itself (an institution retiring a
-    // leaked key). (`key add` needs a governance signer; the dev chain's sudo account cannot sign
-    // yet, see the crate README.)
+    // leaked key), and governance (the dev chain's sudo key) adds it back.
     let charlie_ks = keystore_for(dir.path(), "charlie.json", "//Charlie");
     let charlie = AccountId32::from(sr25519::dev::charlie().public_key());
     let key_cmd = |ks: &Path, cmd| {
@@ -411,5 +410,15 @@ async fn patient_and_institution_wallet_flow() -> anyhow::Result<()> {
         e.starts_with("--account: '5notanaddress' is not an SS58 address"),
         "{e}"
     );
+    let alice_ks = keystore_for(dir.path(), "alice.json", "//Alice");
+    dispatch(key_cmd(
+        &alice_ks,
+        cli::KeyCmd::Add {
+            institution: 1,
+            account: charlie.to_string(),
+        },
+    ))
+    .await?;
+    assert_eq!(owner(charlie.clone()).await?, Some(1));
     Ok(())
 }
