@@ -7,6 +7,9 @@ need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# python3 (+ pip, venv): xgboost interop, the FHIR R4 validator, and pg.sh's free-port probe.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -19,5 +22,5 @@ rustup component list --installed | grep -q '^rust-src' || rustup component add 
 
 # The inference tests check our GBDT files load in the real XGBoost (an independent implementation).
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import xgboost" >/dev/null 2>&1; then
-  python3 -m pip install -q "xgboost==3.2.0" || echo "warning: could not install xgboost; its interop test will fail" >&2
+  python3 -m pip install -q "xgboost==3.2.0" || python3 -m pip install -q --break-system-packages "xgboost==3.2.0" || echo "warning: could not install xgboost; its interop test will fail" >&2
 fi

@@ -125,3 +125,19 @@ impl Drop for Node {
         let _ = self.child.wait();
     }
 }
+
+/// Signs `call` with `signer`, submits it and waits until it succeeded in a finalized block.
+pub async fn submit<C: consentry_client::subxt::tx::Payload>(
+    api: &consentry_client::Client,
+    call: &C,
+    signer: &consentry_client::subxt_signer::sr25519::Keypair,
+) -> anyhow::Result<
+    consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>,
+> {
+    Ok(api
+        .tx()
+        .sign_and_submit_then_watch_default(call, signer)
+        .await?
+        .wait_for_finalized_success()
+        .await?)
+}

@@ -8,7 +8,7 @@ use consentry_client::{
     subxt_signer::{sr25519, SecretUri},
     Client,
 };
-use consentry_e2e::Node;
+use consentry_e2e::{submit, Node};
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, Decision, DenyReason, Grantee, Purpose, PurposeSet,
     SubjectRef,
@@ -17,21 +17,6 @@ use std::str::FromStr;
 
 /// The dev chain's hospital (institution 0) signs with Bob's key.
 const HOSPITAL: u32 = 0;
-
-async fn submit<C: consentry_client::subxt::tx::Payload>(
-    api: &Client,
-    call: &C,
-    signer: &sr25519::Keypair,
-) -> anyhow::Result<
-    consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>,
-> {
-    Ok(api
-        .tx()
-        .sign_and_submit_then_watch_default(call, signer)
-        .await?
-        .wait_for_finalized_success()
-        .await?)
-}
 
 async fn record(api: &Client, id: u64) -> anyhow::Result<AccessRecord<AccountId32, u32>> {
     let rt = api.runtime_api().at_latest().await?;

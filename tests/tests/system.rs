@@ -6,12 +6,11 @@
 
 use consentry_client::{
     runtime,
-    subxt::{tx::Payload, utils::Static},
+    subxt::utils::Static,
     subxt_signer::{sr25519, SecretUri},
-    Client,
 };
 use consentry_datastore::{Pepper, Store};
-use consentry_e2e::{free_port, workspace_binary, Node};
+use consentry_e2e::{free_port, submit, workspace_binary, Node};
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, Grantee, Outcome, Purpose, PurposeSet,
 };
@@ -61,15 +60,6 @@ async fn wait_ok(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     anyhow::bail!("{url} never answered")
-}
-
-async fn submit<C: Payload>(api: &Client, call: &C, who: &sr25519::Keypair) -> anyhow::Result<()> {
-    api.tx()
-        .sign_and_submit_then_watch_default(call, who)
-        .await?
-        .wait_for_finalized_success()
-        .await?;
-    Ok(())
 }
 
 async fn login(

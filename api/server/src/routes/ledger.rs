@@ -15,7 +15,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use consentry_indexer::{
-    export, AccessFilter, AccessRow, ConsentRow, Counts, InstitutionSummary, Page, QueryError,
+    export, query::MAX_LIMIT, AccessFilter, AccessRow, ConsentRow, Counts, InstitutionSummary,
+    Page, QueryError,
 };
 use consentry_primitives::{CategorySet, DataCategory, InstitutionId, Purpose, SubjectId};
 use serde::{Deserialize, Serialize};
@@ -319,25 +320,24 @@ pub async fn summary(
     }))
 }
 
-async fn all_rows(state: &AppState, filter: &AccessFilter) -> Result<Vec<AccessRow>, ApiError> {
+/// Follows a keyset-paged query to its last page, refusing exports over [`MAX_EXPORT`] items
+/// (`narrow` tells the caller how to ask for less).
+async fn all_pages<T, F, Fut>(mut page: F, narrow: &str) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, QueryError>>,
+{
     let mut rows = Vec::new();
     let mut cursor = None;
     loop {
-        let page = state
-            .store
-            .access_records(
-                filter,
-                cursor.as_deref(),
-                consentry_indexer::query::MAX_LIMIT,
-            )
-            .await?;
-        rows.extend(page.items);
+        let p = page(cursor).await?;
+        rows.extend(p.items);
         if rows.len() > MAX_EXPORT {
             return Err(ApiError::BadRequest(format!(
-                "more than {MAX_EXPORT} records match; narrow the filter (time range, institution, state)"
+                "more than {MAX_EXPORT} items match; {narrow}"
             )));
         }
-        match page.next_cursor {
+        match p.next_cursor {
             Some(c) => cursor = Some(c),
             None => return Ok(rows),
         }
@@ -360,7 +360,14 @@ pub async fn export_access(
     if !matches!(format, "json" | "csv" | "fhir") {
         return Err(ApiError::field("format", "expected json, csv or fhir"));
     }
-    let rows = all_rows(&state, &filter).await?;
+    let rows = all_pages(
+        |c| {
+            let (store, filter) = (&state.store, &filter);
+            async move { store.access_records(filter, c.as_deref(), MAX_LIMIT).await }
+        },
+        "narrow the filter (time range, institution, state)",
+    )
+    .await?;
     Ok(match format {
         "csv" => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -391,28 +398,14 @@ pub async fn export_consents(
     if !matches!(format, "json" | "fhir") {
         return Err(ApiError::field("format", "expected json or fhir"));
     }
-    let mut rows = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = state
-            .store
-            .consents(
-                subject,
-                cursor.as_deref(),
-                consentry_indexer::query::MAX_LIMIT,
-            )
-            .await?;
-        rows.extend(page.items);
-        if rows.len() > MAX_EXPORT {
-            return Err(ApiError::BadRequest(format!(
-                "more than {MAX_EXPORT} consents match; export per subject"
-            )));
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let rows = all_pages(
+        |c| {
+            let store = &state.store;
+            async move { store.consents(subject, c.as_deref(), MAX_LIMIT).await }
+        },
+        "export per subject",
+    )
+    .await?;
     Ok(if format == "fhir" {
         let entries: Vec<_> = rows
             .iter()

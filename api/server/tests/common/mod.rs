@@ -5,10 +5,11 @@
 
 use consentry_client::{
     runtime,
-    subxt::{blocks::ExtrinsicEvents, tx::Payload, utils::Static},
+    subxt::utils::Static,
     subxt_signer::{sr25519, SecretUri},
-    Client, ConsentryConfig,
+    Client,
 };
+pub use consentry_e2e::submit;
 use consentry_e2e::{free_port, Node};
 use consentry_primitives::{CategorySet, DataCategory, Grantee, Purpose, PurposeSet};
 use serde_json::{json, Value};
@@ -114,20 +115,6 @@ impl Drop for Api {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// Signs, submits and waits for finalized success.
-pub async fn submit<C: Payload>(
-    api: &Client,
-    call: &C,
-    signer: &sr25519::Keypair,
-) -> anyhow::Result<ExtrinsicEvents<ConsentryConfig>> {
-    Ok(api
-        .tx()
-        .sign_and_submit_then_watch_default(call, signer)
-        .await?
-        .wait_for_finalized_success()
-        .await?)
 }
 
 /// A dev key from a derivation path.
