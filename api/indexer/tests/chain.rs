@@ -7,30 +7,14 @@ use consentry_client::{
     runtime,
     subxt::utils::{AccountId32, Static},
     subxt_signer::{sr25519, SecretUri},
-    Client,
 };
-use consentry_e2e::Node;
+use consentry_e2e::{submit, Node};
 use consentry_indexer::{index_until, AccessFilter, Chain, Store};
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, Grantee, Outcome, Purpose, PurposeSet,
 };
 use std::str::FromStr;
 use std::time::Duration;
-
-async fn submit<C: consentry_client::subxt::tx::Payload>(
-    api: &Client,
-    call: &C,
-    signer: &sr25519::Keypair,
-) -> anyhow::Result<
-    consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>,
-> {
-    Ok(api
-        .tx()
-        .sign_and_submit_then_watch_default(call, signer)
-        .await?
-        .wait_for_finalized_success()
-        .await?)
-}
 
 /// Consentry events in blocks `0..=upto`, counted straight from the node.
 async fn chain_event_count(chain: &Chain, upto: u32) -> anyhow::Result<u64> {

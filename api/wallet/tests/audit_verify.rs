@@ -12,7 +12,7 @@ use consentry_client::{
     subxt_signer::{sr25519, SecretUri},
     Client, ConsentryConfig,
 };
-use consentry_e2e::Node;
+use consentry_e2e::{submit, Node};
 use consentry_primitives::{AccessState, CategorySet, DataCategory, Grantee, Purpose, PurposeSet};
 use consentry_wallet::{
     cli::{dispatch, AuditArgs, AuditCmd, Command, VerifyArgs},
@@ -21,19 +21,6 @@ use consentry_wallet::{
 };
 use sp_core::H256;
 use std::str::FromStr;
-
-async fn submit<C: consentry_client::subxt::tx::Payload>(
-    api: &Client,
-    call: &C,
-    signer: &sr25519::Keypair,
-) -> anyhow::Result<consentry_client::subxt::blocks::ExtrinsicEvents<ConsentryConfig>> {
-    Ok(api
-        .tx()
-        .sign_and_submit_then_watch_default(call, signer)
-        .await?
-        .wait_for_finalized_success()
-        .await?)
-}
 
 /// Enrol, claim, grant and request on a fresh dev chain; returns the granted record's id.
 async fn granted_record(api: &Client) -> anyhow::Result<u64> {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub use consentry_e2e::submit;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
@@ -11,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use consentry_client::{
     runtime::{self, runtime_types::consentry_primitives::access::AccessRecord},
-    subxt::{blocks::ExtrinsicEvents, tx::Payload, utils::AccountId32, utils::Static},
+    subxt::{utils::AccountId32, utils::Static},
     subxt_signer::{sr25519, SecretUri},
-    Client, ConsentryConfig,
+    Client,
 };
 use consentry_datastore::{Pepper, Store};
 use consentry_e2e::free_port;
@@ -193,20 +194,6 @@ impl Patients {
     pub fn open(&self) -> Store {
         Store::open(&self.store).expect("store")
     }
-}
-
-/// Signs, submits and waits for finalized success.
-pub async fn submit<C: Payload>(
-    api: &Client,
-    call: &C,
-    signer: &sr25519::Keypair,
-) -> anyhow::Result<ExtrinsicEvents<ConsentryConfig>> {
-    Ok(api
-        .tx()
-        .sign_and_submit_then_watch_default(call, signer)
-        .await?
-        .wait_for_finalized_success()
-        .await?)
 }
 
 /// A key from a derivation path.
