@@ -20,4 +20,5 @@ export CONSENTRY_FHIR_PYTHON="$(api/indexer/scripts/fhir-venv.sh)" CONSENTRY_REQ
 cargo test --release --locked --workspace
 # The pallets' benchmarks, run as tests against their mocks (debug profile: small and fast).
 cargo test --locked -p pallet-consentry-identity -p pallet-consentry-consent -p pallet-consentry-audit \
+  -p pallet-consentry-validators \
   --features runtime-benchmarks

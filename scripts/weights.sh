@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # A separate target dir: the benchmark feature changes most of the dependency graph.
 export CARGO_TARGET_DIR="$CARGO_TARGET_DIR-bench"
 cargo build --release --locked -p consentry-node --features runtime-benchmarks
-for pallet in identity consent audit; do
+for pallet in identity consent audit validators; do
   "$CARGO_TARGET_DIR/release/consentry-node" benchmark pallet \
     --runtime "$CARGO_TARGET_DIR/release/wbuild/consentry-runtime/consentry_runtime.compact.compressed.wasm" \
     --genesis-builder=runtime --genesis-builder-preset=development \

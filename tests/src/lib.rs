@@ -1,6 +1,8 @@
 //! Harness for end-to-end tests: starts real `consentry-node` processes on loopback ports and
 //! stops them when dropped.
 
+pub mod network;
+
 use std::{
     net::TcpListener,
     path::PathBuf,

@@ -36,10 +36,14 @@ fn a_consortium_file_becomes_a_spec_governed_by_its_council() {
             .map(Vec::len),
         Some(3)
     );
+    // The founding validator enters through the session pallet (its keys) and the governed
+    // validator set (its account), not through Aura's or GRANDPA's own genesis lists.
+    assert_eq!(patch["session"]["keys"].as_array().map(Vec::len), Some(1));
     assert_eq!(
-        patch["aura"]["authorities"].as_array().map(Vec::len),
+        patch["validatorSet"]["validators"].as_array().map(Vec::len),
         Some(1)
     );
+    assert!(patch["aura"].is_null(), "aura: {}", patch["aura"]);
     assert_eq!(
         patch["identity"]["institutions"].as_array().map(Vec::len),
         Some(3)

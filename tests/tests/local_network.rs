@@ -3,132 +3,18 @@
 //! databases they catch up and finality resumes with no finalized record lost. A node whose key
 //! governance never authorized gets no peers.
 
-use consentry_client::{runtime, subxt::utils::Static, subxt_signer::sr25519, Client, Rpc};
-use consentry_e2e::{free_port, node_binary};
-use consentry_primitives::{AccessState, CategorySet, DataCategory, Purpose};
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+use consentry_client::{runtime, subxt::utils::Static, subxt_signer::sr25519};
+use consentry_e2e::network::{
+    best, connect, finalized, finalizes, start_local_network, Keys, LocalNode,
 };
-
-/// The peer id of `--node-key 000…01` (validator Alice's node in the `local` spec).
-const ALICE_PEER: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
-
-struct Validator {
-    name: &'static str,
-    node_key: String,
-    p2p: u16,
-    rpc: u16,
-    base: PathBuf,
-    child: Option<Child>,
-}
-
-impl Validator {
-    fn new(name: &'static str, index: u8, dir: &Path) -> Validator {
-        Validator {
-            name,
-            node_key: format!("{index:064x}"),
-            p2p: free_port(),
-            rpc: free_port(),
-            base: dir.join(name),
-            child: None,
-        }
-    }
-
-    fn start(&mut self, bootnode_port: Option<u16>, validator: bool) {
-        let mut cmd = Command::new(node_binary());
-        cmd.args(["--chain", "local", "--node-key", &self.node_key])
-            .arg("--base-path")
-            .arg(&self.base)
-            .args(["--port", &self.p2p.to_string()])
-            .args(["--rpc-port", &self.rpc.to_string()])
-            .args(["--no-mdns", "--no-telemetry", "--no-prometheus"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if validator {
-            cmd.arg(format!("--{}", self.name));
-        }
-        if let Some(port) = bootnode_port {
-            cmd.args([
-                "--bootnodes",
-                &format!("/ip4/127.0.0.1/tcp/{port}/p2p/{ALICE_PEER}"),
-            ]);
-        }
-        self.child = Some(cmd.spawn().expect("start node"));
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.rpc)
-    }
-}
-
-impl Drop for Validator {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-async fn connect(url: &str) -> anyhow::Result<(Client, Rpc)> {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        match consentry_client::connect_with_rpc(url).await {
-            Ok(c) => return Ok(c),
-            Err(e) if Instant::now() > deadline => anyhow::bail!("{url}: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
-        }
-    }
-}
-
-async fn finalized(rpc: &Rpc) -> anyhow::Result<u32> {
-    let hash = rpc.chain_get_finalized_head().await?;
-    Ok(rpc
-        .chain_get_header(Some(hash))
-        .await?
-        .expect("header")
-        .number)
-}
-
-async fn best(rpc: &Rpc) -> anyhow::Result<u32> {
-    Ok(rpc.chain_get_header(None).await?.expect("header").number)
-}
-
-/// Waits until the finalized head reaches `at_least`.
-async fn finalizes(rpc: &Rpc, at_least: u32, within: Duration) -> anyhow::Result<u32> {
-    let deadline = Instant::now() + within;
-    loop {
-        let n = finalized(rpc).await?;
-        if n >= at_least {
-            return Ok(n);
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "finalized head stuck at {n}, wanted {at_least}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
+use consentry_primitives::{AccessState, CategorySet, DataCategory, Purpose};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn finality_needs_three_of_four_validators_and_resumes() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut nodes: Vec<Validator> = ["alice", "bob", "charlie", "dave"]
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| Validator::new(n, i as u8 + 1, dir.path()))
-        .collect();
+    let mut nodes = start_local_network(dir.path());
     let boot = nodes[0].p2p;
-    nodes[0].start(None, true);
-    for v in nodes.iter_mut().skip(1) {
-        v.start(Some(boot), true);
-    }
     let (client, rpc) = connect(&nodes[0].url()).await?;
     finalizes(&rpc, 3, Duration::from_secs(120)).await?;
 
@@ -166,8 +52,8 @@ async fn finality_needs_three_of_four_validators_and_resumes() -> anyhow::Result
     );
 
     // Both back on their databases: finality resumes past the stall.
-    nodes[2].start(Some(boot), true);
-    nodes[3].start(Some(boot), true);
+    nodes[2].start(Some(boot), Keys::DevKeys);
+    nodes[3].start(Some(boot), Keys::DevKeys);
     finalizes(&rpc, stalled_at + 3, Duration::from_secs(180)).await?;
 
     // The finalized record is still there, unchanged, at the new finalized head, and on a
@@ -191,8 +77,8 @@ async fn finality_needs_three_of_four_validators_and_resumes() -> anyhow::Result
     assert_eq!(on_dave.map(|r| r.id), Some(denied));
 
     // A fifth node with a key governance never authorized: the consortium's nodes drop it.
-    let mut stranger = Validator::new("ferdie", 5, dir.path());
-    stranger.start(Some(boot), false);
+    let mut stranger = LocalNode::new("ferdie", 5, dir.path());
+    stranger.start(Some(boot), Keys::None);
     let (_, stranger_rpc) = connect(&stranger.url()).await?;
     tokio::time::sleep(Duration::from_secs(20)).await;
     assert_eq!(stranger_rpc.system_health().await?.peers, 0);

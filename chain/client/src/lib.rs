@@ -22,6 +22,10 @@ pub type ConsentryConfig = PolkadotConfig;
 /// An online client.
 pub type Client = OnlineClient<ConsentryConfig>;
 
+/// The metadata the code below is generated from. Included here only so that cargo rebuilds this
+/// crate when the file changes (the `subxt` macro reads it, but cargo does not track that).
+const _METADATA: &[u8] = include_bytes!("../metadata/consentry.scale");
+
 /// Generated from the runtime's metadata.
 #[subxt::subxt(
     runtime_metadata_path = "metadata/consentry.scale",

@@ -134,7 +134,11 @@ pub fn consortium_from_file(path: &Path) -> Result<ChainSpec, String> {
             let peer = bs58::decode(&v.peer_id)
                 .into_vec()
                 .map_err(|e| format!("{}: not a base58 peer id ({e})", at("validator.peer_id")))?;
-            setup.authorities.push((aura.into(), grandpa.into()));
+            // The institution's governance account is its validator's account: it registers
+            // the node's later session keys (`Session::set_keys`).
+            setup
+                .authorities
+                .push((governance.clone(), aura.into(), grandpa.into()));
             setup.nodes.push((peer, governance));
         }
     }

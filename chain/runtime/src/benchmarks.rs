@@ -10,6 +10,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_consentry_identity, Identity]
     [pallet_consentry_consent, Consent]
     [pallet_consentry_audit, Audit]
+    [pallet_consentry_validators, ValidatorSet]
 );
 
 /// Sets up an institution, an enrolled patient and a consent through the real pallets.

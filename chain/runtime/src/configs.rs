@@ -171,6 +171,44 @@ impl pallet_node_authorization::Config for Runtime {
     type WeightInfo = ();
 }
 
+parameter_types! {
+    pub const SessionPeriod: BlockNumber = SESSION_PERIOD;
+    pub const SessionOffset: BlockNumber = 0;
+}
+
+impl pallet_session::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    // A validator is identified by its account: the account registers the node's session keys.
+    type ValidatorId = AccountId;
+    type ValidatorIdOf = sp_runtime::traits::ConvertInto;
+    type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+    type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+    type SessionManager = ValidatorSet;
+    type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
+    type Keys = SessionKeys;
+    type DisablingStrategy = ();
+    type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+}
+
+/// Whether an account has registered session keys for its node.
+pub struct HasSessionKeys;
+
+impl frame_support::traits::Contains<AccountId> for HasSessionKeys {
+    fn contains(who: &AccountId) -> bool {
+        pallet_session::NextKeys::<Runtime>::contains_key(who)
+    }
+}
+
+impl pallet_consentry_validators::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type GovernanceOrigin = CouncilOrRoot;
+    type HasSessionKeys = HasSessionKeys;
+    // Aura's and GRANDPA's authority bound.
+    type MaxValidators = ConstU32<32>;
+    type MinValidators = ConstU32<1>;
+    type WeightInfo = pallet_consentry_validators::weights::SubstrateWeight<Runtime>;
+}
+
 impl pallet_consentry_identity::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type GovernanceOrigin = CouncilOrRoot;

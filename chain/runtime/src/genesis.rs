@@ -1,7 +1,7 @@
 //! Genesis presets: `development` (one validator, Alice), `local_testnet` (four validators on one
 //! machine) and [`consortium`], which the node fills from an institutions file.
 
-use crate::{AccountId, RuntimeGenesisConfig};
+use crate::{AccountId, RuntimeGenesisConfig, SessionKeys};
 use alloc::{vec, vec::Vec};
 use consentry_primitives::{Role, RoleSet};
 use core::str::FromStr;
@@ -17,8 +17,9 @@ pub type GenesisInstitution = (Vec<u8>, RoleSet, Vec<AccountId>);
 
 /// Everything a chain's first block needs to know.
 pub struct ChainSetup {
-    /// Validators' Aura and GRANDPA keys.
-    pub authorities: Vec<(AuraId, GrandpaId)>,
+    /// The founding validators: each validator's account and its node's Aura and GRANDPA keys.
+    /// Later changes go through governance (`ValidatorSet`) and `Session::set_keys`.
+    pub authorities: Vec<(AccountId, AuraId, GrandpaId)>,
     /// Council members (one governance account per member institution).
     pub council: Vec<AccountId>,
     /// Sudo key: dev and test chains only; `None` in production.
@@ -31,12 +32,17 @@ pub struct ChainSetup {
 
 /// The genesis patch for a chain set up this way.
 pub fn consortium(setup: ChainSetup) -> Value {
-    let (aura, grandpa): (Vec<_>, Vec<_>) = setup.authorities.into_iter().unzip();
+    // Aura's and GRANDPA's own genesis authorities stay empty: the session pallet hands them
+    // the founding validators' keys.
+    let validators: Vec<AccountId> = setup.authorities.iter().map(|a| a.0.clone()).collect();
+    let keys = setup
+        .authorities
+        .into_iter()
+        .map(|(account, aura, grandpa)| (account.clone(), account, SessionKeys { aura, grandpa }))
+        .collect::<Vec<_>>();
     build_struct_json_patch!(RuntimeGenesisConfig {
-        aura: pallet_aura::GenesisConfig { authorities: aura },
-        grandpa: pallet_grandpa::GenesisConfig {
-            authorities: grandpa.into_iter().map(|g| (g, 1)).collect::<Vec<_>>()
-        },
+        validator_set: pallet_consentry_validators::GenesisConfig { validators },
+        session: pallet_session::GenesisConfig { keys },
         sudo: pallet_sudo::GenesisConfig { key: setup.sudo },
         council_membership: pallet_membership::GenesisConfig {
             members: setup
@@ -57,11 +63,12 @@ pub fn consortium(setup: ChainSetup) -> Value {
     })
 }
 
-/// Aura (sr25519) and GRANDPA (ed25519) keys of a well-known dev account.
-fn authority(name: &str) -> (AuraId, GrandpaId) {
+/// A well-known dev account as a validator: its account and Aura (sr25519) and GRANDPA (ed25519)
+/// keys, as `--alice` etc. put them into a node's keystore.
+fn authority(name: &str) -> (AccountId, AuraId, GrandpaId) {
     let sr = Sr25519Keyring::from_str(name).expect("well-known sr25519 dev key");
     let ed = Ed25519Keyring::from_str(name).expect("well-known ed25519 dev key");
-    (sr.public().into(), ed.public().into())
+    (sr.to_account_id(), sr.public().into(), ed.public().into())
 }
 
 /// The well-known dev institutions: a hospital (custodian and researcher, worker key Bob), a

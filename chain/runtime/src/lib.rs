@@ -1,8 +1,8 @@
 //! # Consentry runtime
 //!
 //! The state transition function the consortium's validators run: Aura block authoring, GRANDPA
-//! finality, a council of member institutions that governs institutions, validators and which
-//! nodes may peer, and the Consentry identity, consent and audit pallets.
+//! finality, a council of member institutions that governs institutions, the validator set
+//! (through session keys: `ValidatorSet` + `Session`) and which nodes may peer, and the Consentry identity, consent and audit pallets.
 //!
 //! There are no balances and no fees: patients never need tokens. Instead, the
 //! [`permission::CheckPermission`] transaction extension admits only accounts the chain knows
@@ -71,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("consentry"),
     impl_name: alloc::borrow::Cow::Borrowed("consentry"),
     authoring_version: 1,
-    spec_version: 100,
+    spec_version: 101,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 1,
@@ -89,6 +89,10 @@ pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
 pub const HOURS: BlockNumber = MINUTES * 60;
 /// Blocks per day.
 pub const DAYS: BlockNumber = HOURS * 24;
+/// Session length. Sessions cost nothing here (no staking election), and a validator-set change
+/// is active two rotations after governance decides it, so short sessions make a new validator
+/// useful within about a minute.
+pub const SESSION_PERIOD: BlockNumber = 15;
 
 /// The native version, for the node.
 #[cfg(feature = "std")]
@@ -180,6 +184,12 @@ mod runtime {
     /// Which nodes may peer.
     #[runtime::pallet_index(7)]
     pub type NodeAuthorization = pallet_node_authorization;
+    /// The validator set the council decides on; declared before `Session`, whose genesis asks it.
+    #[runtime::pallet_index(8)]
+    pub type ValidatorSet = pallet_consentry_validators;
+    /// Turns the validator set into Aura and GRANDPA authorities at session boundaries.
+    #[runtime::pallet_index(9)]
+    pub type Session = pallet_session;
     #[runtime::pallet_index(10)]
     pub type Identity = pallet_consentry_identity;
     #[runtime::pallet_index(11)]

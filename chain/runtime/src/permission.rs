@@ -2,8 +2,9 @@
 //!
 //! The chain has no fees, so the pool must refuse strangers itself, at validation, before a
 //! transaction can take block space. Admitted signers: institution service keys, patients,
-//! guardians, council members and (on dev chains) the sudo key. An account the chain does not
-//! know may send exactly one kind of call: claiming an enrolment addressed to it.
+//! guardians, council members and (on dev chains) the sudo key; a validator's account may send
+//! session-key calls. An account the chain does not know may send exactly one kind of call:
+//! claiming an enrolment addressed to it.
 
 use crate::{AccountId, Runtime, RuntimeCall, RuntimeOrigin};
 use codec::{Decode, DecodeWithMemTracking, Encode};
@@ -41,6 +42,10 @@ pub fn is_permitted(who: &AccountId, call: &RuntimeCall) -> bool {
         RuntimeCall::Identity(pallet_consentry_identity::Call::claim { pseudonym }) => {
             pallet_consentry_identity::Pallet::<Runtime>::is_claimable_by(pseudonym, who)
         }
+        // A validator's account registers (or purges) its node's session keys, nothing else.
+        RuntimeCall::Session(_) => {
+            pallet_consentry_validators::Pallet::<Runtime>::is_validator(who)
+        }
         _ => false,
     }
 }
@@ -52,8 +57,9 @@ impl TransactionExtension<RuntimeCall> for CheckPermission {
     type Pre = ();
 
     fn weight(&self, _call: &RuntimeCall) -> Weight {
-        // Up to four storage reads (service key, subject, guardianship, council) plus the sudo key.
-        <Runtime as frame_system::Config>::DbWeight::get().reads(5)
+        // Up to four storage reads (service key, subject, guardianship, council), the sudo key and
+        // the validator set.
+        <Runtime as frame_system::Config>::DbWeight::get().reads(6)
     }
 
     fn validate(

@@ -16,6 +16,11 @@ fn ext() -> sp_io::TestExternalities {
     }
     .assimilate_storage(&mut t)
     .unwrap();
+    pallet_consentry_validators::GenesisConfig::<Runtime> {
+        validators: vec![Sr25519Keyring::Ferdie.to_account_id()],
+    }
+    .assimilate_storage(&mut t)
+    .unwrap();
     pallet_sudo::GenesisConfig::<Runtime> {
         key: Some(Sr25519Keyring::Alice.to_account_id()),
     }
@@ -120,4 +125,86 @@ fn client_metadata_is_current() {
         committed == built,
         "client metadata is stale: rerun with CONSENTRY_UPDATE_METADATA=1 and commit it"
     );
+}
+
+#[test]
+fn a_validator_account_may_only_manage_its_session_keys() {
+    ext().execute_with(|| {
+        let eve = Sr25519Keyring::Eve.to_account_id();
+        let set_keys = RuntimeCall::Session(pallet_session::Call::purge_keys {});
+        assert!(!is_permitted(&eve, &set_keys), "not a validator yet");
+        crate::ValidatorSet::add_validator(RuntimeOrigin::root(), eve.clone()).unwrap();
+        assert_eq!(frame_system::Pallet::<Runtime>::providers(&eve), 1);
+        assert!(is_permitted(&eve, &set_keys));
+        assert!(!is_permitted(&eve, &remark()), "only session calls");
+        crate::ValidatorSet::remove_validator(RuntimeOrigin::root(), eve.clone()).unwrap();
+        assert!(!is_permitted(&eve, &set_keys));
+    });
+}
+
+#[test]
+fn the_presets_hand_their_validators_to_aura_and_grandpa_through_the_session_pallet() {
+    use sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
+    for (preset, names) in [
+        (DEV_RUNTIME_PRESET, &["Alice"][..]),
+        (
+            LOCAL_TESTNET_RUNTIME_PRESET,
+            &["Alice", "Bob", "Charlie", "Dave"][..],
+        ),
+    ] {
+        let mut ext = sp_io::TestExternalities::new_empty();
+        ext.execute_with(|| {
+            // A preset is a patch over the default config, as the node applies it.
+            let patch: serde_json::Value = serde_json::from_slice(
+                &crate::genesis::get_preset(&preset.into()).expect("preset"),
+            )
+            .unwrap();
+            let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).unwrap();
+            merge(&mut config, patch);
+            frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(
+                serde_json::to_vec(&config).unwrap(),
+            )
+            .expect("genesis builds");
+            // The session pallet orders validators as the validator set does: by account.
+            let mut expected: Vec<_> = names
+                .iter()
+                .map(|n| {
+                    let sr = n.parse::<Sr25519Keyring>().unwrap();
+                    let ed = n.parse::<sp_keyring::Ed25519Keyring>().unwrap();
+                    let aura: sp_consensus_aura::sr25519::AuthorityId = sr.public().into();
+                    let grandpa: pallet_grandpa::AuthorityId = ed.public().into();
+                    (sr.to_account_id(), aura, (grandpa, 1u64))
+                })
+                .collect();
+            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            let accounts: Vec<AccountId> = expected.iter().map(|e| e.0.clone()).collect();
+            assert_eq!(pallet_session::Validators::<Runtime>::get(), accounts);
+            assert_eq!(
+                pallet_consentry_validators::Validators::<Runtime>::get().into_inner(),
+                accounts
+            );
+            let aura: Vec<_> = expected.iter().map(|e| e.1.clone()).collect();
+            assert_eq!(
+                pallet_aura::Authorities::<Runtime>::get().into_inner(),
+                aura
+            );
+            let grandpa: Vec<_> = expected.iter().map(|e| e.2.clone()).collect();
+            assert_eq!(
+                pallet_grandpa::Pallet::<Runtime>::grandpa_authorities(),
+                grandpa
+            );
+        });
+    }
+}
+
+/// Merges a genesis patch into a full config, object by object (as `sc-chain-spec` does).
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+            for (k, v) in patch {
+                merge(base.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (base, patch) => *base = patch,
+    }
 }
