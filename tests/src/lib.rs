@@ -55,8 +55,12 @@ pub struct Node {
 }
 
 impl Node {
-    /// A `--dev` node with its own temporary database.
+    /// A `--dev` node with its own temporary database, or on `$CONSENTRY_NODE_BASE` if set
+    /// (kept afterwards: the storage benchmark measures a populated database).
     pub fn dev() -> anyhow::Result<Node> {
+        if let Some(base) = std::env::var_os("CONSENTRY_NODE_BASE") {
+            return Node::spawn(&["--dev"], PathBuf::from(base));
+        }
         let tmp = tempfile::tempdir()?;
         let base = tmp.path().to_path_buf();
         let mut node = Node::spawn(&["--dev"], base)?;

@@ -123,7 +123,17 @@ pub fn run() -> sc_cli::Result<()> {
                     cmd.run(client)
                 },
                 BenchmarkCmd::Machine(cmd) => cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
-                _ => Err("this benchmark is not supported by the Consentry node (use `benchmark pallet`)".into()),
+                // Measures this machine's database read/write costs on a node's state; the
+                // runtime's `DbWeight` is generated from it (`docs/WEIGHTS.md`). The database
+                // handles it needs are only exposed in benchmark builds.
+                #[cfg(feature = "runtime-benchmarks")]
+                BenchmarkCmd::Storage(cmd) => {
+                    let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
+                    let db = backend.expose_db();
+                    let storage = backend.expose_storage();
+                    cmd.run(config, client, db, storage)
+                },
+                _ => Err("this benchmark is not supported by the Consentry node (use `benchmark pallet`, `block`, `machine` or `storage`)".into()),
             })
         }
         Some(Subcommand::ChainInfo(cmd)) => {

@@ -104,17 +104,40 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
         s?;
     }
     let mut seen = 0u64;
+    // Per block with records: how many, and how full the block's normal-class weight was
+    // (to tell whether weights or the author's time limit bound a block).
+    let mut blocks: Vec<(u64, f64)> = vec![];
+    let normal_limit = 0.75 * 2e12;
     while seen < expected {
         let block = finalized.next().await.expect("finalized stream")?;
         let events = block.events().await?;
-        seen += events
+        let n = events
             .find::<runtime::audit::events::AccessGranted>()
-            .count() as u64;
-        seen += events
-            .find::<runtime::audit::events::AccessDenied>()
-            .count() as u64;
+            .count() as u64
+            + events
+                .find::<runtime::audit::events::AccessDenied>()
+                .count() as u64;
+        if n > 0 {
+            let weight = api
+                .storage()
+                .at(block.hash())
+                .fetch(&runtime::storage().system().block_weight())
+                .await?
+                .map(|w| w.normal.ref_time as f64 / normal_limit)
+                .unwrap_or(0.0);
+            blocks.push((n, weight));
+        }
+        seen += n;
     }
-    Ok(expected as f64 / start.elapsed().as_secs_f64())
+    let rate = expected as f64 / start.elapsed().as_secs_f64();
+    let fullest = blocks.iter().map(|b| b.0).max().unwrap_or(0);
+    let max_weight = blocks.iter().map(|b| b.1).fold(0.0, f64::max);
+    println!(
+        "  {} blocks with records, at most {fullest} records in one block (normal-class weight up to {:.0}% of its limit)",
+        blocks.len(),
+        max_weight * 100.0
+    );
+    Ok(rate)
 }
 
 #[tokio::main]
