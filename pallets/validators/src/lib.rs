@@ -186,7 +186,7 @@ pub mod pallet {
         /// The validators that can take part in the next session: those with session keys.
         fn next_set() -> BoundedVec<T::AccountId, T::MaxValidators> {
             let mut set = Validators::<T>::get();
-            set.retain(|v| T::HasSessionKeys::contains(v));
+            set.retain(T::HasSessionKeys::contains);
             set
         }
     }
