@@ -15,11 +15,21 @@ fn args(extra: &[&str]) -> SimulateArgs {
     Cli::try_parse_from(v).unwrap().args
 }
 
-const PATIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/examples/patient.json");
-const BUNDLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/data/examples/patient-bundle.json"
-);
+/// An example input, found through the manifest directory cargo sets when it runs the test (not
+/// the one baked in at compile time: a shared target directory may hold a binary built in
+/// another clone).
+fn example(name: &str) -> String {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    format!("{dir}/data/examples/{name}")
+}
+
+fn patient() -> String {
+    example("patient.json")
+}
+
+fn bundle() -> String {
+    example("patient-bundle.json")
+}
 
 #[test]
 fn run_writes_json_png_and_svg() {
@@ -27,7 +37,7 @@ fn run_writes_json_png_and_svg() {
     let out = dir.path().to_str().unwrap();
     let report = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "tacrolimus",
         "--population",
@@ -76,7 +86,7 @@ fn fhir_bundle_ode_solver_and_pd_output() {
     let out = dir.path().to_str().unwrap();
     let ode = execute(&args(&[
         "--patient",
-        BUNDLE,
+        &bundle(),
         "--drug",
         "metoprolol",
         "--solver",
@@ -90,7 +100,7 @@ fn fhir_bundle_ode_solver_and_pd_output() {
     .unwrap();
     let cf = execute(&args(&[
         "--patient",
-        BUNDLE,
+        &bundle(),
         "--drug",
         "metoprolol",
         "--plot",
@@ -109,7 +119,7 @@ fn fhir_bundle_ode_solver_and_pd_output() {
     assert!(pd.values.iter().any(|&e| e < -1.0));
     let w = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "warfarin",
         "--plot",
@@ -129,7 +139,7 @@ fn missed_late_and_loading_doses_change_the_profile() {
     let out = dir.path().to_str().unwrap();
     let base = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "vancomycin",
         "--plot",
@@ -141,7 +151,7 @@ fn missed_late_and_loading_doses_change_the_profile() {
     .unwrap();
     let missed = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "vancomycin",
         "--missed",
@@ -164,7 +174,7 @@ fn missed_late_and_loading_doses_change_the_profile() {
     assert!(missed.metrics.trough < base.metrics.trough);
     let late = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "vancomycin",
         "--late",
@@ -179,7 +189,7 @@ fn missed_late_and_loading_doses_change_the_profile() {
     assert!(late.metrics.trough > base.metrics.trough);
     let loading = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "vancomycin",
         "--loading-dose-mg",
@@ -200,7 +210,7 @@ fn virtual_trial_arms_use_the_same_patients() {
     let out = dir.path().to_str().unwrap();
     let r = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "tacrolimus",
         "--population",
@@ -223,7 +233,7 @@ fn virtual_trial_arms_use_the_same_patients() {
     }
     let e = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "tacrolimus",
         "--compare-dose-mg",
@@ -245,7 +255,7 @@ fn bad_input_names_the_field_and_the_fix() {
     let out = dir.path().to_str().unwrap();
     let e = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "metoprolol",
         "--interval-h",
@@ -261,7 +271,7 @@ fn bad_input_names_the_field_and_the_fix() {
     );
     let e = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "metoprolol",
         "--route",
@@ -277,7 +287,7 @@ fn bad_input_names_the_field_and_the_fix() {
     );
     let e = execute(&args(&[
         "--patient",
-        PATIENT,
+        &patient(),
         "--drug",
         "paracetamolx",
         "--quiet",
@@ -301,6 +311,6 @@ fn bad_input_names_the_field_and_the_fix() {
         "{e:#}"
     );
     assert!(
-        Cli::try_parse_from(["x", "--patient", PATIENT, "--drug", "m", "--late", "3"]).is_err()
+        Cli::try_parse_from(["x", "--patient", &patient(), "--drug", "m", "--late", "3"]).is_err()
     );
 }
