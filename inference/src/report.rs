@@ -2,6 +2,9 @@
 //! Transformer and hybrid over several seeds, score each on the held-out test
 //! split, and write the report (JSON + the seed's Table 2 layout in Markdown)
 //! with the honest comparison "hybrid minus baseline vs. spread across seeds".
+//! With `train.hybrid_init = "pretrained"` each seed's hybrid starts
+//! from the encoders of that seed's standalone BiLSTM and Transformer, and its
+//! reported training time includes theirs.
 
 use std::path::Path;
 use std::time::Instant;
@@ -18,7 +21,10 @@ use crate::explain::treeshap::tree_shap;
 use crate::features::VITALS;
 use crate::metrics::{evaluate, BinaryMetrics};
 use crate::pipeline::{attribution_names, baseline_tensors, Prepared};
-use crate::train::{fit, oof_margins, EpochLog, GbdtPair, NeuralKind, NeuralModel};
+use crate::train::{
+    copy_encoders, fit, fit_hybrid_pretrained, oof_margins, EpochLog, GbdtPair, HybridInit,
+    NeuralKind, NeuralModel,
+};
 
 /// One model, one seed.
 #[derive(Debug, Clone, Serialize)]
@@ -196,6 +202,10 @@ pub fn run_experiment(
         ),
     ];
     let mut first_hybrid: Option<(NeuralModel, u64)> = None;
+    // The standalone BiLSTM / Transformer of each seed (and their training
+    // time): a `pretrained` hybrid starts from their encoders.
+    let mut encoders: Vec<(u64, NeuralKind, NeuralModel, f64)> = Vec::new();
+    let pretrained = cfg.train.hybrid_init == HybridInit::Pretrained;
     for (kind, label) in kinds {
         let mut runs = Vec::new();
         let mut params = 0;
@@ -203,8 +213,26 @@ pub fn run_experiment(
             let model = NeuralModel::build(kind, cfg, &data.spec, seed, device)?;
             params = model.n_params();
             let ts = Instant::now();
-            let epochs = fit(&model, &cfg.train, &train_t, &valid_t, seed, progress)?;
-            let train_secs = ts.elapsed().as_secs_f64();
+            let (epochs, pretrain_secs) = if kind == NeuralKind::Hybrid && pretrained {
+                let enc = |k: NeuralKind| {
+                    encoders
+                        .iter()
+                        .find(|e| e.0 == seed && e.1 == k)
+                        .context("pretrained encoder of this seed")
+                };
+                let (l, t) = (enc(NeuralKind::Lstm)?, enc(NeuralKind::Transformer)?);
+                copy_encoders(&model, &l.2, &t.2)?;
+                let logs =
+                    fit_hybrid_pretrained(&model, &cfg.train, &train_t, &valid_t, seed, progress)?;
+                (logs, l.3 + t.3)
+            } else {
+                (
+                    fit(&model, &cfg.train, &train_t, &valid_t, seed, progress)?,
+                    0.0,
+                )
+            };
+            // A pretrained hybrid's time includes its encoders' pretraining.
+            let train_secs = ts.elapsed().as_secs_f64() + pretrain_secs;
             let p = model.predict_proba(&test_t, 256)?;
             let run = SeedRun {
                 seed,
@@ -221,13 +249,16 @@ pub fn run_experiment(
                 run.epochs.len()
             ));
             runs.push(run);
-            if kind == NeuralKind::Hybrid && first_hybrid.is_none() {
-                first_hybrid = Some((model, seed));
-            } else if seed == cfg.train.seeds[0] {
+            if kind != NeuralKind::Hybrid && seed == cfg.train.seeds[0] {
                 save_safetensors(
                     &model,
                     &out.join(format!("baseline_{}.safetensors", kind.name())),
                 )?;
+            }
+            if kind == NeuralKind::Hybrid && first_hybrid.is_none() {
+                first_hybrid = Some((model, seed));
+            } else if pretrained && matches!(kind, NeuralKind::Lstm | NeuralKind::Transformer) {
+                encoders.push((seed, kind, model, train_secs));
             }
         }
         models.push(ModelRuns {

@@ -1,4 +1,4 @@
-//! Shapes and gradients of every component, a tiny overfit, and save → load.
+//! Shapes and gradients of every component, a tiny overfit, pretrain-then-fuse, and save → load.
 
 mod common;
 
@@ -9,7 +9,10 @@ use consentry_inference::models::bilstm::BiLstm;
 use consentry_inference::models::fusion::FusionHead;
 use consentry_inference::models::transformer::FeatureTransformer;
 use consentry_inference::nn::seeded_var_builder;
-use consentry_inference::train::{bce_loss, fit, NeuralKind, NeuralModel, TrainConfig};
+use consentry_inference::train::{
+    bce_loss, copy_encoders, fit, fit_hybrid_pretrained, EarlyStopping, Net, NeuralKind,
+    NeuralModel, TrainConfig,
+};
 
 const KINDS: [NeuralKind; 4] = [
     NeuralKind::Logistic,
@@ -151,6 +154,8 @@ fn tiny_hybrid_overfits_a_small_batch() {
         lr: 1e-2,
         patience: 150,
         adr_pos_weight: Some(1.0),
+        // Memorisation is about the loss; AUC saturates at 1 long before.
+        early_stopping: EarlyStopping::ValLoss,
         ..Default::default()
     };
     let logs = fit(&model, &cfg, &small, &small, 2, false).unwrap();
@@ -239,4 +244,68 @@ fn same_seed_same_model_different_seed_different_model() {
     };
     assert_eq!(run(4), run(4));
     assert_ne!(run(4), run(5));
+}
+
+#[test]
+fn pretrained_hybrid_starts_from_the_baselines_encoders_and_fine_tuning_never_hurts() {
+    let fx = common::fixture(300);
+    let build = |kind| NeuralModel::build(kind, &fx.cfg, &fx.data.spec, 5, &Device::Cpu).unwrap();
+    let (lstm, transformer, hybrid) = (
+        build(NeuralKind::Lstm),
+        build(NeuralKind::Transformer),
+        build(NeuralKind::Hybrid),
+    );
+    fit(&lstm, &fx.cfg.train, &fx.train, &fx.test, 5, false).unwrap();
+    fit(&transformer, &fx.cfg.train, &fx.train, &fx.test, 5, false).unwrap();
+    copy_encoders(&hybrid, &lstm, &transformer).unwrap();
+    // The hybrid's encoders now compute exactly what the trained baselines' encoders compute.
+    let (Net::Hybrid(h), Net::Lstm(l), Net::Transformer(t)) =
+        (&hybrid.net, &lstm.net, &transformer.net)
+    else {
+        panic!("wrong nets")
+    };
+    let x = &fx.test;
+    let same = |a: Tensor, b: Tensor| {
+        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0);
+    };
+    same(
+        h.lstm.forward(&x.seq, false).unwrap(),
+        l.encoder.forward(&x.seq, false).unwrap(),
+    );
+    same(
+        h.transformer.forward(&x.values, &x.missing, false).unwrap(),
+        t.encoder.forward(&x.values, &x.missing, false).unwrap(),
+    );
+    let cfg = TrainConfig {
+        fuse_epochs: 4,
+        finetune_epochs: 3,
+        early_stopping: EarlyStopping::ValLoss,
+        ..fx.cfg.train.clone()
+    };
+    let logs = fit_hybrid_pretrained(&hybrid, &cfg, &fx.train, &fx.test, 5, false).unwrap();
+    let fuse: Vec<f64> = logs
+        .iter()
+        .filter(|l| l.stage == "hybrid fuse")
+        .map(|l| l.val_loss)
+        .collect();
+    assert!(!fuse.is_empty() && fuse.len() <= 4);
+    assert!(logs
+        .iter()
+        .all(|l| l.stage == "hybrid fuse" || l.stage == "hybrid finetune"));
+    // The restored model is at least as good on validation as the best fused head.
+    let pw = consentry_inference::train::pos_weights(&cfg, &fx.train).unwrap();
+    let final_loss = bce_loss(&hybrid.forward(&fx.test, false).unwrap(), &fx.test.y, &pw)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap() as f64;
+    let best_fuse = fuse.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(final_loss <= best_fuse + 1e-6, "{final_loss} > {best_fuse}");
+    // A baseline of the wrong kind, or of another size, is refused.
+    assert!(copy_encoders(&hybrid, &transformer, &lstm).is_err());
+    let mut other = fx.cfg.clone();
+    other.bilstm.hidden += 1;
+    let wider =
+        NeuralModel::build(NeuralKind::Lstm, &other, &fx.data.spec, 5, &Device::Cpu).unwrap();
+    assert!(copy_encoders(&hybrid, &wider, &transformer).is_err());
 }

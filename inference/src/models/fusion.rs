@@ -4,7 +4,10 @@
 //! The GBDT is trained first and enters as a frozen input (its two margins).
 //! During training the fusion sees *out-of-fold* GBDT margins (stacking), so it
 //! cannot learn to trust in-sample tree outputs that are overfit; see
-//! `train::oof_margins`.
+//! `train::oof_margins`. The encoders' variables live under `lstm.*` and
+//! `transformer.*`, the same names as in the standalone baselines, so the
+//! optional pretrain-then-fuse training starts them from those baselines
+//! (`train::copy_encoders`, `train::fit_hybrid_pretrained`).
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
@@ -92,8 +95,9 @@ impl Hybrid {
         })
     }
 
-    /// Logits from GBDT margins `[B, 2]`, sequence `[B, T, C]`, values and missing flags `[B, F]`.
-    pub fn forward(
+    /// The fusion head's input: GBDT margins `[B, 2]` ‖ BiLSTM encoding of the
+    /// sequence `[B, T, C]` ‖ Transformer encoding of values and missing flags `[B, F]`.
+    pub fn features(
         &self,
         gbdt: &Tensor,
         seq: &Tensor,
@@ -103,6 +107,19 @@ impl Hybrid {
     ) -> Result<Tensor> {
         let l = self.lstm.forward(seq, train)?;
         let t = self.transformer.forward(values, missing, train)?;
-        self.head.forward(&Tensor::cat(&[gbdt, &l, &t], 1)?, train)
+        Tensor::cat(&[gbdt, &l, &t], 1)
+    }
+
+    /// Logits from GBDT margins `[B, 2]`, sequence `[B, T, C]`, values and missing flags `[B, F]`.
+    pub fn forward(
+        &self,
+        gbdt: &Tensor,
+        seq: &Tensor,
+        values: &Tensor,
+        missing: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let x = self.features(gbdt, seq, values, missing, train)?;
+        self.head.forward(&x, train)
     }
 }

@@ -1,6 +1,13 @@
 //! Training: Adam with a cosine learning-rate schedule, early stopping on the
-//! validation loss (best weights restored), a progress bar and metrics per
-//! epoch; plus the GBDT pair and its out-of-fold margins for the hybrid.
+//! validation split (mean ROC-AUC by default, or loss; best weights restored),
+//! a progress bar and metrics per epoch; the hybrid's pretrain-then-fuse stages ([`hybrid`]); the GBDT pair
+//! and its out-of-fold margins for the hybrid ([`gbdt_pair`]).
+
+mod gbdt_pair;
+mod hybrid;
+
+pub use gbdt_pair::{oof_margins, GbdtPair};
+pub use hybrid::{copy_encoders, fit_hybrid_pretrained};
 
 use std::time::Instant;
 
@@ -18,7 +25,6 @@ use crate::features::FeatureSpec;
 use crate::metrics::roc_auc;
 use crate::models::bilstm::BiLstmClassifier;
 use crate::models::fusion::Hybrid;
-use crate::models::gbdt::{Gbdt, GbdtConfig};
 use crate::models::logistic::Logistic;
 use crate::models::transformer::TransformerClassifier;
 use crate::nn::{seed_dropout, seeded_var_builder};
@@ -33,8 +39,10 @@ pub struct TrainConfig {
     pub lr: f64,
     /// Final learning rate as a fraction of `lr`.
     pub min_lr_frac: f64,
-    /// Early stopping: epochs without validation-loss improvement.
+    /// Early stopping: epochs without improvement of the criterion.
     pub patience: usize,
+    /// Early-stopping criterion (which epoch's weights are kept).
+    pub early_stopping: EarlyStopping,
     /// Positive-class weight for the ADR loss; `None` = #neg / #pos (balanced).
     pub adr_pos_weight: Option<f64>,
     /// Folds for the out-of-fold GBDT margins the fusion head trains on.
@@ -42,6 +50,43 @@ pub struct TrainConfig {
     /// Training seeds (model initialisation, batch order, dropout); the report
     /// gives mean and spread over them.
     pub seeds: Vec<u64>,
+    /// How the hybrid is trained (see [`HybridInit`]).
+    pub hybrid_init: HybridInit,
+    /// `pretrained` hybrid: epochs of the fusion-head stage (encoders frozen).
+    pub fuse_epochs: usize,
+    /// `pretrained` hybrid: epochs of the joint fine-tune that follows (0 = none).
+    pub finetune_epochs: usize,
+    /// Peak learning rate of the joint fine-tune, as a fraction of `lr`.
+    pub finetune_lr_frac: f64,
+}
+
+/// What early stopping watches on the validation split (for every neural
+/// model and every training stage alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlyStopping {
+    /// The (class-weighted) validation loss.
+    ValLoss,
+    /// The mean of the two tasks' validation ROC-AUCs — the report's metric;
+    /// the default. The loss also moves with calibration (e.g. a fusion head
+    /// growing over-confident), which does not change the ranking the report
+    /// scores, and the two tasks' losses bottom out at different epochs.
+    ValAuc,
+}
+
+/// How the hybrid's BiLSTM and Transformer encoders start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HybridInit {
+    /// Pretrain-then-fuse: the encoders are copied from the standalone BiLSTM
+    /// and Transformer trained on the same seed, the fusion head is fitted
+    /// over their frozen representations, then everything is fine-tuned
+    /// jointly at a lower learning rate ([`fit_hybrid_pretrained`]). Cheaper,
+    /// but in our runs worse on ADR and more seed-dependent than `scratch`
+    /// (it inherits each baseline seed's weaknesses; see the crate README).
+    Pretrained,
+    /// Everything trained jointly from random initialisation ([`fit`]) — the default.
+    Scratch,
 }
 
 impl Default for TrainConfig {
@@ -52,9 +97,14 @@ impl Default for TrainConfig {
             lr: 3e-3,
             min_lr_frac: 0.05,
             patience: 6,
+            early_stopping: EarlyStopping::ValAuc,
             adr_pos_weight: None,
             oof_folds: 3,
             seeds: vec![1, 2, 3],
+            hybrid_init: HybridInit::Scratch,
+            fuse_epochs: 30,
+            finetune_epochs: 6,
+            finetune_lr_frac: 0.1,
         }
     }
 }
@@ -198,13 +248,6 @@ impl NeuralModel {
     pub fn n_params(&self) -> usize {
         self.varmap.all_vars().iter().map(|v| v.elem_count()).sum()
     }
-
-    fn snapshot(&self) -> Result<Vec<(Var, Tensor)>> {
-        let data = self.varmap.data().lock().expect("varmap lock");
-        data.values()
-            .map(|v| Ok((v.clone(), v.as_tensor().copy()?)))
-            .collect()
-    }
 }
 
 /// Softplus, written with `relu` and `exp(-|z|)` so it never overflows.
@@ -223,7 +266,12 @@ pub fn bce_loss(logits: &Tensor, y: &Tensor, pos_weight: &Tensor) -> candle_core
 /// One epoch's record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochLog {
+    /// Epoch within its stage.
     pub epoch: usize,
+    /// Which stage: the model's name for single-stage training; `hybrid fuse` or
+    /// `hybrid finetune` for the pretrained hybrid (see [`fit_hybrid_pretrained`]).
+    #[serde(default)]
+    pub stage: String,
     pub lr: f64,
     pub train_loss: f64,
     pub val_loss: f64,
@@ -248,78 +296,116 @@ pub fn pos_weights(cfg: &TrainConfig, train: &Tensors) -> Result<Tensor> {
     Ok(Tensor::new(&[[1.0f32, w as f32]], train.y.device())?)
 }
 
-/// Trains `model` in place; returns the per-epoch log. Best validation-loss weights are restored.
-pub fn fit(
-    model: &NeuralModel,
+/// One optimisation stage: which variables it updates, how a batch's loss
+/// and the validation logits are computed, and its schedule.
+pub(crate) struct Stage<'a> {
+    /// Progress-bar prefix and the `stage` of its [`EpochLog`]s.
+    pub name: &'static str,
+    pub vars: Vec<Var>,
+    /// Peak learning rate of this stage's cosine schedule.
+    pub lr: f64,
+    pub epochs: usize,
+    /// When true, the weights the stage starts from count as its first
+    /// candidate: the stage keeps them unless it improves the early-stopping
+    /// criterion (used by fine-tuning, which must not make a fitted model worse).
+    pub keep_start: bool,
+    /// Training loss of a batch of training rows (train mode: dropout on).
+    pub batch_loss: &'a dyn Fn(&[u32]) -> Result<Tensor>,
+    /// Validation logits `[N, 2]` (eval mode).
+    pub valid_logits: &'a dyn Fn() -> Result<Tensor>,
+    /// Positive-class weights `[1, 2]` of the validation loss (as in training).
+    pub pw: &'a Tensor,
+}
+
+fn snapshot(vars: &[Var]) -> Result<Vec<(Var, Tensor)>> {
+    vars.iter()
+        .map(|v| Ok((v.clone(), v.as_tensor().copy()?)))
+        .collect()
+}
+
+/// Runs one stage over `n` training rows: Adam, cosine schedule, early
+/// stopping on `cfg.early_stopping`; the best weights are restored. Appends to `logs`.
+pub(crate) fn run_stage(
+    stage: &Stage,
     cfg: &TrainConfig,
-    train: &Tensors,
+    n: usize,
     valid: &Tensors,
-    seed: u64,
+    rng: &mut Xoshiro256PlusPlus,
     progress: bool,
-) -> Result<Vec<EpochLog>> {
-    seed_dropout(seed);
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let pw = pos_weights(cfg, train)?;
+    logs: &mut Vec<EpochLog>,
+) -> Result<()> {
     let mut opt = AdamW::new(
-        model.varmap.all_vars(),
+        stage.vars.clone(),
         ParamsAdamW {
-            lr: cfg.lr,
+            lr: stage.lr,
             weight_decay: 0.0,
             ..Default::default()
         },
     )?;
-    let n = train.len();
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
-    let total = (cfg.epochs * steps_per_epoch).max(1);
-    let min_lr = cfg.lr * cfg.min_lr_frac;
+    let total = (stage.epochs * steps_per_epoch).max(1);
+    let min_lr = stage.lr * cfg.min_lr_frac;
     let pb = if progress {
-        ProgressBar::new(cfg.epochs as u64)
+        ProgressBar::new(stage.epochs as u64)
     } else {
         ProgressBar::hidden()
     };
     pb.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} epochs {msg}")
+        ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} epochs {msg}")
             .expect("static template"),
     );
-    pb.set_prefix(model.kind.name());
+    pb.set_prefix(stage.name);
     let (vy_r, vy_a) = labels(valid)?;
-    let mut logs = Vec::new();
-    let (mut best, mut best_state, mut since) = (f64::INFINITY, model.snapshot()?, 0usize);
+    // Validation logits, loss and per-task AUC.
+    let evaluate = || -> Result<(f64, f64, f64)> {
+        let vl = (stage.valid_logits)()?;
+        let loss = bce_loss(&vl, &valid.y, stage.pw)?.to_scalar::<f32>()? as f64;
+        let vp = candle_nn::ops::sigmoid(&vl)?
+            .to_dtype(DType::F64)?
+            .to_vec2::<f64>()?;
+        let auc_r = roc_auc(&vp.iter().map(|r| r[0]).collect::<Vec<_>>(), &vy_r);
+        let auc_a = roc_auc(&vp.iter().map(|r| r[1]).collect::<Vec<_>>(), &vy_a);
+        Ok((loss, auc_r, auc_a))
+    };
+    // What early stopping minimises.
+    let criterion = |(loss, auc_r, auc_a): (f64, f64, f64)| match cfg.early_stopping {
+        EarlyStopping::ValLoss => loss,
+        EarlyStopping::ValAuc => -(auc_r + auc_a) / 2.0,
+    };
+    let mut best = if stage.keep_start {
+        criterion(evaluate()?)
+    } else {
+        f64::INFINITY
+    };
+    let (mut best_state, mut since) = (snapshot(&stage.vars)?, 0usize);
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut step = 0usize;
-    for epoch in 0..cfg.epochs {
+    let first = logs.len();
+    for _ in 0..stage.epochs {
         let t0 = Instant::now();
-        order.shuffle(&mut rng);
+        order.shuffle(rng);
         let mut tot = 0.0;
-        let mut lr = cfg.lr;
+        let mut lr = stage.lr;
         for chunk in order.chunks(cfg.batch_size) {
             lr = min_lr
                 + 0.5
-                    * (cfg.lr - min_lr)
+                    * (stage.lr - min_lr)
                     * (1.0 + (std::f64::consts::PI * step as f64 / total as f64).cos());
             opt.set_learning_rate(lr);
-            let b = train.select(chunk)?;
-            let logits = model.forward(&b, true)?;
-            let mut loss = bce_loss(&logits, &b.y, &pw)?;
-            if let (Net::Logistic(m), true) = (&model.net, model.l2 > 0.0) {
-                loss = (loss + (m.weight().sqr()?.mean_all()? * model.l2)?)?;
-            }
+            let loss = (stage.batch_loss)(chunk)?;
             opt.backward_step(&loss)?;
             tot += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
             step += 1;
         }
-        let vl = model.forward(valid, false)?;
-        let val_loss = bce_loss(&vl, &valid.y, &pw)?.to_scalar::<f32>()? as f64;
-        let vp = candle_nn::ops::sigmoid(&vl)?
-            .to_dtype(DType::F64)?
-            .to_vec2::<f64>()?;
+        let (val_loss, auc_r, auc_a) = evaluate()?;
         let log = EpochLog {
-            epoch,
+            epoch: logs.len() - first,
+            stage: stage.name.into(),
             lr,
             train_loss: tot / n as f64,
             val_loss,
-            val_auc_response: roc_auc(&vp.iter().map(|r| r[0]).collect::<Vec<_>>(), &vy_r),
-            val_auc_adr: roc_auc(&vp.iter().map(|r| r[1]).collect::<Vec<_>>(), &vy_a),
+            val_auc_response: auc_r,
+            val_auc_adr: auc_a,
             secs: t0.elapsed().as_secs_f64(),
         };
         pb.set_message(format!(
@@ -328,9 +414,10 @@ pub fn fit(
         ));
         pb.inc(1);
         logs.push(log);
-        if val_loss < best - 1e-5 {
-            best = val_loss;
-            best_state = model.snapshot()?;
+        let c = criterion((val_loss, auc_r, auc_a));
+        if c < best - 1e-5 {
+            best = c;
+            best_state = snapshot(&stage.vars)?;
             since = 0;
         } else {
             since += 1;
@@ -343,97 +430,51 @@ pub fn fit(
         var.set(&t)?;
     }
     pb.finish_and_clear();
-    Ok(logs)
+    Ok(())
 }
 
-/// The two boosters (response, ADR).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GbdtPair {
-    pub response: Gbdt,
-    pub adr: Gbdt,
-}
-
-impl GbdtPair {
-    /// Trains both tasks, early-stopping on the validation rows.
-    pub fn fit(
-        cfg: &GbdtConfig,
-        x: &[Vec<f32>],
-        y: &[[f32; 2]],
-        vx: &[Vec<f32>],
-        vy: &[[f32; 2]],
-        names: &[String],
-    ) -> Result<Self> {
-        let task = |k: usize| -> Result<Gbdt> {
-            let yt: Vec<f32> = y.iter().map(|r| r[k]).collect();
-            let vyt: Vec<f32> = vy.iter().map(|r| r[k]).collect();
-            // Response is roughly balanced; only ADR gets scale_pos_weight.
-            let c = if k == 0 {
-                GbdtConfig {
-                    scale_pos_weight: Some(1.0),
-                    ..cfg.clone()
-                }
-            } else {
-                cfg.clone()
-            };
-            Gbdt::fit(&c, x, &yt, Some((vx, &vyt)), names.to_vec())
-        };
-        Ok(Self {
-            response: task(0)?,
-            adr: task(1)?,
-        })
-    }
-
-    /// Margins `[response, adr]` for one row.
-    pub fn margins(&self, x: &[f32]) -> [f32; 2] {
-        [
-            self.response.predict_margin(x) as f32,
-            self.adr.predict_margin(x) as f32,
-        ]
-    }
-}
-
-type Pairs = Vec<(usize, usize)>;
-
-/// Out-of-fold GBDT margins for the training rows: each fold's margins come
-/// from boosters that never saw it (stacking), so the fusion head learns how
-/// much to trust the trees on unseen data. Folds are a seeded permutation.
-pub fn oof_margins(
-    cfg: &GbdtConfig,
-    folds: usize,
-    x: &[Vec<f32>],
-    y: &[[f32; 2]],
+/// Trains `model` in place (all its variables jointly, from their current
+/// values); returns the per-epoch log. The best weights by `cfg.early_stopping` are restored.
+pub fn fit(
+    model: &NeuralModel,
+    cfg: &TrainConfig,
+    train: &Tensors,
+    valid: &Tensors,
     seed: u64,
-    names: &[String],
-) -> Result<Vec<[f32; 2]>> {
-    let n = x.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed ^ 0xF01D));
-    let folds = folds.max(2);
-    let mut out = vec![[0.0f32; 2]; n];
-    for k in 0..folds {
-        // Fold membership by position in the shuffled order.
-        let (hold, keep): (Pairs, Pairs) = idx
-            .iter()
-            .copied()
-            .enumerate()
-            .partition(|(pos, _)| pos % folds == k);
-        let hold: Vec<usize> = hold.into_iter().map(|(_, i)| i).collect();
-        let keep: Vec<usize> = keep.into_iter().map(|(_, i)| i).collect();
-        // Inside a fold, every fifth kept row drives early stopping.
-        let (es, fit_rows): (Pairs, Pairs) = keep
-            .iter()
-            .copied()
-            .enumerate()
-            .partition(|(j, _)| j % 5 == 0);
-        let pick = |rows: &[(usize, usize)]| -> (Vec<Vec<f32>>, Vec<[f32; 2]>) {
-            rows.iter().map(|&(_, i)| (x[i].clone(), y[i])).unzip()
-        };
-        let (fx, fy) = pick(&fit_rows);
-        let (ex, ey) = pick(&es);
-        let pair = GbdtPair::fit(cfg, &fx, &fy, &ex, &ey, names)?;
-        for &i in &hold {
-            out[i] = pair.margins(&x[i]);
+    progress: bool,
+) -> Result<Vec<EpochLog>> {
+    seed_dropout(seed);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let pw = pos_weights(cfg, train)?;
+    let batch_loss = |idx: &[u32]| -> Result<Tensor> {
+        let b = train.select(idx)?;
+        let logits = model.forward(&b, true)?;
+        let mut loss = bce_loss(&logits, &b.y, &pw)?;
+        if let (Net::Logistic(m), true) = (&model.net, model.l2 > 0.0) {
+            loss = (loss + (m.weight().sqr()?.mean_all()? * model.l2)?)?;
         }
-    }
-    Ok(out)
+        Ok(loss)
+    };
+    let valid_logits = || -> Result<Tensor> { Ok(model.forward(valid, false)?) };
+    let stage = Stage {
+        name: model.kind.name(),
+        vars: model.varmap.all_vars(),
+        lr: cfg.lr,
+        epochs: cfg.epochs,
+        keep_start: false,
+        batch_loss: &batch_loss,
+        valid_logits: &valid_logits,
+        pw: &pw,
+    };
+    let mut logs = Vec::new();
+    run_stage(
+        &stage,
+        cfg,
+        train.len(),
+        valid,
+        &mut rng,
+        progress,
+        &mut logs,
+    )?;
+    Ok(logs)
 }
