@@ -164,3 +164,10 @@ pub async fn finalizes(rpc: &Rpc, at_least: u32, within: Duration) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// Finality advances by at least three blocks within `within`.
+pub async fn finality_continues(rpc: &Rpc, within: Duration) -> anyhow::Result<()> {
+    let from = finalized(rpc).await?;
+    finalizes(rpc, from + 3, within).await?;
+    Ok(())
+}

@@ -5,7 +5,7 @@
 
 use consentry_client::{runtime, subxt::utils::Static, subxt_signer::sr25519};
 use consentry_e2e::network::{
-    best, connect, finalized, finalizes, start_local_network, Keys, LocalNode,
+    best, connect, finality_continues, finalized, finalizes, start_local_network, Keys, LocalNode,
 };
 use consentry_primitives::{AccessState, CategorySet, DataCategory, Purpose};
 use std::time::Duration;
@@ -37,8 +37,7 @@ async fn finality_needs_three_of_four_validators_and_resumes() -> anyhow::Result
 
     // One validator down: three of four still finalize.
     nodes[3].kill();
-    let f = finalized(&rpc).await?;
-    finalizes(&rpc, f + 3, Duration::from_secs(90)).await?;
+    finality_continues(&rpc, Duration::from_secs(90)).await?;
 
     // Two down: blocks are still authored, but nothing more is finalized.
     nodes[2].kill();

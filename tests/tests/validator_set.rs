@@ -32,7 +32,9 @@ use consentry_client::{
     Client, Rpc,
 };
 use consentry_e2e::{
-    network::{connect, finalized, finalizes, start_local_network, Keys, LocalNode},
+    network::{
+        connect, finality_continues, finalized, finalizes, start_local_network, Keys, LocalNode,
+    },
     submit,
 };
 use std::time::{Duration, Instant};
@@ -165,13 +167,6 @@ async fn authors_a_block(api: &Client, aura_key: [u8; 32], within: Duration) -> 
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-}
-
-/// Finality advances by at least three blocks within `within`.
-async fn finality_continues(rpc: &Rpc, within: Duration) -> anyhow::Result<()> {
-    let from = finalized(rpc).await?;
-    finalizes(rpc, from + 3, within).await?;
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]

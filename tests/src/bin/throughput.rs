@@ -107,7 +107,15 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
     // Per block with records: how many, and how full the block's normal-class weight was
     // (to tell whether weights or the author's time limit bound a block).
     let mut blocks: Vec<(u64, f64)> = vec![];
-    let normal_limit = 0.75 * 2e12;
+    // The normal class's share of a block, as the runtime declares it.
+    let normal_limit = api
+        .constants()
+        .at(&runtime::constants().system().block_weights())?
+        .per_class
+        .normal
+        .max_total
+        .map(|w| w.ref_time as f64)
+        .ok_or_else(|| anyhow::anyhow!("the runtime sets no normal-class block limit"))?;
     while seen < expected {
         let block = finalized.next().await.expect("finalized stream")?;
         let events = block.events().await?;
