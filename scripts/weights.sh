@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates every Consentry pallet's weights.rs from its benchmarks, with the node's
-# `benchmark pallet` command on the dev runtime. Run on the reference hardware.
+# Regenerates the runtime's weights from benchmarks, with the node's `benchmark pallet` command on
+# the dev runtime: every Consentry pallet's weights.rs, and the weights of FRAME's transaction
+# extensions (nonce, mortality, ...) under this chain's ParityDB costs. Run on the reference
+# hardware.
+# Usage: scripts/weights.sh [name ...]
+#   names: identity consent audit validators (the pallets) and system-extensions;
+#   default: all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -8,13 +13,21 @@ cd "$(dirname "$0")/.."
 # A separate target dir: the benchmark feature changes most of the dependency graph.
 export CARGO_TARGET_DIR="$CARGO_TARGET_DIR-bench"
 cargo build --release --locked -p consentry-node --features runtime-benchmarks
-for pallet in identity consent audit validators; do
+bench() {
   "$CARGO_TARGET_DIR/release/consentry-node" benchmark pallet \
     --runtime "$CARGO_TARGET_DIR/release/wbuild/consentry-runtime/consentry_runtime.compact.compressed.wasm" \
     --genesis-builder=runtime --genesis-builder-preset=development \
-    --pallet "pallet_consentry_$pallet" --extrinsic '*' \
-    --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" \
-    --template .maintain/frame-weight-template.hbs \
-    --output "pallets/$pallet/src/weights.rs"
+    --extrinsic '*' --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" "$@"
+}
+for name in ${*:-identity consent audit validators system-extensions}; do
+  if [ "$name" = system-extensions ]; then
+    # The CLI's built-in template implements `frame_system::ExtensionsWeightInfo`.
+    bench --pallet frame_system_extensions \
+      --output chain/runtime/src/weights/frame_system_extensions.rs
+  else
+    bench --pallet "pallet_consentry_$name" \
+      --template .maintain/frame-weight-template.hbs \
+      --output "pallets/$name/src/weights.rs"
+  fi
 done
 cargo fmt --all

@@ -58,12 +58,20 @@ impl Node {
     /// A `--dev` node with its own temporary database, or on `$CONSENTRY_NODE_BASE` if set
     /// (kept afterwards: the storage benchmark measures a populated database).
     pub fn dev() -> anyhow::Result<Node> {
+        Node::dev_with(&[])
+    }
+
+    /// [`Node::dev`] with extra command-line arguments.
+    pub fn dev_with(extra: &[&str]) -> anyhow::Result<Node> {
+        let args: Vec<&str> = std::iter::once("--dev")
+            .chain(extra.iter().copied())
+            .collect();
         if let Some(base) = std::env::var_os("CONSENTRY_NODE_BASE") {
-            return Node::spawn(&["--dev"], PathBuf::from(base));
+            return Node::spawn(&args, PathBuf::from(base));
         }
         let tmp = tempfile::tempdir()?;
         let base = tmp.path().to_path_buf();
-        let mut node = Node::spawn(&["--dev"], base)?;
+        let mut node = Node::spawn(&args, base)?;
         node._tmp = Some(tmp);
         Ok(node)
     }

@@ -161,7 +161,7 @@ impl_runtime_apis! {
             Audit::records_by_institution(institution, before, limit)
         }
         fn counts_of(institution: InstitutionId) -> StateCounts {
-            pallet_consentry_audit::Counts::<Runtime>::get(institution)
+            Audit::counts(institution)
         }
     }
 
@@ -174,6 +174,7 @@ impl_runtime_apis! {
             use frame_benchmarking::{baseline, BenchmarkList};
             use frame_support::traits::StorageInfoTrait;
             use frame_system_benchmarking::Pallet as SystemBench;
+            use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
             use baseline::Pallet as BaselineBench;
 
             let mut list = Vec::<BenchmarkList>::new();
@@ -189,6 +190,7 @@ impl_runtime_apis! {
             use frame_benchmarking::{baseline, BenchmarkBatch};
             use sp_storage::TrackedStorageKey;
             use frame_system_benchmarking::Pallet as SystemBench;
+            use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
             use baseline::Pallet as BaselineBench;
             use frame_support::traits::WhitelistedStorageKeys;
 

@@ -2,27 +2,23 @@
 //! benchmarks need from the real runtime.
 
 use crate::*;
-use consentry_primitives::{CategorySet, Grantee, Purpose, PurposeSet, Role, RoleSet};
+use consentry_primitives::{CategorySet, Grantee, Purpose, PurposeSet, Role, RoleSet, SubjectId};
 
 frame_benchmarking::define_benchmarks!(
     [frame_benchmarking, BaselineBench::<Runtime>]
     [frame_system, SystemBench::<Runtime>]
+    [frame_system_extensions, SystemExtensionsBench::<Runtime>]
     [pallet_consentry_identity, Identity]
     [pallet_consentry_consent, Consent]
     [pallet_consentry_audit, Audit]
     [pallet_consentry_validators, ValidatorSet]
 );
 
-/// Sets up an institution, an enrolled patient and a consent through the real pallets.
+/// Sets up institutions, enrolled patients and their consents through the real pallets.
 pub struct AuditHelper;
 
 impl pallet_consentry_audit::BenchmarkHelper<AccountId> for AuditHelper {
-    fn permit(
-        accessor: &AccountId,
-        pseudonym: [u8; 32],
-        purpose: Purpose,
-        categories: CategorySet,
-    ) {
+    fn institution(accessor: &AccountId) {
         let root = RuntimeOrigin::root;
         let id = pallet_consentry_identity::NextInstitutionId::<Runtime>::get();
         Identity::register_institution(
@@ -32,7 +28,18 @@ impl pallet_consentry_audit::BenchmarkHelper<AccountId> for AuditHelper {
         )
         .expect("register");
         Identity::add_service_key(root(), id, accessor.clone()).expect("key");
-        let patient: AccountId = frame_benchmarking::account("patient", 0, 0);
+    }
+
+    fn patient(
+        accessor: &AccountId,
+        i: u32,
+        pseudonym: [u8; 32],
+        purpose: Purpose,
+        categories: CategorySet,
+    ) -> SubjectId {
+        let institution =
+            pallet_consentry_identity::ServiceKeys::<Runtime>::get(accessor).expect("institution");
+        let patient: AccountId = frame_benchmarking::account("patient", i, 0);
         Identity::enrol(
             RuntimeOrigin::signed(accessor.clone()),
             pseudonym,
@@ -42,16 +49,18 @@ impl pallet_consentry_audit::BenchmarkHelper<AccountId> for AuditHelper {
         Identity::claim(RuntimeOrigin::signed(patient.clone()), pseudonym).expect("claim");
         let subject =
             pallet_consentry_identity::SubjectOfAccount::<Runtime>::get(&patient).expect("subject");
+        // A use-limited consent: consuming it writes, the costlier case.
         Consent::grant(
             RuntimeOrigin::signed(patient),
             subject,
-            Grantee::Institution(id),
+            Grantee::Institution(institution),
             PurposeSet::of(&[purpose]),
             categories,
             None,
             None,
-            None,
+            Some(u32::MAX),
         )
         .expect("grant");
+        subject
     }
 }

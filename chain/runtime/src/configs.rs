@@ -41,6 +41,9 @@ impl frame_system::Config for Runtime {
     type BlockHashCount = ConstU32<2400>;
     // The node stores state in ParityDB.
     type DbWeight = ParityDbWeight;
+    // Generated here, so the nonce write is priced at ParityDB's cost, not the SDK default's
+    // RocksDB one.
+    type ExtensionsWeightInfo = crate::weights::frame_system_extensions::WeightInfo<Runtime>;
     type Version = Version;
     type AccountData = ();
     type SS58Prefix = SS58Prefix;
@@ -232,6 +235,7 @@ impl pallet_consentry_audit::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type ConsentCheck = Consent;
     type MaxBatch = ConstU32<256>;
+    type IndexPage = ConstU32<64>;
     type WeightInfo = pallet_consentry_audit::weights::SubstrateWeight<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = crate::benchmarks::AuditHelper;

@@ -28,6 +28,7 @@ pub mod apis;
 pub mod configs;
 pub mod genesis;
 pub mod permission;
+pub mod weights;
 
 use sp_runtime::{
     generic, impl_opaque_keys,
@@ -71,7 +72,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("consentry"),
     impl_name: alloc::borrow::Cow::Borrowed("consentry"),
     authoring_version: 1,
-    spec_version: 101,
+    spec_version: 102,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 1,

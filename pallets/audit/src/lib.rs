@@ -20,7 +20,10 @@
 //! its own.
 //!
 //! Storage answers the auditor's questions without scanning the log: records by id, by patient
-//! and by institution (each a dense position index, paged newest first), and counts by state.
+//! and by institution (append-only indexes read newest first, see [`index`]), and counts by state.
+//! A record costs few writes (the record, the subject's index head, the institution's log) because
+//! writes dominate its weight; the rare write of a full index page is charged up front and refunded
+//! when it does not happen.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -29,6 +32,7 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod index;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -39,19 +43,24 @@ pub use consentry_primitives::{
     AccessId, AccessRecord, AccessState, CategorySet, ConsentCheck, Decision, DenyReason, Digest,
     InstitutionId, Outcome, Pseudonym, Purpose, StateCounts, SubjectId, SubjectRef,
 };
+pub use index::{IndexHead, InstitutionLog};
 pub use weights::WeightInfo;
 
-/// Sets up state under which a benchmark's access request is permitted.
+/// Sets up state under which a benchmark's access requests are permitted.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
-    /// Makes `accessor` a key of an active custodian-and-researcher institution and `pseudonym` a
-    /// claimed pseudonym whose patient consented to `purpose` over `categories` for it.
-    fn permit(
+    /// Makes `accessor` a key of a new active custodian-and-researcher institution.
+    fn institution(accessor: &AccountId);
+    /// Enrols patient number `i` under `pseudonym` at `accessor`'s institution, has the patient
+    /// claim it and consent to `purpose` over `categories` for that institution, and returns the
+    /// patient's subject id.
+    fn patient(
         accessor: &AccountId,
+        i: u32,
         pseudonym: Pseudonym,
         purpose: Purpose,
         categories: CategorySet,
-    );
+    ) -> SubjectId;
 }
 
 #[frame_support::pallet]
@@ -59,12 +68,14 @@ pub mod pallet {
     use super::*;
     use alloc::vec::Vec;
     use consentry_primitives::AccessorStatus;
-    use frame_support::{pallet_prelude::*, traits::Time};
+    use frame_support::{dispatch::PostDispatchInfo, pallet_prelude::*, traits::Time};
     use frame_system::pallet_prelude::*;
     use pallet_consentry_identity as identity;
 
     /// A record as stored for runtime `T`.
     pub type RecordOf<T> = AccessRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+    /// A full page of an index for runtime `T`.
+    pub type PageOf<T> = index::Page<<T as Config>::IndexPage>;
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -78,6 +89,10 @@ pub mod pallet {
         /// Most pseudonyms in one batch request.
         #[pallet::constant]
         type MaxBatch: Get<u32>;
+        /// Ids per page of the subject and institution indexes (at least 1). Larger pages mean
+        /// rarer page writes but a larger head to rewrite on every record.
+        #[pallet::constant]
+        type IndexPage: Get<u32>;
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
         /// Benchmark set-up.
@@ -93,28 +108,32 @@ pub mod pallet {
     #[pallet::storage]
     pub type NextAccessId<T> = StorageValue<_, AccessId, ValueQuery>;
 
-    /// A subject's records by position (0 = oldest).
+    /// The head of a subject's index (count and newest ids).
     #[pallet::storage]
-    pub type SubjectRecords<T> =
-        StorageDoubleMap<_, Twox64Concat, SubjectId, Twox64Concat, u32, AccessId>;
+    pub type SubjectIndex<T: Config> =
+        StorageMap<_, Twox64Concat, SubjectId, IndexHead<T::IndexPage>, ValueQuery>;
 
-    /// How many records a subject has.
+    /// A subject's full index pages, by page number (0 = oldest).
     #[pallet::storage]
-    pub type SubjectRecordCount<T> = StorageMap<_, Twox64Concat, SubjectId, u32, ValueQuery>;
+    pub type SubjectPages<T: Config> =
+        StorageDoubleMap<_, Twox64Concat, SubjectId, Twox64Concat, u32, PageOf<T>>;
 
-    /// An institution's records by position (0 = oldest).
+    /// Per institution: record counts by state and the head of its index.
     #[pallet::storage]
-    pub type InstitutionRecords<T> =
-        StorageDoubleMap<_, Twox64Concat, InstitutionId, Twox64Concat, u32, AccessId>;
+    pub type InstitutionIndex<T: Config> =
+        StorageMap<_, Twox64Concat, InstitutionId, InstitutionLog<T::IndexPage>, ValueQuery>;
 
-    /// How many records an institution has.
+    /// An institution's full index pages, by page number (0 = oldest).
     #[pallet::storage]
-    pub type InstitutionRecordCount<T> =
-        StorageMap<_, Twox64Concat, InstitutionId, u32, ValueQuery>;
+    pub type InstitutionPages<T: Config> =
+        StorageDoubleMap<_, Twox64Concat, InstitutionId, Twox64Concat, u32, PageOf<T>>;
 
-    /// Record counts by state, per institution.
-    #[pallet::storage]
-    pub type Counts<T> = StorageMap<_, Twox64Concat, InstitutionId, StateCounts, ValueQuery>;
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn integrity_test() {
+            assert!(T::IndexPage::get() > 0, "IndexPage must be at least 1");
+        }
+    }
 
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -181,9 +200,9 @@ pub mod pallet {
             purpose: Purpose,
             categories: CategorySet,
             job_digest: Digest,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let (who, institution) = Self::requester(origin, categories)?;
-            Self::decide_and_record(
+            let flushes = Self::decide_and_record(
                 &who,
                 institution,
                 pseudonym,
@@ -191,7 +210,11 @@ pub mod pallet {
                 categories,
                 job_digest,
             );
-            Ok(())
+            Ok(Self::refund(
+                <T as Config>::WeightInfo::request_access(),
+                1,
+                flushes,
+            ))
         }
 
         /// Requests access to a cohort: one record per pseudonym, each decided on its own.
@@ -203,11 +226,13 @@ pub mod pallet {
             purpose: Purpose,
             categories: CategorySet,
             job_digest: Digest,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let (who, institution) = Self::requester(origin, categories)?;
             ensure!(!pseudonyms.is_empty(), Error::<T>::EmptyBatch);
+            let n = pseudonyms.len() as u32;
+            let mut flushes = 0;
             for pseudonym in pseudonyms {
-                Self::decide_and_record(
+                flushes += Self::decide_and_record(
                     &who,
                     institution,
                     pseudonym,
@@ -216,7 +241,11 @@ pub mod pallet {
                     job_digest,
                 );
             }
-            Ok(())
+            Ok(Self::refund(
+                <T as Config>::WeightInfo::request_access_batch(n),
+                n,
+                flushes,
+            ))
         }
 
         /// Break the glass: a custodian's access without consent, for treatment, justified by the
@@ -230,7 +259,7 @@ pub mod pallet {
             categories: CategorySet,
             justification: Digest,
             job_digest: Digest,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let (who, institution) = Self::requester(origin, categories)?;
             let decision = match identity::Pallet::<T>::accessor_status(&who) {
                 AccessorStatus::Active { roles, .. } => {
@@ -264,7 +293,7 @@ pub mod pallet {
                     reason: DenyReason::AccessorSuspended,
                 },
             };
-            let record = Self::record(
+            let (record, flushes) = Self::record(
                 &who,
                 institution,
                 pseudonym,
@@ -284,7 +313,11 @@ pub mod pallet {
             } else {
                 Self::deposit_denied(&record);
             }
-            Ok(())
+            Ok(Self::refund(
+                <T as Config>::WeightInfo::emergency_access(),
+                1,
+                flushes,
+            ))
         }
 
         /// Closes a granted record, once. Signed by any key of the institution that requested it.
@@ -311,8 +344,9 @@ pub mod pallet {
                 r.closed_at = Some(<T as identity::Config>::Time::now());
                 Ok::<_, DispatchError>(())
             })?;
-            Counts::<T>::mutate(institution, |c| {
-                c.shift(Some(AccessState::Granted), AccessState::Closed(outcome))
+            InstitutionIndex::<T>::mutate(institution, |log| {
+                log.counts
+                    .shift(Some(AccessState::Granted), AccessState::Closed(outcome))
             });
             Self::deposit_event(Event::AccessClosed {
                 id,
@@ -345,6 +379,18 @@ pub mod pallet {
             Ok((who, institution))
         }
 
+        /// The weight a call that made `records` records and wrote `flushes` index pages used:
+        /// `charged` assumed the most page writes `records` records can cause, one per subject
+        /// (each a different subject with a full tail) and one per started institution page.
+        fn refund(charged: Weight, records: u32, flushes: u32) -> PostDispatchInfo {
+            let most = records
+                .saturating_add(1)
+                .saturating_add(records.saturating_sub(1) / T::IndexPage::get().max(1));
+            let unused = T::DbWeight::get().writes(most.saturating_sub(flushes).into());
+            Some(charged.saturating_sub(unused)).into()
+        }
+
+        /// Decides one request and records it; returns the index pages written (0 to 2).
         fn decide_and_record(
             who: &T::AccountId,
             institution: InstitutionId,
@@ -352,7 +398,7 @@ pub mod pallet {
             purpose: Purpose,
             categories: CategorySet,
             job_digest: Digest,
-        ) {
+        ) -> u32 {
             let now = <T as identity::Config>::Time::now();
             let decision = T::ConsentCheck::decide(
                 SubjectRef::Pseudonym(pseudonym),
@@ -364,7 +410,7 @@ pub mod pallet {
             if let Decision::Permit { consents, .. } = &decision {
                 T::ConsentCheck::consume(consents);
             }
-            let record = Self::record(
+            let (record, flushes) = Self::record(
                 who,
                 institution,
                 pseudonym,
@@ -386,6 +432,7 @@ pub mod pallet {
                 }
                 _ => Self::deposit_denied(&record),
             }
+            flushes
         }
 
         fn deposit_denied(record: &RecordOf<T>) {
@@ -399,7 +446,8 @@ pub mod pallet {
             }
         }
 
-        /// Stores one record and indexes it. The only place records are created.
+        /// Stores one record and indexes it; returns it with the number of index pages written
+        /// (0 to 2). The only place records are created.
         #[allow(clippy::too_many_arguments)]
         fn record(
             who: &T::AccountId,
@@ -410,7 +458,7 @@ pub mod pallet {
             job_digest: Digest,
             decision: Decision,
             emergency: Option<Digest>,
-        ) -> RecordOf<T> {
+        ) -> (RecordOf<T>, u32) {
             let id = NextAccessId::<T>::get();
             NextAccessId::<T>::put(id.saturating_add(1));
             let (subject, state, consents) = match decision {
@@ -442,25 +490,30 @@ pub mod pallet {
                 closed_at: None,
             };
             Records::<T>::insert(id, &record);
+            let mut flushes = 0;
             if let Some(s) = subject {
-                let pos = SubjectRecordCount::<T>::mutate(s, |n| {
-                    *n = n.saturating_add(1);
-                    *n - 1
-                });
-                SubjectRecords::<T>::insert(s, pos, id);
-            }
-            let pos = InstitutionRecordCount::<T>::mutate(institution, |n| {
-                *n = n.saturating_add(1);
-                *n - 1
-            });
-            InstitutionRecords::<T>::insert(institution, pos, id);
-            Counts::<T>::mutate(institution, |c| {
-                c.shift(None, state);
-                if emergency.is_some() && state == AccessState::Granted {
-                    c.emergency = c.emergency.saturating_add(1);
+                if let Some((page, ids)) = SubjectIndex::<T>::mutate(s, |head| head.push(id)) {
+                    SubjectPages::<T>::insert(s, page, ids);
+                    flushes += 1;
                 }
+            }
+            let flushed = InstitutionIndex::<T>::mutate(institution, |log| {
+                log.counts.shift(None, state);
+                if emergency.is_some() && state == AccessState::Granted {
+                    log.counts.emergency = log.counts.emergency.saturating_add(1);
+                }
+                log.index.push(id)
             });
-            record
+            if let Some((page, ids)) = flushed {
+                InstitutionPages::<T>::insert(institution, page, ids);
+                flushes += 1;
+            }
+            (record, flushes)
+        }
+
+        /// An institution's record counts by state.
+        pub fn counts(institution: InstitutionId) -> StateCounts {
+            InstitutionIndex::<T>::get(institution).counts
         }
 
         /// A subject's records, newest first, from position `before` (exclusive) down; with the
@@ -470,12 +523,9 @@ pub mod pallet {
             before: Option<u32>,
             limit: u32,
         ) -> (Vec<RecordOf<T>>, Option<u32>) {
-            Self::page(
-                SubjectRecordCount::<T>::get(subject),
-                before,
-                limit,
-                |pos| SubjectRecords::<T>::get(subject, pos),
-            )
+            Self::page(&SubjectIndex::<T>::get(subject), before, limit, |n| {
+                SubjectPages::<T>::get(subject, n)
+            })
         }
 
         /// An institution's records, newest first, paged like [`Self::records_by_subject`].
@@ -485,24 +535,25 @@ pub mod pallet {
             limit: u32,
         ) -> (Vec<RecordOf<T>>, Option<u32>) {
             Self::page(
-                InstitutionRecordCount::<T>::get(institution),
+                &InstitutionIndex::<T>::get(institution).index,
                 before,
                 limit,
-                |pos| InstitutionRecords::<T>::get(institution, pos),
+                |n| InstitutionPages::<T>::get(institution, n),
             )
         }
 
         fn page(
-            count: u32,
+            head: &IndexHead<T::IndexPage>,
             before: Option<u32>,
             limit: u32,
-            at: impl Fn(u32) -> Option<AccessId>,
+            page: impl Fn(u32) -> Option<PageOf<T>>,
         ) -> (Vec<RecordOf<T>>, Option<u32>) {
-            let end = before.unwrap_or(count).min(count);
+            let end = before.unwrap_or(head.count).min(head.count);
             let start = end.saturating_sub(limit.min(1_000));
-            let records = (start..end)
-                .rev()
-                .filter_map(|pos| at(pos).and_then(Records::<T>::get))
+            let records = head
+                .newest_first(start, end, page)
+                .into_iter()
+                .filter_map(Records::<T>::get)
                 .collect();
             (records, (start > 0).then_some(start))
         }

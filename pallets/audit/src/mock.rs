@@ -21,6 +21,8 @@ impl frame_system::Config for Test {
     type Block = Block;
     type AccountId = u64;
     type Lookup = sp_runtime::traits::IdentityLookup<u64>;
+    // Real database weights, so the tests see what the refunds give back.
+    type DbWeight = frame_support::weights::constants::ParityDbWeight;
 }
 
 impl pallet_timestamp::Config for Test {
@@ -53,6 +55,7 @@ impl pallet_audit::Config for Test {
     type RuntimeEvent = RuntimeEvent;
     type ConsentCheck = ConsentPallet;
     type MaxBatch = ConstU32<4>;
+    type IndexPage = ConstU32<4>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = BenchHelper;
@@ -64,31 +67,39 @@ pub struct BenchHelper;
 
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<u64> for BenchHelper {
-    fn permit(
-        accessor: &u64,
-        pseudonym: [u8; 32],
-        purpose: consentry_primitives::Purpose,
-        categories: consentry_primitives::CategorySet,
-    ) {
-        use consentry_primitives::{Grantee, PurposeSet, Role, RoleSet};
+    fn institution(accessor: &u64) {
+        use consentry_primitives::{Role, RoleSet};
         let id = pallet_consentry_identity::NextInstitutionId::<Test>::get();
         let roles = RoleSet::of(&[Role::DataCustodian, Role::Researcher]);
         Identity::register_institution(RuntimeOrigin::root(), b"bench".to_vec(), roles).unwrap();
         Identity::add_service_key(RuntimeOrigin::root(), id, *accessor).unwrap();
-        Identity::enrol(RuntimeOrigin::signed(*accessor), pseudonym, 500).unwrap();
-        Identity::claim(RuntimeOrigin::signed(500), pseudonym).unwrap();
-        let subject = pallet_consentry_identity::SubjectOfAccount::<Test>::get(500).unwrap();
+    }
+
+    fn patient(
+        accessor: &u64,
+        i: u32,
+        pseudonym: [u8; 32],
+        purpose: consentry_primitives::Purpose,
+        categories: consentry_primitives::CategorySet,
+    ) -> u64 {
+        use consentry_primitives::{Grantee, PurposeSet};
+        let institution = pallet_consentry_identity::ServiceKeys::<Test>::get(accessor).unwrap();
+        let patient = 10_000 + u64::from(i);
+        Identity::enrol(RuntimeOrigin::signed(*accessor), pseudonym, patient).unwrap();
+        Identity::claim(RuntimeOrigin::signed(patient), pseudonym).unwrap();
+        let subject = pallet_consentry_identity::SubjectOfAccount::<Test>::get(patient).unwrap();
         ConsentPallet::grant(
-            RuntimeOrigin::signed(500),
+            RuntimeOrigin::signed(patient),
             subject,
-            Grantee::Institution(id),
+            Grantee::Institution(institution),
             PurposeSet::of(&[purpose]),
             categories,
             None,
             None,
-            None,
+            Some(u32::MAX),
         )
         .unwrap();
+        subject
     }
 }
 

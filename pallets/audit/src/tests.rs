@@ -73,7 +73,7 @@ fn a_permitted_request_is_recorded_granted_with_its_consents() {
             }
             .into(),
         );
-        assert_eq!(Counts::<Test>::get(LAB).granted, 1);
+        assert_eq!(Audit::counts(LAB).granted, 1);
     });
 }
 
@@ -91,7 +91,7 @@ fn a_denied_request_is_recorded_with_its_reason_and_the_call_succeeds() {
             }
             .into(),
         );
-        assert_eq!(Counts::<Test>::get(LAB).denied, 1);
+        assert_eq!(Audit::counts(LAB).denied, 1);
         assert_eq!(Audit::records_by_subject(SUBJECT, None, 10).0.len(), 1);
     });
 }
@@ -228,7 +228,7 @@ fn unknown_and_forgotten_patients_are_denied() {
             JOB
         ));
         assert_eq!(state(id), AccessState::Denied(DenyReason::SubjectErased));
-        assert_eq!(Counts::<Test>::get(HOSPITAL).emergency, 0);
+        assert_eq!(Audit::counts(HOSPITAL).emergency, 0);
     });
 }
 
@@ -292,7 +292,7 @@ fn complete_closes_a_granted_record_once() {
             Audit::complete_access(RuntimeOrigin::signed(LAB_KEY), id, Outcome::Aborted, None),
             Error::<Test>::NotOpen
         );
-        let counts = Counts::<Test>::get(LAB);
+        let counts = Audit::counts(LAB);
         assert_eq!((counts.granted, counts.completed), (0, 1));
         // A denied record cannot be closed either.
         let denied = NextAccessId::<Test>::get();
@@ -358,7 +358,7 @@ fn emergency_access_is_flagged_counted_and_announced() {
             (AccessState::Granted, Some(WHY), Purpose::Treatment)
         );
         assert!(r.consents.is_empty());
-        assert_eq!(Counts::<Test>::get(HOSPITAL).emergency, 1);
+        assert_eq!(Audit::counts(HOSPITAL).emergency, 1);
         // The second key of the same institution may close it.
         assert_ok!(Audit::complete_access(
             RuntimeOrigin::signed(HOSPITAL_KEY_2),
@@ -481,6 +481,93 @@ fn pages_run_newest_first_with_stable_cursors() {
     });
 }
 
+#[test]
+fn indexes_move_full_tails_to_pages_and_read_across_them() {
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::Simulation, None);
+        // The mock's pages hold four ids: ten records make two full pages and a tail of two.
+        let ids: Vec<_> = (0..10).map(|_| request(LAB_KEY)).collect();
+        let subject = SubjectIndex::<Test>::get(SUBJECT);
+        assert_eq!(
+            (subject.count, subject.tail.to_vec()),
+            (10, ids[8..].to_vec())
+        );
+        assert_eq!(
+            SubjectPages::<Test>::get(SUBJECT, 0).unwrap().to_vec(),
+            ids[..4]
+        );
+        assert_eq!(
+            SubjectPages::<Test>::get(SUBJECT, 1).unwrap().to_vec(),
+            ids[4..8]
+        );
+        assert!(!SubjectPages::<Test>::contains_key(SUBJECT, 2));
+        assert_eq!(InstitutionIndex::<Test>::get(LAB).index, subject);
+        let newest_first: Vec<_> = ids.iter().rev().copied().collect();
+        let all = |page: (Vec<RecordOf<Test>>, Option<u32>)| {
+            page.0.iter().map(|r| r.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            all(Audit::records_by_subject(SUBJECT, None, 100)),
+            newest_first
+        );
+        assert_eq!(
+            all(Audit::records_by_institution(LAB, None, 100)),
+            newest_first
+        );
+        // A page of three from position 7 straddles the second page and the first.
+        assert_eq!(
+            Audit::records_by_subject(SUBJECT, Some(7), 3)
+                .0
+                .iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>(),
+            vec![ids[6], ids[5], ids[4]]
+        );
+    });
+}
+
+#[test]
+fn page_writes_charged_up_front_are_refunded_when_not_made() {
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::Simulation, None);
+        let write = <Test as frame_system::Config>::DbWeight::get().writes(1);
+        assert!(write.ref_time() > 0);
+        let charged = <Test as Config>::WeightInfo::request_access();
+        let call = || {
+            Audit::request_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                PSEUDONYM,
+                Purpose::Simulation,
+                labs(),
+                JOB,
+            )
+            .unwrap()
+            .actual_weight
+            .unwrap()
+        };
+        // Records 0..3 fill the (subject and institution) tails; 4 flushes both.
+        for _ in 0..4 {
+            assert_eq!(call(), charged - write - write);
+        }
+        assert_eq!(call(), charged);
+        // A batch of four new records after that: the tails hold one, so none flushes.
+        let batch: BoundedVec<_, _> = vec![PSEUDONYM; 3].try_into().unwrap();
+        let charged = <Test as Config>::WeightInfo::request_access_batch(3);
+        let used = Audit::request_access_batch(
+            RuntimeOrigin::signed(LAB_KEY),
+            batch,
+            Purpose::Simulation,
+            labs(),
+            JOB,
+        )
+        .unwrap()
+        .actual_weight
+        .unwrap();
+        // At most three subject pages and one institution page could have been written.
+        assert_eq!(used, charged - write.saturating_mul(4));
+    });
+}
+
 mod invariants {
     use super::*;
     use proptest::prelude::*;
@@ -583,8 +670,8 @@ mod invariants {
                         c.emergency += 1;
                     }
                 }
-                prop_assert_eq!(Counts::<Test>::get(HOSPITAL), expected[0]);
-                prop_assert_eq!(Counts::<Test>::get(LAB), expected[1]);
+                prop_assert_eq!(Audit::counts(HOSPITAL), expected[0]);
+                prop_assert_eq!(Audit::counts(LAB), expected[1]);
                 Ok(())
             })?;
         }

@@ -4,22 +4,29 @@
 //! ```sh
 //! cargo run --release -p consentry-e2e --bin throughput -- [single-count] [batches] [batch-size]
 //! ```
-//! Starts its own dev node, enrols and consents one patient, pre-signs every transaction (so
-//! signing is not measured), submits them all, and counts records in finalized blocks until all
-//! have landed. Reports records/s from the first submission to the last finalization.
+//! Starts its own dev node, enrols a cohort of `batch-size` patients who each consent (as a
+//! hospital's cohort would), pre-signs every transaction (so signing is not measured), submits
+//! them all, and counts records in finalized blocks until all have landed. Single requests cycle
+//! through the cohort; each batch names every patient once, so each record is a different
+//! patient's (the costlier case for the chain: one decision and index write per patient).
+//! Reports records/s from the first submission to the last finalization.
 
 use consentry_client::{
     runtime,
-    subxt::{config::polkadot::PolkadotExtrinsicParamsBuilder as Params, utils::Static},
+    subxt::{
+        config::polkadot::PolkadotExtrinsicParamsBuilder as Params,
+        utils::{AccountId32, Static},
+    },
     subxt_signer::{sr25519, SecretUri},
     Client,
 };
 use consentry_e2e::Node;
 use consentry_primitives::{CategorySet, DataCategory, Grantee, Purpose, PurposeSet};
 use futures::StreamExt;
-use std::{str::FromStr, time::Instant};
-
-const PSEUDONYM: [u8; 32] = [0x42; 32];
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 /// Plain `author_submitExtrinsic`: no per-transaction subscription.
 type Rpc =
@@ -49,52 +56,16 @@ impl consentry_client::subxt::tx::Payload for Call {
     }
 }
 
-async fn setup(api: &Client, worker: &sr25519::Keypair) -> anyhow::Result<()> {
-    let patient = sr25519::Keypair::from_uri(&SecretUri::from_str("//Bench/Patient")?)?;
-    api.tx()
-        .sign_and_submit_then_watch_default(
-            &runtime::tx()
-                .identity()
-                .enrol(PSEUDONYM, patient.public_key().into()),
-            worker,
-        )
-        .await?
-        .wait_for_finalized_success()
-        .await?;
-    api.tx()
-        .sign_and_submit_then_watch_default(&runtime::tx().identity().claim(PSEUDONYM), &patient)
-        .await?
-        .wait_for_finalized_success()
-        .await?;
-    let subject = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().consent_api().subject_of(PSEUDONYM))
-        .await?
-        .expect("claimed");
-    let grant = runtime::tx().consent().grant(
-        subject,
-        Static(Grantee::Institution(0)),
-        Static(PurposeSet::of(&[Purpose::Research])),
-        Static(CategorySet::of(&[DataCategory::Labs])),
-        None,
-        None,
-        None,
-    );
-    api.tx()
-        .sign_and_submit_then_watch_default(&grant, &patient)
-        .await?
-        .wait_for_finalized_success()
-        .await?;
-    Ok(())
+/// Pseudonym of cohort patient `i`.
+fn pseudonym(i: usize) -> [u8; 32] {
+    let mut p = [0x42; 32];
+    p[..4].copy_from_slice(&(i as u32).to_le_bytes());
+    p
 }
 
-/// Submits pre-signed transactions and waits until `expected` records are finalized.
-async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyhow::Result<f64> {
-    let mut finalized = api.blocks().subscribe_finalized().await?;
-    let start = Instant::now();
-    // Submit many at once: one at a time, the RPC round trip (not the chain) would be measured.
+/// Submits pre-signed transactions concurrently (one at a time, the RPC round trip, not the
+/// chain, would be measured).
+async fn submit_all(rpc: &Rpc, txs: &[Vec<u8>]) -> anyhow::Result<()> {
     let submitted: Vec<_> =
         futures::stream::iter(txs.iter().map(|tx| rpc.author_submit_extrinsic(tx)))
             .buffer_unordered(256)
@@ -103,10 +74,114 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
     for s in submitted {
         s?;
     }
+    Ok(())
+}
+
+/// Waits until every account in `who` has a nonce of at least `nonce` at the finalized head.
+async fn wait_nonces(api: &Client, who: &[sr25519::Keypair], nonce: u64) -> anyhow::Result<()> {
+    let mut finalized = api.blocks().subscribe_finalized().await?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    'blocks: while Instant::now() < deadline {
+        let block = finalized.next().await.expect("finalized stream")?;
+        for k in who {
+            let info = api
+                .storage()
+                .at(block.hash())
+                .fetch(
+                    &runtime::storage()
+                        .system()
+                        .account(AccountId32::from(k.public_key())),
+                )
+                .await?;
+            if info.map_or(0, |i| u64::from(i.nonce)) < nonce {
+                continue 'blocks;
+            }
+        }
+        return Ok(());
+    }
+    anyhow::bail!("set-up transactions were not all finalized within 300 s")
+}
+
+/// `call` signed by `who` with `nonce`, encoded for `author_submitExtrinsic`.
+fn offline<C: consentry_client::subxt::tx::Payload>(
+    api: &Client,
+    call: &C,
+    who: &sr25519::Keypair,
+    nonce: u64,
+) -> anyhow::Result<Vec<u8>> {
+    let params = Params::new().nonce(nonce).build();
+    Ok(api
+        .tx()
+        .create_signed_offline(call, who, params)?
+        .into_encoded())
+}
+
+/// Enrols `cohort` patients at institution 0 (the worker's), has each claim its pseudonym and
+/// consent to research on labs by institution 0. Returns the pseudonyms.
+async fn setup(
+    api: &Client,
+    rpc: &Rpc,
+    worker: &sr25519::Keypair,
+    cohort: usize,
+) -> anyhow::Result<Vec<[u8; 32]>> {
+    let patients = (0..cohort)
+        .map(|i| {
+            let uri = SecretUri::from_str(&format!("//Bench/Patient/{i}"))?;
+            Ok(sr25519::Keypair::from_uri(&uri)?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let pseudonyms: Vec<_> = (0..cohort).map(pseudonym).collect();
+    let first = api.tx().account_nonce(&worker.public_key().into()).await?;
+    let enrols = patients
+        .iter()
+        .zip(&pseudonyms)
+        .enumerate()
+        .map(|(i, (k, p))| {
+            let call = runtime::tx().identity().enrol(*p, k.public_key().into());
+            offline(api, &call, worker, first + i as u64)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    submit_all(rpc, &enrols).await?;
+    wait_nonces(api, std::slice::from_ref(worker), first + cohort as u64).await?;
+    let claims = patients
+        .iter()
+        .zip(&pseudonyms)
+        .map(|(k, p)| offline(api, &runtime::tx().identity().claim(*p), k, 0))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    submit_all(rpc, &claims).await?;
+    wait_nonces(api, &patients, 1).await?;
+    let mut grants = Vec::with_capacity(cohort);
+    let at = api.runtime_api().at_latest().await?;
+    for (k, p) in patients.iter().zip(&pseudonyms) {
+        let subject = at
+            .call(runtime::apis().consent_api().subject_of(*p))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("a claimed pseudonym does not resolve"))?;
+        let grant = runtime::tx().consent().grant(
+            subject,
+            Static(Grantee::Institution(0)),
+            Static(PurposeSet::of(&[Purpose::Research])),
+            Static(CategorySet::of(&[DataCategory::Labs])),
+            None,
+            None,
+            None,
+        );
+        grants.push(offline(api, &grant, k, 1)?);
+    }
+    submit_all(rpc, &grants).await?;
+    wait_nonces(api, &patients, 2).await?;
+    Ok(pseudonyms)
+}
+
+/// Submits pre-signed transactions and waits until `expected` records are finalized.
+async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyhow::Result<f64> {
+    let mut finalized = api.blocks().subscribe_finalized().await?;
+    let start = Instant::now();
+    submit_all(rpc, &txs).await?;
     let mut seen = 0u64;
-    // Per block with records: how many, and how full the block's normal-class weight was
-    // (to tell whether weights or the author's time limit bound a block).
-    let mut blocks: Vec<(u64, f64)> = vec![];
+    // Per block with records: how many, how full the block's normal-class weight was (to tell
+    // whether weights or the author's time limit bound a block), and when it was seen finalized.
+    let mut blocks: Vec<(u64, f64, Instant)> = vec![];
     // The normal class's share of a block, as the runtime declares it.
     let normal_limit = api
         .constants()
@@ -133,7 +208,7 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
                 .await?
                 .map(|w| w.normal.ref_time as f64 / normal_limit)
                 .unwrap_or(0.0);
-            blocks.push((n, weight));
+            blocks.push((n, weight, Instant::now()));
         }
         seen += n;
     }
@@ -145,6 +220,18 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
         blocks.len(),
         max_weight * 100.0
     );
+    // Steady state: the records of every block after the first, over the time between the
+    // first's finalization and the last's (leaves out the start-up and the finality lag).
+    if let (Some(first), Some(last)) = (blocks.first(), blocks.last()) {
+        let span = last.2.duration_since(first.2).as_secs_f64();
+        if blocks.len() > 1 && span > 0.0 {
+            let after_first: u64 = blocks[1..].iter().map(|b| b.0).sum();
+            println!(
+                "  steady state: {:.0} records/s finalized ({after_first} records in {span:.1} s)",
+                after_first as f64 / span
+            );
+        }
+    }
     Ok(rate)
 }
 
@@ -158,13 +245,16 @@ async fn main() -> anyhow::Result<()> {
     let batches = *args.get(1).unwrap_or(&100);
     let batch_size = *args.get(2).unwrap_or(&256) as usize;
 
-    let node = Node::dev()?;
+    // The pool must hold a whole run: the default (8,192 transactions, 20 MiB) would turn
+    // submissions away and the bench would measure the pool's limit, not the chain.
+    let node = Node::dev_with(&["--pool-limit", "200000", "--pool-kbytes", "1000000"])?;
     let api = node.client().await?;
     let rpc = Rpc::new(
         consentry_client::subxt::backend::rpc::RpcClient::from_insecure_url(node.ws_url()).await?,
     );
     let worker = sr25519::dev::bob();
-    setup(&api, &worker).await?;
+    let cohort = setup(&api, &rpc, &worker, batch_size).await?;
+    println!("{} patients enrolled and consenting", cohort.len());
 
     let mut nonce = api.tx().account_nonce(&worker.public_key().into()).await?;
     let categories = Static(CategorySet::of(&[DataCategory::Labs]));
@@ -181,9 +271,10 @@ async fn main() -> anyhow::Result<()> {
         .map(|i| {
             let digest = [(i % 251) as u8; 32];
             let c = categories.clone();
+            let p = cohort[i as usize % cohort.len()];
             sign(Box::new(move || {
                 Call::Single(runtime::tx().audit().request_access(
-                    PSEUDONYM,
+                    p,
                     Static(Purpose::Research),
                     c,
                     digest,
@@ -196,7 +287,7 @@ async fn main() -> anyhow::Result<()> {
 
     let batch_txs = (0..batches)
         .map(|_| {
-            let pseudonyms = vec![PSEUDONYM; batch_size];
+            let pseudonyms = cohort.clone();
             let c = categories.clone();
             sign(Box::new(move || {
                 Call::Batch(runtime::tx().audit().request_access_batch(
