@@ -1,6 +1,15 @@
-//! Hybrid inference latency (batch 1) and throughput (batch 256) on the
-//! default device, small config (`configs/small.toml`) unless
-//! `CONSENTRY_BENCH_CONFIG` points at another TOML (e.g. `configs/seed.toml`).
+//! Hybrid inference latency (batch 1) and throughput (batch 256), small config
+//! (`configs/small.toml`) unless `CONSENTRY_BENCH_CONFIG` points at another
+//! TOML (e.g. `configs/seed.toml`).
+//!
+//! Device: `CONSENTRY_DEVICE` (`cpu`, `cuda`, `cuda:N`, `auto`). Unset, a
+//! default build benches the CPU and a `--features cuda` build the GPU
+//! (`cuda:0`), failing with a message that names `CONSENTRY_DEVICE` when no
+//! GPU can be opened, so a GPU run can never silently time the CPU:
+//! `cargo bench -p consentry-inference --features cuda --bench latency`
+//! (built without nvcc by `inference/scripts/cuda-build.sh --bench latency`).
+//! criterion owns the command line, hence an environment variable rather
+//! than a `--device` flag.
 //! Weights are freshly initialised: timing does not depend on their values.
 //! The PyTorch side of the comparison is `benches/torch_reference.py`.
 
@@ -11,14 +20,50 @@ use consentry_inference::train::{NeuralKind, NeuralModel, Tensors};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn config() -> InferenceConfig {
-    let path = std::env::var("CONSENTRY_BENCH_CONFIG")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/configs/small.toml").into());
-    InferenceConfig::load(std::path::Path::new(&path)).expect("bench config")
+    let path = std::env::var("CONSENTRY_BENCH_CONFIG").unwrap_or_else(|_| {
+        // The build tree's path, else relative to the working directory (a
+        // binary carried to another machine and run from the repository root).
+        [
+            concat!(env!("CARGO_MANIFEST_DIR"), "/configs/small.toml"),
+            "inference/configs/small.toml",
+            "configs/small.toml",
+        ]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or("inference/configs/small.toml")
+        .into()
+    });
+    InferenceConfig::load(std::path::Path::new(&path))
+        .unwrap_or_else(|e| panic!("bench config {path} (set CONSENTRY_BENCH_CONFIG): {e}"))
+}
+
+fn device() -> candle_core::Device {
+    use consentry_inference::device::{choice_from_env, device_name, DeviceChoice, DEVICE_ENV};
+    let fail = |e: anyhow::Error, note: &str| -> ! {
+        eprintln!("error: {e}{note}");
+        std::process::exit(2)
+    };
+    let unset = !matches!(std::env::var(DEVICE_ENV), Ok(v) if !v.trim().is_empty());
+    let choice = match choice_from_env() {
+        Ok(_) if unset && consentry_inference::device::cuda_compiled() => DeviceChoice::Cuda(0),
+        Ok(_) if unset => DeviceChoice::Cpu,
+        Ok(c) => c,
+        Err(e) => fail(e, ""),
+    };
+    let note = if unset && consentry_inference::device::cuda_compiled() {
+        " [CONSENTRY_DEVICE is unset, and a `--features cuda` build benches cuda:0]"
+    } else {
+        ""
+    };
+    let dev =
+        consentry_inference::select_device(choice, DEVICE_ENV).unwrap_or_else(|e| fail(e, note));
+    eprintln!("hybrid_forward on {}", device_name(&dev));
+    dev
 }
 
 fn bench(c: &mut Criterion) {
     let cfg = config();
-    let dev = consentry_inference::default_device();
+    let dev = device();
     let spec = FeatureSpec {
         drugs: (0..5).map(|i| format!("drug{i}")).collect(),
         seq_len: cfg.cohort.seq_len,

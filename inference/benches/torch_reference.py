@@ -3,11 +3,14 @@ as src/models/{bilstm,transformer,fusion}.rs, for the CPU latency/throughput
 ratio in docs/BENCHMARKS.md.
 
     pip install torch   # PyPI wheel
-    python3 inference/benches/torch_reference.py [--config small|seed] [--threads N]
+    python3 inference/benches/torch_reference.py [--config small|seed] [--threads N] [--device cpu|cuda]
+
+`--device cuda` (the GPU half of the comparison, against the Rust bench built
+with `--features cuda`) exits with an error when torch sees no CUDA device.
 
 Prints JSON: batch-1 median latency (ms) and batch-256 throughput (rows/s).
 """
-import argparse, json, math, time
+import argparse, json, math, sys, time
 import torch
 from torch import nn
 
@@ -70,16 +73,24 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="small", choices=SIZES)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"--device {a.device}: torch {torch.__version__} sees no CUDA device "
+                 f"(built for CUDA {torch.version.cuda}); run on a GPU machine or use --device cpu")
     s = SIZES[a.config]
-    m = Hybrid(s).eval()
-    res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "config": a.config}
+    m = Hybrid(s).eval().to(dev)
+    res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "config": a.config, "device": str(dev)}
+    if dev.type == "cuda":
+        res["gpu"] = torch.cuda.get_device_name(dev)
     with torch.inference_mode():
         for b in (1, 256):
-            x = (torch.randn(b, 2), torch.randn(b, s["T"], s["C"]), torch.randn(b, s["F"]), torch.zeros(b, s["F"]))
-            f = lambda: torch.sigmoid(m(*x)).numpy()
+            x = tuple(t.to(dev) for t in (torch.randn(b, 2), torch.randn(b, s["T"], s["C"]), torch.randn(b, s["F"]), torch.zeros(b, s["F"])))
+            # .cpu() copies the result back, so GPU timings include completion (as the Rust bench's to_vec2).
+            f = lambda: torch.sigmoid(m(*x)).cpu().numpy()
             for _ in range(5):
                 f()
             t = timeit(f, 50 if b == 1 else 10)

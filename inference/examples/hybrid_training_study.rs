@@ -8,9 +8,9 @@
 //! jointly from scratch and with pretrain-then-fuse variants (the pretrained
 //! ones start from that seed's BiLSTM and Transformer). Prints test ROC-AUC
 //! (response, ADR) and training seconds per model. Slow: minutes per seed on 2 cores.
+//! The neural models run on the device named by `CONSENTRY_DEVICE` (default `auto`).
 
 use anyhow::{Context, Result};
-use candle_core::Device;
 use consentry_inference::cohort::Cohort;
 use consentry_inference::config::InferenceConfig;
 use consentry_inference::metrics::roc_auc;
@@ -43,7 +43,8 @@ fn main() -> Result<()> {
         seeds(args.get(2), "cohort seeds")?,
         seeds(args.get(3), "training seeds")?,
     );
-    let dev = Device::Cpu;
+    // CONSENTRY_DEVICE (auto, cpu, cuda, cuda:N); auto is the CPU unless built with `cuda`.
+    let dev = consentry_inference::device_from_env()?;
     for c in cohorts {
         let mut cfg = base.clone();
         cfg.cohort.seed = c;

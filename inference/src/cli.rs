@@ -10,6 +10,7 @@ use consentry_simulation::patient::PatientRecord;
 
 use crate::checkpoint::load_bundle;
 use crate::config::InferenceConfig;
+use crate::device::{device_from_env, device_name, select_device, DeviceChoice};
 use crate::pipeline::Attribution;
 
 /// Inference subcommands.
@@ -46,6 +47,11 @@ pub struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Device for the neural models: auto, cpu, cuda or cuda:N. auto = cuda:0
+    /// in a `--features cuda` build when a GPU opens, else the CPU; cuda fails
+    /// if there is none. Default: $CONSENTRY_DEVICE, else auto.
+    #[arg(long, value_name = "auto|cpu|cuda[:N]")]
+    pub device: Option<DeviceChoice>,
 }
 
 /// `consentry predict` / `consentry explain`.
@@ -69,6 +75,19 @@ pub struct PredictArgs {
     /// Integrated-Gradients path points.
     #[arg(long, default_value_t = 32)]
     pub ig_steps: usize,
+    /// Device for the neural models: auto, cpu, cuda or cuda:N. auto = cuda:0
+    /// in a `--features cuda` build when a GPU opens, else the CPU; cuda fails
+    /// if there is none. Default: $CONSENTRY_DEVICE, else auto.
+    #[arg(long, value_name = "auto|cpu|cuda[:N]")]
+    pub device: Option<DeviceChoice>,
+}
+
+/// The device for a `--device` flag, or `$CONSENTRY_DEVICE` when the flag is absent.
+fn device(flag: Option<DeviceChoice>) -> Result<candle_core::Device> {
+    match flag {
+        Some(c) => select_device(c, "--device"),
+        None => device_from_env(),
+    }
 }
 
 /// Runs one subcommand.
@@ -95,7 +114,10 @@ fn train(a: TrainArgs) -> Result<()> {
     if cfg.cohort.n_patients < 200 {
         bail!("--patients / cohort.n_patients = {} is too small for a stratified split; use at least 200", cfg.cohort.n_patients);
     }
-    let device = crate::default_device();
+    let device = device(a.device)?;
+    if !a.quiet {
+        eprintln!("neural models on {}", device_name(&device));
+    }
     let report = crate::report::run_experiment(&cfg, &a.out, &device, !a.quiet)?;
     let md = crate::report::markdown(&report);
     println!("{md}");
@@ -122,11 +144,12 @@ fn predict(a: PredictArgs, full: bool) -> Result<()> {
             a.dose_multiplier
         );
     }
+    let device = device(a.device)?;
     let text = std::fs::read_to_string(&a.patient)
         .with_context(|| format!("reading --patient {}", a.patient.display()))?;
     let record = PatientRecord::from_json_str(&text)
         .map_err(|e| anyhow::anyhow!("--patient {}: {e}", a.patient.display()))?;
-    let bundle = load_bundle(&a.model, &crate::default_device())?;
+    let bundle = load_bundle(&a.model, &device)?;
     let p = bundle.predict(&record, &a.drug, a.dose_multiplier, a.ig_steps.max(2))?;
     if full {
         println!("{}", serde_json::to_string_pretty(&p)?);

@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod cohort;
 pub mod config;
+pub mod device;
 pub mod explain;
 pub mod features;
 pub mod metrics;
@@ -29,15 +30,4 @@ pub mod plot;
 pub mod report;
 pub mod train;
 
-/// The device the neural parts run on: CPU unless built with `--features cuda`
-/// and a CUDA device 0 is present.
-pub fn default_device() -> candle_core::Device {
-    #[cfg(feature = "cuda")]
-    {
-        candle_core::Device::cuda_if_available(0).unwrap_or(candle_core::Device::Cpu)
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        candle_core::Device::Cpu
-    }
-}
+pub use device::{default_device, device_from_env, select_device, DeviceChoice};

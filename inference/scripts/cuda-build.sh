@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Builds consentry-inference with `--features cuda` on a machine that has no
+# GPU, no driver and no CUDA install, so the binaries can be carried to a
+# Hopper (H100/H200) machine and run there.
+#
+# What it does:
+#  1. Installs NVIDIA's CUDA 13.0 pip wheels (nvcc, headers, cudart, cuBLAS,
+#     cuRAND, NVRTC) into a venv outside the repo; idempotent.
+#  2. Lays out a CUDA root the build scripts understand ($VENV/cuda-root):
+#     bin/include/nvvm point into the wheels, lib/ holds the unversioned
+#     `libX.so` names the linker wants, and lib/stubs/libcuda.so is a link-time
+#     stub of the driver library (see below).
+#  3. Runs `cargo build --release --locked -p consentry-inference --features cuda`
+#     (`--all-targets` unless other cargo arguments are given) with
+#     CUDA_COMPUTE_CAP=90, so candle-kernels' PTX and libmoe target sm_90a.
+#
+# Why CUDA 13.0: the lent GPU machines run driver 580 (CUDA 13.0) and ship the
+# CUDA 13 runtime libraries (libcublas.so.13, ...). candle 0.11 enables
+# cudarc's `dynamic-linking`, so the binary links those libraries by soname;
+# CUDA 12 wheels would make it need libcublas.so.12 & co., which are not there
+# and are too large to carry. PTX from a newer nvcc (13.1+) would be rejected
+# by a 580 driver (CUDA_ERROR_UNSUPPORTED_PTX_VERSION).
+#
+# Why a libcuda stub: cudarc links `-lcuda` (the driver API), which only a
+# driver install provides. Like the stubs in NVIDIA's toolkit, ours exports the
+# driver entry points cudarc declares, has soname libcuda.so.1 and returns
+# CUDA_ERROR_STUB_LIBRARY (34); it is never shipped: on the GPU machine the
+# loader binds the real libcuda.so.1. (Here a cuda build fails with
+# "libcuda.so.1: cannot open shared object file" unless the stub dir is on
+# LD_LIBRARY_PATH, in which case candle reports the stub error.)
+#
+# Usage (from anywhere):
+#   inference/scripts/cuda-build.sh                  # lib, bins, examples, tests, benches
+#   inference/scripts/cuda-build.sh --example consentry_inference
+#   inference/scripts/cuda-build.sh --env            # print the env exports and exit
+# Env overrides: CONSENTRY_CUDA_VENV, CARGO_TARGET_DIR, CUDA_COMPUTE_CAP,
+# CARGO_BUILD_JOBS, CUDAFORGE_THREADS (nvcc processes at once).
+# The executables (examples, benches) are copied to $CARGO_TARGET_DIR/cuda-bin/;
+# run them on the GPU machine with inference/scripts/cuda-run.sh.
+set -euo pipefail
+
+CUDA_TOOLKIT_PIN="13.0.2" # pip meta-package `cuda-toolkit`: nvcc 13.0.88, cudart 13.0.96, cuBLAS 13.1.0.3
+WHEEL_EXTRAS="nvcc,crt,nvvm,cccl,cudart,cublas,curand,nvrtc"
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+venv="${CONSENTRY_CUDA_VENV:-$HOME/.cache/cuda-venv}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/consentry-cuda-target}"
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
+export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
+export CUDAFORGE_THREADS="${CUDAFORGE_THREADS:-$CARGO_BUILD_JOBS}"
+
+log() { echo "cuda-build: $*" >&2; }
+
+# 1. Wheels.
+if [[ ! -x "$venv/bin/python" ]]; then
+    log "creating venv $venv"
+    python3 -m venv "$venv"
+fi
+have="$("$venv/bin/python" -m pip show cuda-toolkit 2>/dev/null | sed -n 's/^Version: //p')"
+if [[ "$have" != "$CUDA_TOOLKIT_PIN" ]] || ! compgen -G "$venv/lib/python3*/site-packages/nvidia/cu13/bin/nvcc" >/dev/null; then
+    log "installing cuda-toolkit[$WHEEL_EXTRAS]==$CUDA_TOOLKIT_PIN (about 1.2 GB)"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+        "cuda-toolkit[$WHEEL_EXTRAS]==$CUDA_TOOLKIT_PIN"
+fi
+wheel_root="$(echo "$venv"/lib/python3*/site-packages/nvidia/cu13)"
+[[ -x "$wheel_root/bin/nvcc" ]] || { log "no nvcc under $wheel_root"; exit 1; }
+
+# 2. CUDA root: the wheels' tree plus unversioned library names and the driver stub.
+root="$venv/cuda-root"
+mkdir -p "$root/lib/stubs"
+for d in bin include nvvm; do ln -sfn "$wheel_root/$d" "$root/$d"; done
+for lib in cudart cublas cublasLt curand nvrtc; do
+    so="$(cd "$wheel_root/lib" && ls "lib$lib.so."* | grep -E "^lib$lib\.so\.[0-9]+$" | head -n1)"
+    [[ -n "$so" ]] || { log "lib$lib.so.* missing from $wheel_root/lib"; exit 1; }
+    ln -sfn "$wheel_root/lib/$so" "$root/lib/$so"
+    ln -sfn "$so" "$root/lib/lib$lib.so"
+done
+
+cudarc_ver="$(awk '/^name = "cudarc"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$repo/Cargo.lock")"
+cudarc_src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"cudarc-$cudarc_ver" 2>/dev/null | head -n1 || true)"
+if [[ -z "$cudarc_src" ]]; then
+    log "fetching crate sources (cudarc $cudarc_ver is not unpacked yet)"
+    (cd "$repo" && cargo fetch --locked)
+    cudarc_src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"cudarc-$cudarc_ver" | head -n1)"
+fi
+stub="$root/lib/stubs/libcuda.so"
+stub_src="$root/lib/stubs/libcuda-stub.c"
+syms="$(grep -ohE '^pub unsafe fn cu[A-Za-z0-9_]+' "$cudarc_src/src/driver/sys/mod.rs" | awk '{ print $4 }' | sort -u)"
+{
+    echo "/* Link-time stub of libcuda.so.1 for cudarc $cudarc_ver (generated by $(basename "$0")). */"
+    echo "/* Every entry point returns CUDA_ERROR_STUB_LIBRARY (34). */"
+    for s in $syms; do echo "int $s(void) { return 34; }"; done
+} >"$stub_src.new"
+if [[ ! -f "$stub" ]] || ! cmp -s "$stub_src.new" "$stub_src"; then
+    mv "$stub_src.new" "$stub_src"
+    cc -shared -fPIC -O0 -Wl,-soname,libcuda.so.1 -o "$stub" "$stub_src"
+    log "built driver stub $stub ($(echo "$syms" | wc -l) symbols)"
+else
+    rm -f "$stub_src.new"
+fi
+
+export CUDA_HOME="$root"           # cudarc: link search ($root/lib, $root/lib/stubs)
+export CUDA_ROOT="$root" CUDA_PATH="$root"
+export NVCC="$root/bin/nvcc"       # cudaforge (candle-kernels)
+export PATH="$root/bin:$PATH"      # cudarc runs `nvcc --version` for the CUDA version
+export LIBRARY_PATH="$root/lib:$root/lib/stubs${LIBRARY_PATH:+:$LIBRARY_PATH}"
+
+if [[ "${1:-}" == "--env" ]]; then
+    for v in CUDA_HOME CUDA_ROOT CUDA_PATH NVCC PATH LIBRARY_PATH CUDA_COMPUTE_CAP CUDAFORGE_THREADS CARGO_TARGET_DIR CARGO_BUILD_JOBS; do
+        printf 'export %s=%q\n' "$v" "${!v}"
+    done
+    exit 0
+fi
+
+# 3. Build.
+log "nvcc: $("$NVCC" --version | sed -n 's/^Cuda compilation tools, //p'); sm_${CUDA_COMPUTE_CAP}a; target dir $CARGO_TARGET_DIR"
+args=("$@")
+[[ ${#args[@]} -gt 0 ]] || args=(--all-targets)
+cd "$repo"
+start=$SECONDS
+msgs="$(mktemp)"
+trap 'rm -f "$msgs"' EXIT
+nice -n 19 cargo build --release --locked -p consentry-inference --features cuda \
+    --message-format=json-render-diagnostics "${args[@]}" >"$msgs"
+# release/examples/<name> is overwritten by any later default-feature build in
+# the same target dir, so copy this build's executables where none will.
+out="$CARGO_TARGET_DIR/cuda-bin"
+mkdir -p "$out"
+python3 - "$msgs" "$out" <<'PY'
+import json, shutil, sys
+msgs, out = sys.argv[1], sys.argv[2]
+for line in open(msgs):
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") \
+            and m["target"]["kind"][0] in ("bin", "example", "bench"):
+        dst = f"{out}/{m['target']['name']}"
+        shutil.copy2(m["executable"], dst)
+        print(f"cuda-build: {dst}", file=sys.stderr)
+PY
+log "built in $((SECONDS - start)) s; the cuda executables are in $out"
