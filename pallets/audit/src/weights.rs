@@ -13,14 +13,14 @@
 // /root/.cache/consentry-target-bench/release/wbuild/consentry-runtime/consentry_runtime.compact.compressed.wasm
 // --genesis-builder=runtime
 // --genesis-builder-preset=development
-// --pallet
-// pallet_consentry_audit
 // --extrinsic
 // *
 // --steps
 // 25
 // --repeat
 // 10
+// --pallet
+// pallet_consentry_audit
 // --template
 // .maintain/frame-weight-template.hbs
 // --output
@@ -71,8 +71,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn request_access() -> Weight {
 		// Proof size: measured `2076`, estimated `4130`
-		// Minimum execution time: 83_484_000 picoseconds.
-		Weight::from_parts(98_506_000, 4130)
+		// Minimum execution time: 61_792_000 picoseconds.
+		Weight::from_parts(64_005_000, 4130)
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(7))
 	}
@@ -105,9 +105,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 256]`.
 	fn request_access_batch(n: u32, ) -> Weight {
 		// Proof size: measured `1232 + n * (859 ±0)`, estimated `4130 + n * (3053 ±0)`
-		// Minimum execution time: 81_561_000 picoseconds.
-		Weight::from_parts(1_420_070_590, 4130)
-			.saturating_add(Weight::from_parts(40_986_545, 0).saturating_mul(n.into()))
+		// Minimum execution time: 60_820_000 picoseconds.
+		Weight::from_parts(61_471_000, 4130)
+			.saturating_add(Weight::from_parts(46_622_664, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -138,8 +138,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn emergency_access() -> Weight {
 		// Proof size: measured `1878`, estimated `4130`
-		// Minimum execution time: 46_889_000 picoseconds.
-		Weight::from_parts(48_402_000, 4130)
+		// Minimum execution time: 62_994_000 picoseconds.
+		Weight::from_parts(83_213_000, 4130)
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -153,8 +153,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
 	fn complete_access() -> Weight {
 		// Proof size: measured `784`, estimated `4019`
-		// Minimum execution time: 26_259_000 picoseconds.
-		Weight::from_parts(27_050_000, 4019)
+		// Minimum execution time: 32_558_000 picoseconds.
+		Weight::from_parts(49_583_000, 4019)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -163,13 +163,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn request_access() -> Weight {
-		Weight::from_parts(98_506_000, 4130)
+		Weight::from_parts(64_005_000, 4130)
 			.saturating_add(ParityDbWeight::get().reads(10))
 			.saturating_add(ParityDbWeight::get().writes(7))
 	}
 	fn request_access_batch(n: u32, ) -> Weight {
-		Weight::from_parts(1_420_070_590, 4130)
-			.saturating_add(Weight::from_parts(40_986_545, 0).saturating_mul(n.into()))
+		Weight::from_parts(61_471_000, 4130)
+			.saturating_add(Weight::from_parts(46_622_664, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
@@ -177,12 +177,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3053).saturating_mul(n.into()))
 	}
 	fn emergency_access() -> Weight {
-		Weight::from_parts(48_402_000, 4130)
+		Weight::from_parts(83_213_000, 4130)
 			.saturating_add(ParityDbWeight::get().reads(8))
 			.saturating_add(ParityDbWeight::get().writes(6))
 	}
 	fn complete_access() -> Weight {
-		Weight::from_parts(27_050_000, 4019)
+		Weight::from_parts(49_583_000, 4019)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}

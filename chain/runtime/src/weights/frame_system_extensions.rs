@@ -41,32 +41,32 @@ impl<T: frame_system::Config> frame_system::ExtensionsWeightInfo for WeightInfo<
 		// Proof Size summary in bytes:
 		//  Measured:  `30`
 		//  Estimated: `0`
-		// Minimum execution time: 3_004_000 picoseconds.
-		Weight::from_parts(4_707_000, 0)
+		// Minimum execution time: 4_226_000 picoseconds.
+		Weight::from_parts(4_366_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_mortality_mortal_transaction() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `68`
 		//  Estimated: `0`
-		// Minimum execution time: 5_908_000 picoseconds.
-		Weight::from_parts(6_189_000, 0)
+		// Minimum execution time: 8_202_000 picoseconds.
+		Weight::from_parts(8_623_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_mortality_immortal_transaction() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `68`
 		//  Estimated: `0`
-		// Minimum execution time: 5_749_000 picoseconds.
-		Weight::from_parts(5_939_000, 0)
+		// Minimum execution time: 8_132_000 picoseconds.
+		Weight::from_parts(8_783_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_non_zero_sender() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 471_000 picoseconds.
-		Weight::from_parts(501_000, 0)
+		// Minimum execution time: 701_000 picoseconds.
+		Weight::from_parts(731_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	/// Storage: `System::Account` (r:1 w:1)
@@ -75,8 +75,8 @@ impl<T: frame_system::Config> frame_system::ExtensionsWeightInfo for WeightInfo<
 		// Proof Size summary in bytes:
 		//  Measured:  `35`
 		//  Estimated: `3529`
-		// Minimum execution time: 6_039_000 picoseconds.
-		Weight::from_parts(6_319_000, 0)
+		// Minimum execution time: 8_442_000 picoseconds.
+		Weight::from_parts(9_004_000, 0)
 			.saturating_add(Weight::from_parts(0, 3529))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -85,32 +85,32 @@ impl<T: frame_system::Config> frame_system::ExtensionsWeightInfo for WeightInfo<
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 351_000 picoseconds.
-		Weight::from_parts(391_000, 0)
+		// Minimum execution time: 550_000 picoseconds.
+		Weight::from_parts(601_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_tx_version() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 400_000 picoseconds.
-		Weight::from_parts(441_000, 0)
+		// Minimum execution time: 531_000 picoseconds.
+		Weight::from_parts(661_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn check_weight() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_627_000 picoseconds.
-		Weight::from_parts(7_541_000, 0)
+		// Minimum execution time: 5_929_000 picoseconds.
+		Weight::from_parts(6_670_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 	fn weight_reclaim() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 2_404_000 picoseconds.
-		Weight::from_parts(2_554_000, 0)
+		// Minimum execution time: 4_196_000 picoseconds.
+		Weight::from_parts(5_308_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 	}
 }
