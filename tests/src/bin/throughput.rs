@@ -247,7 +247,11 @@ async fn main() -> anyhow::Result<()> {
 
     // The pool must hold a whole run: the default (8,192 transactions, 20 MiB) would turn
     // submissions away and the bench would measure the pool's limit, not the chain.
-    let node = Node::dev_with(&["--pool-limit", "200000", "--pool-kbytes", "1000000"])?;
+    // `THROUGHPUT_NODE_ARGS` adds node options to compare (e.g. `--pool-type fork-aware`).
+    let extra = std::env::var("THROUGHPUT_NODE_ARGS").unwrap_or_default();
+    let mut args = vec!["--pool-limit", "200000", "--pool-kbytes", "1000000"];
+    args.extend(extra.split_whitespace());
+    let node = Node::dev_with(&args)?;
     let api = node.client().await?;
     let rpc = Rpc::new(
         consentry_client::subxt::backend::rpc::RpcClient::from_insecure_url(node.ws_url()).await?,
