@@ -72,3 +72,33 @@ fn a_bad_consortium_file_names_the_field() {
         "error should name the field, got: {err}"
     );
 }
+
+#[test]
+fn a_consortium_file_may_set_the_session_length() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../chain/node/res/consortium-example.json");
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("consortium.json");
+    let mut spec_with = |blocks: serde_json::Value| {
+        file["session_blocks"] = blocks;
+        std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+        build_spec(&path)
+    };
+
+    let out = spec_with(serde_json::json!(20));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
+    assert_eq!(patch["validatorSet"]["sessionLength"], 20);
+
+    let out = spec_with(serde_json::json!(0));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("session_blocks"), "got: {err}");
+}

@@ -52,6 +52,10 @@ pub struct ConsortiumFile {
     pub id: String,
     /// The founding institutions.
     pub institutions: Vec<InstitutionEntry>,
+    /// Blocks per session (at least 1); default ten minutes. Shorter sessions apply
+    /// validator-set changes sooner; each session costs one block of ordinary transactions.
+    #[serde(default)]
+    pub session_blocks: Option<u32>,
 }
 
 /// One founding institution.
@@ -103,6 +107,10 @@ pub fn consortium_from_file(path: &Path) -> Result<ChainSpec, String> {
         sudo: None,
         institutions: vec![],
         nodes: vec![],
+        session_length: match file.session_blocks {
+            Some(0) => return Err("session_blocks: must be at least 1".into()),
+            other => other,
+        },
     };
     for (i, inst) in file.institutions.iter().enumerate() {
         let at = |f: &str| format!("institutions[{i}].{f}");

@@ -174,18 +174,14 @@ impl pallet_node_authorization::Config for Runtime {
     type WeightInfo = ();
 }
 
-parameter_types! {
-    pub const SessionPeriod: BlockNumber = SESSION_PERIOD;
-    pub const SessionOffset: BlockNumber = 0;
-}
-
 impl pallet_session::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     // A validator is identified by its account: the account registers the node's session keys.
     type ValidatorId = AccountId;
     type ValidatorIdOf = sp_runtime::traits::ConvertInto;
-    type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
-    type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+    // Sessions end every `SessionLength` blocks, a per-chain genesis setting.
+    type ShouldEndSession = ValidatorSet;
+    type NextSessionRotation = ValidatorSet;
     type SessionManager = ValidatorSet;
     type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
     type Keys = SessionKeys;
@@ -209,6 +205,7 @@ impl pallet_consentry_validators::Config for Runtime {
     // Aura's and GRANDPA's authority bound.
     type MaxValidators = ConstU32<32>;
     type MinValidators = ConstU32<1>;
+    type DefaultSessionLength = ConstU32<SESSION_LENGTH>;
     type WeightInfo = pallet_consentry_validators::weights::SubstrateWeight<Runtime>;
 }
 

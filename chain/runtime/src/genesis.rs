@@ -1,7 +1,7 @@
 //! Genesis presets: `development` (one validator, Alice), `local_testnet` (four validators on one
 //! machine) and [`consortium`], which the node fills from an institutions file.
 
-use crate::{AccountId, RuntimeGenesisConfig, SessionKeys};
+use crate::{AccountId, BlockNumber, RuntimeGenesisConfig, SessionKeys};
 use alloc::{vec, vec::Vec};
 use consentry_primitives::{Role, RoleSet};
 use core::str::FromStr;
@@ -28,6 +28,8 @@ pub struct ChainSetup {
     pub institutions: Vec<GenesisInstitution>,
     /// Nodes allowed to peer: libp2p peer id bytes and the owning account.
     pub nodes: Vec<(Vec<u8>, AccountId)>,
+    /// Blocks per session; `None` keeps the runtime's default ([`crate::SESSION_LENGTH`]).
+    pub session_length: Option<BlockNumber>,
 }
 
 /// The genesis patch for a chain set up this way.
@@ -41,7 +43,10 @@ pub fn consortium(setup: ChainSetup) -> Value {
         .map(|(account, aura, grandpa)| (account.clone(), account, SessionKeys { aura, grandpa }))
         .collect::<Vec<_>>();
     build_struct_json_patch!(RuntimeGenesisConfig {
-        validator_set: pallet_consentry_validators::GenesisConfig { validators },
+        validator_set: pallet_consentry_validators::GenesisConfig {
+            validators,
+            session_length: setup.session_length,
+        },
         session: pallet_session::GenesisConfig { keys },
         sudo: pallet_sudo::GenesisConfig { key: setup.sudo },
         council_membership: pallet_membership::GenesisConfig {
@@ -100,6 +105,7 @@ fn development() -> Value {
         sudo: Some(Sr25519Keyring::Alice.to_account_id()),
         institutions: dev_institutions(),
         nodes: vec![],
+        session_length: None,
     })
 }
 
@@ -123,6 +129,7 @@ fn local_testnet() -> Value {
             .zip(validators.iter())
             .map(|(peer, owner)| (peer.to_vec(), owner.to_account_id()))
             .collect(),
+        session_length: Some(crate::TEST_SESSION_LENGTH),
     })
 }
 

@@ -90,10 +90,14 @@ pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
 pub const HOURS: BlockNumber = MINUTES * 60;
 /// Blocks per day.
 pub const DAYS: BlockNumber = HOURS * 24;
-/// Session length. Sessions cost nothing here (no staking election), and a validator-set change
-/// is active two rotations after governance decides it, so short sessions make a new validator
-/// useful within about a minute.
-pub const SESSION_PERIOD: BlockNumber = 15;
+/// Session length of the dev chain and of consortium networks whose file sets none: ten minutes.
+/// `pallet-session` marks each rotation block full, so a session costs one block of ordinary
+/// transactions (1/300 of capacity here), and a validator-set change applies two rotations after
+/// governance decides it (within about twenty minutes).
+pub const SESSION_LENGTH: BlockNumber = 10 * MINUTES;
+/// Session length of the `local` test network, whose tests change the validator set: a change
+/// applies within about a minute, at the price of one block in fifteen.
+pub const TEST_SESSION_LENGTH: BlockNumber = 15;
 
 /// The native version, for the node.
 #[cfg(feature = "std")]

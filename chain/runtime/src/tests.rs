@@ -18,6 +18,7 @@ fn ext() -> sp_io::TestExternalities {
     .unwrap();
     pallet_consentry_validators::GenesisConfig::<Runtime> {
         validators: vec![Sr25519Keyring::Ferdie.to_account_id()],
+        session_length: None,
     }
     .assimilate_storage(&mut t)
     .unwrap();
@@ -145,11 +146,12 @@ fn a_validator_account_may_only_manage_its_session_keys() {
 #[test]
 fn the_presets_hand_their_validators_to_aura_and_grandpa_through_the_session_pallet() {
     use sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
-    for (preset, names) in [
-        (DEV_RUNTIME_PRESET, &["Alice"][..]),
+    for (preset, names, session_length) in [
+        (DEV_RUNTIME_PRESET, &["Alice"][..], crate::SESSION_LENGTH),
         (
             LOCAL_TESTNET_RUNTIME_PRESET,
             &["Alice", "Bob", "Charlie", "Dave"][..],
+            crate::TEST_SESSION_LENGTH,
         ),
     ] {
         let mut ext = sp_io::TestExternalities::new_empty();
@@ -193,6 +195,15 @@ fn the_presets_hand_their_validators_to_aura_and_grandpa_through_the_session_pal
                 pallet_grandpa::Pallet::<Runtime>::grandpa_authorities(),
                 grandpa
             );
+            // Sessions end at multiples of the preset's session length.
+            assert_eq!(
+                pallet_consentry_validators::SessionLength::<Runtime>::get(),
+                session_length
+            );
+            use pallet_session::ShouldEndSession;
+            type Sessions = <Runtime as pallet_session::Config>::ShouldEndSession;
+            assert!(Sessions::should_end_session(session_length));
+            assert!(!Sessions::should_end_session(session_length - 1));
         });
     }
 }

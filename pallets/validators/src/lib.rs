@@ -18,6 +18,11 @@
 //!
 //! The pallet never hands the session pallet an empty set, and governance cannot shrink the set
 //! below `MinValidators`.
+//!
+//! It also decides when sessions end: every [`SessionLength`] blocks, set per chain at genesis.
+//! The length is a trade-off each network makes: `pallet-session` marks the block that rotates
+//! a session as full, so every session costs one block of ordinary transactions, while a
+//! validator-set change takes effect two rotations after governance decides it.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -43,6 +48,10 @@ pub mod pallet {
     use super::*;
     use frame_support::{pallet_prelude::*, traits::Contains};
     use frame_system::pallet_prelude::*;
+    use sp_runtime::{
+        traits::{One, Saturating, Zero},
+        Permill,
+    };
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -61,6 +70,9 @@ pub mod pallet {
         /// The smallest validator set governance may leave.
         #[pallet::constant]
         type MinValidators: Get<u32>;
+        /// Blocks per session where the genesis does not set [`SessionLength`] (at least 1).
+        #[pallet::constant]
+        type DefaultSessionLength: Get<BlockNumberFor<Self>>;
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
@@ -77,11 +89,23 @@ pub mod pallet {
     pub type Planned<T: Config> =
         StorageValue<_, BoundedVec<T::AccountId, T::MaxValidators>, ValueQuery>;
 
+    #[pallet::type_value]
+    pub fn DefaultLength<T: Config>() -> BlockNumberFor<T> {
+        T::DefaultSessionLength::get()
+    }
+
+    /// Blocks per session: a session ends at every block number divisible by it.
+    #[pallet::storage]
+    pub type SessionLength<T: Config> =
+        StorageValue<_, BlockNumberFor<T>, ValueQuery, DefaultLength<T>>;
+
     #[pallet::genesis_config]
     #[derive(frame_support::DefaultNoBound)]
     pub struct GenesisConfig<T: Config> {
         /// The founding validators.
         pub validators: Vec<T::AccountId>,
+        /// Blocks per session; `None` keeps `DefaultSessionLength`.
+        pub session_length: Option<BlockNumberFor<T>>,
     }
 
     #[pallet::genesis_build]
@@ -102,6 +126,20 @@ pub mod pallet {
             }
             let set: BoundedVec<_, _> = set.try_into().expect("at most MaxValidators at genesis");
             Validators::<T>::put(set);
+            if let Some(length) = self.session_length {
+                assert!(!length.is_zero(), "session_length must be at least 1");
+                SessionLength::<T>::put(length);
+            }
+        }
+    }
+
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn integrity_test() {
+            assert!(
+                !T::DefaultSessionLength::get().is_zero(),
+                "DefaultSessionLength must be at least 1"
+            );
         }
     }
 
@@ -216,5 +254,44 @@ pub mod pallet {
         fn end_session(_end_index: SessionIndex) {}
 
         fn start_session(_start_index: SessionIndex) {}
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// The session length, never zero.
+        fn length() -> BlockNumberFor<T> {
+            SessionLength::<T>::get().max(One::one())
+        }
+    }
+
+    impl<T: Config> pallet_session::ShouldEndSession<BlockNumberFor<T>> for Pallet<T> {
+        fn should_end_session(now: BlockNumberFor<T>) -> bool {
+            (now % Self::length()).is_zero()
+        }
+    }
+
+    impl<T: Config> frame_support::traits::EstimateNextSessionRotation<BlockNumberFor<T>>
+        for Pallet<T>
+    {
+        fn average_session_length() -> BlockNumberFor<T> {
+            Self::length()
+        }
+
+        fn estimate_current_session_progress(now: BlockNumberFor<T>) -> (Option<Permill>, Weight) {
+            let length = Self::length();
+            // Block `k * length` starts a session: it is the session's first of `length` blocks.
+            let into = (now % length).saturating_add(One::one());
+            (
+                Some(Permill::from_rational(into, length)),
+                T::DbWeight::get().reads(1),
+            )
+        }
+
+        fn estimate_next_session_rotation(
+            now: BlockNumberFor<T>,
+        ) -> (Option<BlockNumberFor<T>>, Weight) {
+            let length = Self::length();
+            let next = now.saturating_add(length.saturating_sub(now % length));
+            (Some(next), T::DbWeight::get().reads(1))
+        }
     }
 }

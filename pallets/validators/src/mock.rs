@@ -2,7 +2,10 @@
 //! session keys is a test-controlled list standing in for `pallet-session`'s `NextKeys`.
 
 use crate as pallet_validators;
-use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use frame_support::{
+    derive_impl, parameter_types,
+    traits::{ConstU32, ConstU64},
+};
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -39,6 +42,7 @@ impl pallet_validators::Config for Test {
     type HasSessionKeys = HasKeys;
     type MaxValidators = ConstU32<4>;
     type MinValidators = ConstU32<2>;
+    type DefaultSessionLength = ConstU64<5>;
     type WeightInfo = ();
 }
 
@@ -49,6 +53,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
         .unwrap();
     pallet_validators::GenesisConfig::<Test> {
         validators: vec![3, 1, 2],
+        session_length: None,
     }
     .assimilate_storage(&mut t)
     .unwrap();

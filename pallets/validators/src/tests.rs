@@ -133,3 +133,57 @@ fn the_session_pallet_never_gets_an_empty_set() {
         assert_eq!(Planned::<Test>::get().into_inner(), vec![1, 2, 3]);
     });
 }
+
+#[test]
+fn sessions_end_every_session_length_blocks() {
+    use frame_support::traits::EstimateNextSessionRotation;
+    use pallet_session::ShouldEndSession;
+    use sp_runtime::Permill;
+    type V = crate::Pallet<Test>;
+    new_test_ext().execute_with(|| {
+        // The mock's default is five blocks.
+        let ends: Vec<u64> = (1..=16).filter(|n| V::should_end_session(*n)).collect();
+        assert_eq!(ends, [5, 10, 15]);
+        assert_eq!(V::estimate_next_session_rotation(7).0, Some(10));
+        assert_eq!(V::estimate_next_session_rotation(10).0, Some(15));
+        assert_eq!(
+            V::estimate_current_session_progress(10).0,
+            Some(Permill::from_percent(20))
+        );
+        assert_eq!(
+            V::estimate_current_session_progress(14).0,
+            Some(Permill::from_percent(100))
+        );
+        assert_eq!(V::average_session_length(), 5);
+    });
+}
+
+#[test]
+fn the_genesis_sets_the_session_length() {
+    use pallet_session::ShouldEndSession;
+    use sp_runtime::BuildStorage;
+    let t = crate::GenesisConfig::<Test> {
+        validators: vec![1, 2],
+        session_length: Some(3),
+    }
+    .build_storage()
+    .unwrap();
+    sp_io::TestExternalities::new(t).execute_with(|| {
+        assert_eq!(crate::SessionLength::<Test>::get(), 3);
+        let ends: Vec<u64> = (1..=7)
+            .filter(|n| crate::Pallet::<Test>::should_end_session(*n))
+            .collect();
+        assert_eq!(ends, [3, 6]);
+    });
+}
+
+#[test]
+#[should_panic(expected = "session_length must be at least 1")]
+fn a_zero_session_length_is_refused_at_genesis() {
+    use sp_runtime::BuildStorage;
+    let _ = crate::GenesisConfig::<Test> {
+        validators: vec![1, 2],
+        session_length: Some(0),
+    }
+    .build_storage();
+}
