@@ -17,6 +17,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# Rust itself, on a machine that has none (rustup's official installer, stable toolchain); the
+# calling scripts pick it up through scripts/env.sh.
+if ! command -v rustup >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/rustup" ]; then
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
 rustup target list --installed | grep -qx wasm32v1-none || rustup target add wasm32v1-none
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 

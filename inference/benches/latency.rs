@@ -38,22 +38,22 @@ fn config() -> InferenceConfig {
 }
 
 fn device() -> candle_core::Device {
-    use consentry_inference::device::{choice_from_env, device_name, DeviceChoice, DEVICE_ENV};
+    use consentry_inference::device::{
+        choice_from_env, cuda_compiled, device_name, DeviceChoice, DEVICE_ENV,
+    };
     let fail = |e: anyhow::Error, note: &str| -> ! {
         eprintln!("error: {e}{note}");
         std::process::exit(2)
     };
-    let unset = !matches!(std::env::var(DEVICE_ENV), Ok(v) if !v.trim().is_empty());
-    let choice = match choice_from_env() {
-        Ok(_) if unset && consentry_inference::device::cuda_compiled() => DeviceChoice::Cuda(0),
-        Ok(_) if unset => DeviceChoice::Cpu,
-        Ok(c) => c,
+    // Unset, the bench times the device the build is for, never `auto`'s silent fallback.
+    let (choice, note) = match choice_from_env() {
+        Ok(Some(c)) => (c, ""),
+        Ok(None) if cuda_compiled() => (
+            DeviceChoice::Cuda(0),
+            " [CONSENTRY_DEVICE is unset, and a `--features cuda` build benches cuda:0]",
+        ),
+        Ok(None) => (DeviceChoice::Cpu, ""),
         Err(e) => fail(e, ""),
-    };
-    let note = if unset && consentry_inference::device::cuda_compiled() {
-        " [CONSENTRY_DEVICE is unset, and a `--features cuda` build benches cuda:0]"
-    } else {
-        ""
     };
     let dev =
         consentry_inference::select_device(choice, DEVICE_ENV).unwrap_or_else(|e| fail(e, note));

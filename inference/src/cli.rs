@@ -47,11 +47,8 @@ pub struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
-    /// Device for the neural models: auto, cpu, cuda or cuda:N. auto = cuda:0
-    /// in a `--features cuda` build when a GPU opens, else the CPU; cuda fails
-    /// if there is none. Default: $CONSENTRY_DEVICE, else auto.
-    #[arg(long, value_name = "auto|cpu|cuda[:N]")]
-    pub device: Option<DeviceChoice>,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }
 
 /// `consentry predict` / `consentry explain`.
@@ -75,18 +72,27 @@ pub struct PredictArgs {
     /// Integrated-Gradients path points.
     #[arg(long, default_value_t = 32)]
     pub ig_steps: usize,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+/// `--device`, shared by the subcommands that run the neural models.
+#[derive(Debug, Args)]
+pub struct DeviceArg {
     /// Device for the neural models: auto, cpu, cuda or cuda:N. auto = cuda:0
     /// in a `--features cuda` build when a GPU opens, else the CPU; cuda fails
     /// if there is none. Default: $CONSENTRY_DEVICE, else auto.
-    #[arg(long, value_name = "auto|cpu|cuda[:N]")]
-    pub device: Option<DeviceChoice>,
+    #[arg(long = "device", value_name = "auto|cpu|cuda[:N]")]
+    pub choice: Option<DeviceChoice>,
 }
 
-/// The device for a `--device` flag, or `$CONSENTRY_DEVICE` when the flag is absent.
-fn device(flag: Option<DeviceChoice>) -> Result<candle_core::Device> {
-    match flag {
-        Some(c) => select_device(c, "--device"),
-        None => device_from_env(),
+impl DeviceArg {
+    /// The device for the flag, or `$CONSENTRY_DEVICE` when the flag is absent.
+    fn open(&self) -> Result<candle_core::Device> {
+        match self.choice {
+            Some(c) => select_device(c, "--device"),
+            None => device_from_env(),
+        }
     }
 }
 
@@ -114,7 +120,7 @@ fn train(a: TrainArgs) -> Result<()> {
     if cfg.cohort.n_patients < 200 {
         bail!("--patients / cohort.n_patients = {} is too small for a stratified split; use at least 200", cfg.cohort.n_patients);
     }
-    let device = device(a.device)?;
+    let device = a.device.open()?;
     if !a.quiet {
         eprintln!("neural models on {}", device_name(&device));
     }
@@ -144,7 +150,7 @@ fn predict(a: PredictArgs, full: bool) -> Result<()> {
             a.dose_multiplier
         );
     }
-    let device = device(a.device)?;
+    let device = a.device.open()?;
     let text = std::fs::read_to_string(&a.patient)
         .with_context(|| format!("reading --patient {}", a.patient.display()))?;
     let record = PatientRecord::from_json_str(&text)

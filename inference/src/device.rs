@@ -130,16 +130,17 @@ pub fn select_device(choice: DeviceChoice, what: &str) -> Result<Device> {
 
 /// The device named by [`DEVICE_ENV`] (`auto` when unset or empty).
 pub fn device_from_env() -> Result<Device> {
-    select_device(choice_from_env()?, DEVICE_ENV)
+    select_device(choice_from_env()?.unwrap_or_default(), DEVICE_ENV)
 }
 
-/// The choice in [`DEVICE_ENV`]; `Auto` when unset or empty.
-pub fn choice_from_env() -> Result<DeviceChoice> {
+/// The choice in [`DEVICE_ENV`]; `None` when unset or empty.
+pub fn choice_from_env() -> Result<Option<DeviceChoice>> {
     match std::env::var(DEVICE_ENV) {
         Ok(v) if !v.trim().is_empty() => v
             .parse()
+            .map(Some)
             .map_err(|e| anyhow::anyhow!("{DEVICE_ENV}={v}: {e}")),
-        _ => Ok(DeviceChoice::Auto),
+        _ => Ok(None),
     }
 }
 
@@ -188,11 +189,10 @@ mod tests {
             .is_cpu());
     }
 
+    // Only meaningful (and only compiled) in a build without the feature.
+    #[cfg(not(feature = "cuda"))]
     #[test]
     fn cuda_without_the_feature_names_the_flag_and_the_feature() {
-        if cuda_compiled() {
-            return;
-        }
         let e = select_device(DeviceChoice::Cuda(0), "--device")
             .unwrap_err()
             .to_string();

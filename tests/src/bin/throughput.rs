@@ -32,30 +32,6 @@ use std::{
 type Rpc =
     consentry_client::subxt::backend::legacy::LegacyRpcMethods<consentry_client::ConsentryConfig>;
 
-type Single =
-    consentry_client::subxt::tx::DefaultPayload<runtime::audit::calls::types::RequestAccess>;
-type Batch =
-    consentry_client::subxt::tx::DefaultPayload<runtime::audit::calls::types::RequestAccessBatch>;
-
-/// The two kinds of measured transaction.
-enum Call {
-    Single(Single),
-    Batch(Batch),
-}
-
-impl consentry_client::subxt::tx::Payload for Call {
-    fn encode_call_data_to(
-        &self,
-        metadata: &consentry_client::subxt::Metadata,
-        out: &mut Vec<u8>,
-    ) -> Result<(), consentry_client::subxt::ext::subxt_core::Error> {
-        match self {
-            Call::Single(c) => c.encode_call_data_to(metadata, out),
-            Call::Batch(c) => c.encode_call_data_to(metadata, out),
-        }
-    }
-}
-
 /// Pseudonym of cohort patient `i`.
 fn pseudonym(i: usize) -> [u8; 32] {
     let mut p = [0x42; 32];
@@ -183,8 +159,8 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
     submit_all(rpc, &txs).await?;
     let mut seen = 0u64;
     // Per block with records: how many, how full the block's normal-class weight was (to tell
-    // whether weights or the author's time limit bound a block), and when it was seen finalized.
-    let mut blocks: Vec<(u64, f64, Instant)> = vec![];
+    // whether weights or the author's time limit bound a block), and its timestamp (ms).
+    let mut blocks: Vec<(u64, f64, u64)> = vec![];
     // The normal class's share of a block, as the runtime declares it.
     let normal_limit = api
         .constants()
@@ -214,7 +190,13 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
                 .await?
                 .map(|w| w.normal.ref_time as f64 / normal_limit)
                 .unwrap_or(0.0);
-            blocks.push((n, weight, Instant::now()));
+            let at = api
+                .storage()
+                .at(block.hash())
+                .fetch(&runtime::storage().timestamp().now())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("block without a timestamp"))?;
+            blocks.push((n, weight, at));
         }
         seen += n;
     }
@@ -226,10 +208,11 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
         blocks.len(),
         max_weight * 100.0
     );
-    // Steady state: the records of every block after the first, over the time between the
-    // first's finalization and the last's (leaves out the start-up and the finality lag).
+    // Steady state: the records of every block after the first, over the chain time between the
+    // first block and the last (block timestamps: leaves out the start-up and the finality lag,
+    // and does not depend on when the finality notifications happened to arrive).
     if let (Some(first), Some(last)) = (blocks.first(), blocks.last()) {
-        let span = last.2.duration_since(first.2).as_secs_f64();
+        let span = last.2.saturating_sub(first.2) as f64 / 1000.0;
         if blocks.len() > 1 && span > 0.0 {
             let after_first: u64 = blocks[1..].iter().map(|b| b.0).sum();
             println!(
@@ -266,49 +249,34 @@ async fn main() -> anyhow::Result<()> {
     let cohort = setup(&api, &rpc, &worker, batch_size).await?;
     println!("{} patients enrolled and consenting", cohort.len());
 
-    let mut nonce = api.tx().account_nonce(&worker.public_key().into()).await?;
+    let first = api.tx().account_nonce(&worker.public_key().into()).await?;
     let categories = Static(CategorySet::of(&[DataCategory::Labs]));
-    let mut sign = |call: Box<dyn FnOnce() -> Call>| -> anyhow::Result<Vec<u8>> {
-        let params = Params::new().nonce(nonce).build();
-        nonce += 1;
-        Ok(api
-            .tx()
-            .create_signed_offline(&call(), &worker, params)?
-            .into_encoded())
-    };
 
     let singles_txs = (0..singles)
         .map(|i| {
-            let digest = [(i % 251) as u8; 32];
-            let c = categories.clone();
-            let p = cohort[i as usize % cohort.len()];
-            sign(Box::new(move || {
-                Call::Single(runtime::tx().audit().request_access(
-                    p,
-                    Static(Purpose::Research),
-                    c,
-                    digest,
-                ))
-            }))
+            let call = runtime::tx().audit().request_access(
+                cohort[i as usize % cohort.len()],
+                Static(Purpose::Research),
+                categories.clone(),
+                [(i % 251) as u8; 32],
+            );
+            offline(&api, &call, &worker, first + i)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let single_rate = run(&api, &rpc, singles_txs, singles).await?;
     println!("single request_access: {singles} records finalized at {single_rate:.0} records/s");
 
     let batch_txs = (0..batches)
-        .map(|_| {
-            let pseudonyms = cohort.clone();
-            let c = categories.clone();
-            sign(Box::new(move || {
-                Call::Batch(runtime::tx().audit().request_access_batch(
-                    runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
-                        pseudonyms,
-                    ),
-                    Static(Purpose::Research),
-                    c,
-                    [9; 32],
-                ))
-            }))
+        .map(|i| {
+            let call = runtime::tx().audit().request_access_batch(
+                runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
+                    cohort.clone(),
+                ),
+                Static(Purpose::Research),
+                categories.clone(),
+                [9; 32],
+            );
+            offline(&api, &call, &worker, first + singles + i)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let batch_rate = run(&api, &rpc, batch_txs, batches * batch_size as u64).await?;
