@@ -4,7 +4,8 @@
 # extensions (nonce, mortality, ...) under this chain's ParityDB costs. Run on the reference
 # hardware.
 # Usage: scripts/weights.sh [name ...]
-#   names: identity consent audit validators (the pallets) and system-extensions;
+#   names: identity consent audit validators (the pallets), permission (the runtime's
+#   CheckPermission extension) and system-extensions;
 #   default: all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +20,11 @@ bench() {
     --genesis-builder=runtime --genesis-builder-preset=development \
     --extrinsic '*' --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" "$@"
 }
-for name in ${*:-identity consent audit validators system-extensions}; do
-  if [ "$name" = system-extensions ]; then
+for name in ${*:-identity consent audit validators permission system-extensions}; do
+  if [ "$name" = permission ]; then
+    bench --pallet consentry_permission --template .maintain/frame-weight-template.hbs \
+      --output chain/runtime/src/weights/check_permission.rs
+  elif [ "$name" = system-extensions ]; then
     # The CLI's built-in template implements `frame_system::ExtensionsWeightInfo`.
     bench --pallet frame_system_extensions \
       --output chain/runtime/src/weights/frame_system_extensions.rs

@@ -20,10 +20,12 @@ use consentry_inference::train::{NeuralKind, NeuralModel, Tensors};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn config() -> InferenceConfig {
+    // The package's directory as `cargo bench` sets it, the build tree's, else relative to the
+    // working directory (a binary carried to another machine and run from the repository root).
+    let here = std::env::var("CARGO_MANIFEST_DIR").map(|d| format!("{d}/configs/small.toml"));
     let path = std::env::var("CONSENTRY_BENCH_CONFIG").unwrap_or_else(|_| {
-        // The build tree's path, else relative to the working directory (a
-        // binary carried to another machine and run from the repository root).
         [
+            here.as_deref().unwrap_or_default(),
             concat!(env!("CARGO_MANIFEST_DIR"), "/configs/small.toml"),
             "inference/configs/small.toml",
             "configs/small.toml",

@@ -2,6 +2,13 @@
 
 use std::process::Command;
 
+/// This package's directory as `cargo test` sets it for the running test. The compile-time value
+/// names the clone that built the binary, which a shared target directory reuses across clones.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn consentry() -> Command {
     Command::new(env!("CARGO_BIN_EXE_consentry"))
 }
@@ -9,10 +16,8 @@ fn consentry() -> Command {
 #[test]
 fn simulate_writes_a_report_and_plots() {
     let out = tempfile::tempdir().unwrap();
-    let bundle = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../simulation/data/examples/patient-bundle.json"
-    );
+    let bundle = manifest_dir().join("../../simulation/data/examples/patient-bundle.json");
+    let bundle = bundle.to_str().expect("a UTF-8 path");
     let status = consentry()
         .args([
             "simulate",
@@ -46,10 +51,8 @@ fn simulate_writes_a_report_and_plots() {
 
 #[test]
 fn simulate_names_the_bad_field() {
-    let bundle = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../simulation/data/examples/patient-bundle.json"
-    );
+    let bundle = manifest_dir().join("../../simulation/data/examples/patient-bundle.json");
+    let bundle = bundle.to_str().expect("a UTF-8 path");
     let out = consentry()
         .args([
             "simulate",
@@ -70,7 +73,7 @@ fn simulate_names_the_bad_field() {
 #[test]
 fn train_then_predict_and_explain() {
     let dir = tempfile::tempdir().unwrap();
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let root = manifest_dir().join("../..").display().to_string();
     let model = dir.path().join("model");
     let status = consentry()
         .args(["train", "--quiet", "--config"])

@@ -175,6 +175,7 @@ impl_runtime_apis! {
             use frame_support::traits::StorageInfoTrait;
             use frame_system_benchmarking::Pallet as SystemBench;
             use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
+            use crate::permission::benchmarking::Pallet as PermissionBench;
             use baseline::Pallet as BaselineBench;
 
             let mut list = Vec::<BenchmarkList>::new();
@@ -191,6 +192,7 @@ impl_runtime_apis! {
             use sp_storage::TrackedStorageKey;
             use frame_system_benchmarking::Pallet as SystemBench;
             use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
+            use crate::permission::benchmarking::Pallet as PermissionBench;
             use baseline::Pallet as BaselineBench;
             use frame_support::traits::WhitelistedStorageKeys;
 

@@ -8,6 +8,7 @@ frame_benchmarking::define_benchmarks!(
     [frame_benchmarking, BaselineBench::<Runtime>]
     [frame_system, SystemBench::<Runtime>]
     [frame_system_extensions, SystemExtensionsBench::<Runtime>]
+    [consentry_permission, PermissionBench::<Runtime>]
     [pallet_consentry_identity, Identity]
     [pallet_consentry_consent, Consent]
     [pallet_consentry_audit, Audit]
@@ -35,7 +36,7 @@ impl pallet_consentry_audit::BenchmarkHelper<AccountId> for AuditHelper {
         i: u32,
         pseudonym: [u8; 32],
         purpose: Purpose,
-        categories: CategorySet,
+        consents: &[CategorySet],
     ) -> SubjectId {
         let institution =
             pallet_consentry_identity::ServiceKeys::<Runtime>::get(accessor).expect("institution");
@@ -49,18 +50,20 @@ impl pallet_consentry_audit::BenchmarkHelper<AccountId> for AuditHelper {
         Identity::claim(RuntimeOrigin::signed(patient.clone()), pseudonym).expect("claim");
         let subject =
             pallet_consentry_identity::SubjectOfAccount::<Runtime>::get(&patient).expect("subject");
-        // A use-limited consent: consuming it writes, the costlier case.
-        Consent::grant(
-            RuntimeOrigin::signed(patient),
-            subject,
-            Grantee::Institution(institution),
-            PurposeSet::of(&[purpose]),
-            categories,
-            None,
-            None,
-            Some(u32::MAX),
-        )
-        .expect("grant");
+        // Use-limited consents: consuming them writes, the costlier case.
+        for categories in consents {
+            Consent::grant(
+                RuntimeOrigin::signed(patient.clone()),
+                subject,
+                Grantee::Institution(institution),
+                PurposeSet::of(&[purpose]),
+                *categories,
+                None,
+                None,
+                Some(u32::MAX),
+            )
+            .expect("grant");
+        }
         subject
     }
 }

@@ -179,7 +179,7 @@ impl pallet_session::Config for Runtime {
     // A validator is identified by its account: the account registers the node's session keys.
     type ValidatorId = AccountId;
     type ValidatorIdOf = sp_runtime::traits::ConvertInto;
-    // Sessions end every `SessionLength` blocks, a per-chain genesis setting.
+    // Sessions end every `SessionLength` blocks: set per chain at genesis, changed by the council.
     type ShouldEndSession = ValidatorSet;
     type NextSessionRotation = ValidatorSet;
     type SessionManager = ValidatorSet;

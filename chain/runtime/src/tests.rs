@@ -7,6 +7,13 @@ use crate::{
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::BuildStorage;
 
+/// This package's directory as `cargo test` sets it for the running test. The compile-time value
+/// names the clone that built the binary, which a shared target directory reuses across clones.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn ext() -> sp_io::TestExternalities {
     let mut t = frame_system::GenesisConfig::<Runtime>::default()
         .build_storage()
@@ -116,8 +123,7 @@ fn client_metadata_is_current() {
         b"meta",
         "metadata starts with its magic number"
     );
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/metadata/consentry.scale");
+    let path = manifest_dir().join("../client/metadata/consentry.scale");
     if std::env::var_os("CONSENTRY_UPDATE_METADATA").is_some() {
         std::fs::write(&path, built).expect("write metadata");
     }
@@ -217,5 +223,22 @@ fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
             }
         }
         (base, patch) => *base = patch,
+    }
+}
+
+#[test]
+fn the_permission_check_is_charged_at_least_the_reads_it_makes() {
+    use frame_support::weights::Weight;
+    use sp_runtime::traits::TransactionExtension;
+    // The longest admission reads six values: service key, subject, guardianship, council, sudo
+    // key, then the validator set or the enrolment. Weights generated from a benchmark that took
+    // a shorter path would fall below this.
+    let reads: Weight = <Runtime as frame_system::Config>::DbWeight::get().reads(6);
+    for call in [remark(), claim([1; 32])] {
+        let charged = crate::permission::CheckPermission.weight(&call);
+        assert!(
+            charged.ref_time() > reads.ref_time(),
+            "{charged:?} does not cover {reads:?}"
+        );
     }
 }

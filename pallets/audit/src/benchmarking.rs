@@ -1,10 +1,12 @@
 //! Benchmarks for every call of the audit pallet, each in its costliest case: the request is
-//! granted (the decision reads a use-limited consent and consumes it), every record is for a
-//! different patient, and every index head is full, so each record also writes a full index page.
-//! The calls refund the page writes that do not happen.
+//! granted (the decision reads use-limited consents and consumes those it cites), every record is
+//! for a different patient, and every index head is full, so each record also writes a full index
+//! page. The calls are measured with one consent per patient; `request_access_consents` measures
+//! what each further consent read or cited adds (see [`crate::cost`] for how they combine). The
+//! calls refund what did not happen.
 
 use super::*;
-use crate::Pallet as Audit;
+use crate::{cost::MOST_CITED, Pallet as Audit};
 use alloc::vec::Vec;
 use consentry_primitives::DataCategory;
 use frame_benchmarking::v2::*;
@@ -34,8 +36,12 @@ fn full_head<T: Config>() -> IndexHead<T::IndexPage> {
     head
 }
 
-/// A worker key of a new institution, and `n` patients who consented to it; every index head full.
-fn setup<T: Config>(n: u32) -> (T::AccountId, Vec<(Pseudonym, SubjectId)>) {
+/// A worker key of a new institution, and `n` patients who each granted it `consents`; every
+/// index head full.
+fn setup<T: Config>(
+    n: u32,
+    consents: &[CategorySet],
+) -> (T::AccountId, Vec<(Pseudonym, SubjectId)>) {
     let who: T::AccountId = account("worker", 0, 0);
     T::BenchmarkHelper::institution(&who);
     let institution = pallet_consentry_identity::ServiceKeys::<T>::get(&who)
@@ -44,8 +50,7 @@ fn setup<T: Config>(n: u32) -> (T::AccountId, Vec<(Pseudonym, SubjectId)>) {
     let patients = (0..n)
         .map(|i| {
             let p = pseudonym(i);
-            let subject =
-                T::BenchmarkHelper::patient(&who, i, p, Purpose::Simulation, categories());
+            let subject = T::BenchmarkHelper::patient(&who, i, p, Purpose::Simulation, consents);
             SubjectIndex::<T>::insert(subject, full_head::<T>());
             (p, subject)
         })
@@ -59,7 +64,7 @@ mod benchmarks {
 
     #[benchmark]
     fn request_access() {
-        let (who, patients) = setup::<T>(1);
+        let (who, patients) = setup::<T>(1, &[categories()]);
         let (pseudonym, subject) = patients[0];
         #[extrinsic_call]
         _(
@@ -73,9 +78,44 @@ mod benchmarks {
         assert!(SubjectPages::<T>::contains_key(subject, 0));
     }
 
+    /// `request_access` for a patient holding `k` consents of one category each, all cited for a
+    /// request over those `k` categories, and `c` newer consents to the first of them, read but
+    /// not cited. Only its slopes are used (what one more consent costs): the common case, one
+    /// consent, is `request_access` itself.
+    #[benchmark]
+    fn request_access_consents(
+        c: Linear<0, { T::ConsentCheck::max_live_consents().saturating_sub(MOST_CITED) }>,
+        k: Linear<1, MOST_CITED>,
+    ) {
+        let cited: Vec<CategorySet> = DataCategory::ALL[..k as usize]
+            .iter()
+            .map(|d| CategorySet::of(&[*d]))
+            .collect();
+        let requested = cited.iter().fold(CategorySet::empty(), |a, s| a.union(*s));
+        let mut consents = cited.clone();
+        consents.extend((0..c).map(|_| cited[0]));
+        let (who, patients) = setup::<T>(1, &consents);
+        let (pseudonym, subject) = patients[0];
+        #[block]
+        {
+            Audit::<T>::request_access(
+                RawOrigin::Signed(who).into(),
+                pseudonym,
+                Purpose::Simulation,
+                requested,
+                [1; 32],
+            )
+            .expect("a well-formed request");
+        }
+        let record = Records::<T>::get(0).unwrap();
+        assert_eq!(record.state, AccessState::Granted);
+        assert_eq!(record.consents.len() as u32, k);
+        assert_eq!(T::ConsentCheck::consents_read(subject), c + k);
+    }
+
     #[benchmark]
     fn request_access_batch(n: Linear<1, { T::MaxBatch::get() }>) {
-        let (who, patients) = setup::<T>(n);
+        let (who, patients) = setup::<T>(n, &[categories()]);
         let batch: BoundedVec<_, T::MaxBatch> = patients
             .iter()
             .map(|(p, _)| *p)
@@ -100,7 +140,7 @@ mod benchmarks {
 
     #[benchmark]
     fn emergency_access() {
-        let (who, patients) = setup::<T>(1);
+        let (who, patients) = setup::<T>(1, &[categories()]);
         let (pseudonym, subject) = patients[0];
         #[extrinsic_call]
         _(
@@ -116,7 +156,7 @@ mod benchmarks {
 
     #[benchmark]
     fn complete_access() {
-        let (who, patients) = setup::<T>(1);
+        let (who, patients) = setup::<T>(1, &[categories()]);
         Audit::<T>::request_access(
             RawOrigin::Signed(who.clone()).into(),
             patients[0].0,

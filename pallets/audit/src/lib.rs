@@ -22,8 +22,9 @@
 //! Storage answers the auditor's questions without scanning the log: records by id, by patient
 //! and by institution (append-only indexes read newest first, see [`index`]), and counts by state.
 //! A record costs few writes (the record, the subject's index head, the institution's log) because
-//! writes dominate its weight; the rare write of a full index page is charged up front and refunded
-//! when it does not happen.
+//! writes dominate its weight. What is only known at dispatch — how many consents a decision read
+//! and cited, whether an index page was written — is charged for the costliest case and refunded
+//! ([`cost`]).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -32,6 +33,7 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod cost;
 pub mod index;
 #[cfg(test)]
 mod mock;
@@ -52,14 +54,14 @@ pub trait BenchmarkHelper<AccountId> {
     /// Makes `accessor` a key of a new active custodian-and-researcher institution.
     fn institution(accessor: &AccountId);
     /// Enrols patient number `i` under `pseudonym` at `accessor`'s institution, has the patient
-    /// claim it and consent to `purpose` over `categories` for that institution, and returns the
-    /// patient's subject id.
+    /// claim it and grant that institution one use-limited consent to `purpose` per entry of
+    /// `consents` (over that entry's categories, in order), and returns the patient's subject id.
     fn patient(
         accessor: &AccountId,
         i: u32,
         pseudonym: Pseudonym,
         purpose: Purpose,
-        categories: CategorySet,
+        consents: &[CategorySet],
     ) -> SubjectId;
 }
 
@@ -71,7 +73,7 @@ pub mod pallet {
     use super::*;
     use alloc::vec::Vec;
     use consentry_primitives::AccessorStatus;
-    use frame_support::{dispatch::PostDispatchInfo, pallet_prelude::*, traits::Time};
+    use frame_support::{pallet_prelude::*, traits::Time};
     use frame_system::pallet_prelude::*;
     use pallet_consentry_identity as identity;
 
@@ -196,7 +198,7 @@ pub mod pallet {
     impl<T: Config> Pallet<T> {
         /// Requests access to one patient's data; the chain decides and records the decision.
         #[pallet::call_index(0)]
-        #[pallet::weight(<T as Config>::WeightInfo::request_access())]
+        #[pallet::weight(cost::request::<T>(cost::Tally::worst::<T>(1)))]
         pub fn request_access(
             origin: OriginFor<T>,
             pseudonym: Pseudonym,
@@ -205,7 +207,7 @@ pub mod pallet {
             job_digest: Digest,
         ) -> DispatchResultWithPostInfo {
             let (who, institution) = Self::requester(origin, categories)?;
-            let flushes = Self::decide_and_record(
+            let tally = Self::decide_and_record(
                 &who,
                 institution,
                 pseudonym,
@@ -213,16 +215,12 @@ pub mod pallet {
                 categories,
                 job_digest,
             );
-            Ok(Self::refund(
-                <T as Config>::WeightInfo::request_access(),
-                1,
-                flushes,
-            ))
+            Ok(Some(cost::request::<T>(tally)).into())
         }
 
         /// Requests access to a cohort: one record per pseudonym, each decided on its own.
         #[pallet::call_index(1)]
-        #[pallet::weight(<T as Config>::WeightInfo::request_access_batch(pseudonyms.len() as u32))]
+        #[pallet::weight(cost::batch::<T>(cost::Tally::worst::<T>(pseudonyms.len() as u32)))]
         pub fn request_access_batch(
             origin: OriginFor<T>,
             pseudonyms: BoundedVec<Pseudonym, T::MaxBatch>,
@@ -232,23 +230,18 @@ pub mod pallet {
         ) -> DispatchResultWithPostInfo {
             let (who, institution) = Self::requester(origin, categories)?;
             ensure!(!pseudonyms.is_empty(), Error::<T>::EmptyBatch);
-            let n = pseudonyms.len() as u32;
-            let mut flushes = 0;
+            let mut tally = cost::Tally::default();
             for pseudonym in pseudonyms {
-                flushes += Self::decide_and_record(
+                tally = tally.and(Self::decide_and_record(
                     &who,
                     institution,
                     pseudonym,
                     purpose,
                     categories,
                     job_digest,
-                );
+                ));
             }
-            Ok(Self::refund(
-                <T as Config>::WeightInfo::request_access_batch(n),
-                n,
-                flushes,
-            ))
+            Ok(Some(cost::batch::<T>(tally)).into())
         }
 
         /// Break the glass: a custodian's access without consent, for treatment, justified by the
@@ -316,11 +309,13 @@ pub mod pallet {
             } else {
                 Self::deposit_denied(&record);
             }
-            Ok(Self::refund(
-                <T as Config>::WeightInfo::emergency_access(),
-                1,
+            let tally = cost::Tally {
+                records: 1,
                 flushes,
-            ))
+                ..Default::default()
+            };
+            let used = <T as Config>::WeightInfo::emergency_access();
+            Ok(Some(cost::without_unwritten_pages::<T>(used, tally)).into())
         }
 
         /// Closes a granted record, once. Signed by any key of the institution that requested it.
@@ -382,18 +377,7 @@ pub mod pallet {
             Ok((who, institution))
         }
 
-        /// The weight a call that made `records` records and wrote `flushes` index pages used:
-        /// `charged` assumed the most page writes `records` records can cause, one per subject
-        /// (each a different subject with a full tail) and one per started institution page.
-        fn refund(charged: Weight, records: u32, flushes: u32) -> PostDispatchInfo {
-            let most = records
-                .saturating_add(1)
-                .saturating_add(records.saturating_sub(1) / T::IndexPage::get().max(1));
-            let unused = T::DbWeight::get().writes(most.saturating_sub(flushes).into());
-            Some(charged.saturating_sub(unused)).into()
-        }
-
-        /// Decides one request and records it; returns the index pages written (0 to 2).
+        /// Decides one request and records it; returns what that cost (see [`cost`]).
         fn decide_and_record(
             who: &T::AccountId,
             institution: InstitutionId,
@@ -401,7 +385,7 @@ pub mod pallet {
             purpose: Purpose,
             categories: CategorySet,
             job_digest: Digest,
-        ) -> u32 {
+        ) -> cost::Tally {
             let now = <T as identity::Config>::Time::now();
             let decision = T::ConsentCheck::decide(
                 SubjectRef::Pseudonym(pseudonym),
@@ -410,9 +394,20 @@ pub mod pallet {
                 categories,
                 now,
             );
-            if let Decision::Permit { consents, .. } = &decision {
-                T::ConsentCheck::consume(consents);
-            }
+            let (read, cited) = match &decision {
+                Decision::Permit { subject, consents } => {
+                    T::ConsentCheck::consume(consents);
+                    (
+                        T::ConsentCheck::consents_read(*subject),
+                        consents.len() as u32,
+                    )
+                }
+                Decision::Deny {
+                    subject: Some(subject),
+                    ..
+                } => (T::ConsentCheck::consents_read(*subject), 0),
+                Decision::Deny { subject: None, .. } => (0, 0),
+            };
             let (record, flushes) = Self::record(
                 who,
                 institution,
@@ -435,7 +430,12 @@ pub mod pallet {
                 }
                 _ => Self::deposit_denied(&record),
             }
-            flushes
+            cost::Tally {
+                records: 1,
+                flushes,
+                uncited: read.saturating_sub(cited),
+                cited,
+            }
         }
 
         fn deposit_denied(record: &RecordOf<T>) {

@@ -80,7 +80,7 @@ impl crate::BenchmarkHelper<u64> for BenchHelper {
         i: u32,
         pseudonym: [u8; 32],
         purpose: consentry_primitives::Purpose,
-        categories: consentry_primitives::CategorySet,
+        consents: &[consentry_primitives::CategorySet],
     ) -> u64 {
         use consentry_primitives::{Grantee, PurposeSet};
         let institution = pallet_consentry_identity::ServiceKeys::<Test>::get(accessor).unwrap();
@@ -88,17 +88,19 @@ impl crate::BenchmarkHelper<u64> for BenchHelper {
         Identity::enrol(RuntimeOrigin::signed(*accessor), pseudonym, patient).unwrap();
         Identity::claim(RuntimeOrigin::signed(patient), pseudonym).unwrap();
         let subject = pallet_consentry_identity::SubjectOfAccount::<Test>::get(patient).unwrap();
-        ConsentPallet::grant(
-            RuntimeOrigin::signed(patient),
-            subject,
-            Grantee::Institution(institution),
-            PurposeSet::of(&[purpose]),
-            categories,
-            None,
-            None,
-            Some(u32::MAX),
-        )
-        .unwrap();
+        for categories in consents {
+            ConsentPallet::grant(
+                RuntimeOrigin::signed(patient),
+                subject,
+                Grantee::Institution(institution),
+                PurposeSet::of(&[purpose]),
+                *categories,
+                None,
+                None,
+                Some(u32::MAX),
+            )
+            .unwrap();
+        }
         subject
     }
 }

@@ -35,6 +35,7 @@ use core::marker::PhantomData;
 /// Weight functions of `pallet_consentry_audit`.
 pub trait WeightInfo {
 	fn request_access() -> Weight;
+	fn request_access_consents(c: u32, k: u32, ) -> Weight;
 	fn request_access_batch(n: u32, ) -> Weight;
 	fn emergency_access() -> Weight;
 	fn complete_access() -> Weight;
@@ -71,10 +72,52 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn request_access() -> Weight {
 		// Proof size: measured `2076`, estimated `4130`
-		// Minimum execution time: 61_792_000 picoseconds.
-		Weight::from_parts(64_005_000, 4130)
+		// Minimum execution time: 62_843_000 picoseconds.
+		Weight::from_parts(63_765_000, 4130)
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(7))
+	}
+	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
+	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Timestamp::Now` (r:1 w:0)
+	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Identity::Institutions` (r:1 w:0)
+	/// Proof: `Identity::Institutions` (`max_values`: None, `max_size`: Some(665), added: 3140, mode: `MaxEncodedLen`)
+	/// Storage: `Identity::Pseudonyms` (r:1 w:0)
+	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
+	/// Storage: `Identity::Subjects` (r:1 w:0)
+	/// Proof: `Identity::Subjects` (`max_values`: None, `max_size`: Some(578), added: 3053, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::SubjectConsents` (r:1 w:0)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:32 w:6)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::NextAccessId` (r:1 w:1)
+	/// Proof: `Audit::NextAccessId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::SubjectIndex` (r:1 w:1)
+	/// Proof: `Audit::SubjectIndex` (`max_values`: None, `max_size`: Some(534), added: 3009, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::InstitutionIndex` (r:1 w:1)
+	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
+	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::SubjectPages` (r:0 w:1)
+	/// Proof: `Audit::SubjectPages` (`max_values`: None, `max_size`: Some(542), added: 3017, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::Records` (r:0 w:1)
+	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
+	/// The range of component `c` is `[0, 26]`.
+	/// The range of component `k` is `[1, 6]`.
+	fn request_access_consents(c: u32, k: u32, ) -> Weight {
+		// Proof size: measured `1969 + c * (108 ±0) + k * (108 ±0)`, estimated `4130 + c * (2583 ±0) + k * (2583 ±0)`
+		// Minimum execution time: 88_652_000 picoseconds.
+		Weight::from_parts(29_619_896, 4130)
+			.saturating_add(Weight::from_parts(4_642_993, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(10_190_314, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(9))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
+			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -105,9 +148,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 256]`.
 	fn request_access_batch(n: u32, ) -> Weight {
 		// Proof size: measured `1232 + n * (859 ±0)`, estimated `4130 + n * (3053 ±0)`
-		// Minimum execution time: 60_820_000 picoseconds.
-		Weight::from_parts(61_471_000, 4130)
-			.saturating_add(Weight::from_parts(46_622_664, 0).saturating_mul(n.into()))
+		// Minimum execution time: 93_759_000 picoseconds.
+		Weight::from_parts(96_714_000, 4130)
+			.saturating_add(Weight::from_parts(50_320_080, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -138,8 +181,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn emergency_access() -> Weight {
 		// Proof size: measured `1878`, estimated `4130`
-		// Minimum execution time: 62_994_000 picoseconds.
-		Weight::from_parts(83_213_000, 4130)
+		// Minimum execution time: 72_547_000 picoseconds.
+		Weight::from_parts(75_092_000, 4130)
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -153,8 +196,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
 	fn complete_access() -> Weight {
 		// Proof size: measured `784`, estimated `4019`
-		// Minimum execution time: 32_558_000 picoseconds.
-		Weight::from_parts(49_583_000, 4019)
+		// Minimum execution time: 40_861_000 picoseconds.
+		Weight::from_parts(44_466_000, 4019)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -163,13 +206,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn request_access() -> Weight {
-		Weight::from_parts(64_005_000, 4130)
+		Weight::from_parts(63_765_000, 4130)
 			.saturating_add(ParityDbWeight::get().reads(10))
 			.saturating_add(ParityDbWeight::get().writes(7))
 	}
+	fn request_access_consents(c: u32, k: u32, ) -> Weight {
+		Weight::from_parts(29_619_896, 4130)
+			.saturating_add(Weight::from_parts(4_642_993, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(10_190_314, 0).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads(9))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(k.into())))
+			.saturating_add(ParityDbWeight::get().writes(6))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(k.into())))
+			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
+	}
 	fn request_access_batch(n: u32, ) -> Weight {
-		Weight::from_parts(61_471_000, 4130)
-			.saturating_add(Weight::from_parts(46_622_664, 0).saturating_mul(n.into()))
+		Weight::from_parts(96_714_000, 4130)
+			.saturating_add(Weight::from_parts(50_320_080, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
@@ -177,12 +232,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3053).saturating_mul(n.into()))
 	}
 	fn emergency_access() -> Weight {
-		Weight::from_parts(83_213_000, 4130)
+		Weight::from_parts(75_092_000, 4130)
 			.saturating_add(ParityDbWeight::get().reads(8))
 			.saturating_add(ParityDbWeight::get().writes(6))
 	}
 	fn complete_access() -> Weight {
-		Weight::from_parts(49_583_000, 4019)
+		Weight::from_parts(44_466_000, 4019)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}

@@ -1,11 +1,12 @@
 //! The consent decision: the one place that says whether an access is permitted.
 
-use crate::{Config, Consents, Pallet};
+use crate::{Config, Consents, Pallet, SubjectConsents};
 use alloc::vec::Vec;
 use consentry_primitives::{
     AccessorStatus, CategorySet, Consent, ConsentCheck, ConsentId, ConsentStatus, Decision,
-    DenyReason, Grantee, Moment, Purpose, SubjectRef,
+    DenyReason, Grantee, Moment, Purpose, SubjectId, SubjectRef,
 };
+use frame_support::traits::Get;
 use pallet_consentry_identity as identity;
 
 /// Why `consent` does not permit anything at `now`, if it does not (purpose and category aside).
@@ -140,5 +141,17 @@ impl<T: Config> ConsentCheck<T::AccountId> for Pallet<T> {
                 }
             });
         }
+    }
+
+    fn consents_read(subject: SubjectId) -> u32 {
+        SubjectConsents::<T>::decode_len(subject).unwrap_or(0) as u32
+    }
+
+    fn max_consents_read() -> u32 {
+        T::MaxIndexedConsents::get()
+    }
+
+    fn max_live_consents() -> u32 {
+        T::MaxLiveConsents::get()
     }
 }

@@ -218,6 +218,37 @@ fn use_limits_are_consumed_and_then_deny() {
 }
 
 #[test]
+fn a_decision_reads_every_indexed_consent_revoked_ones_included() {
+    new_test_ext().execute_with(|| {
+        let read = || <ConsentPallet as ConsentCheck<u64>>::consents_read(SUBJECT);
+        assert_eq!(read(), 0);
+        let first = grant_to(
+            Grantee::Institution(LAB),
+            &[Purpose::Simulation],
+            &[C::Labs],
+            None,
+            None,
+        );
+        grant_to(
+            Grantee::Institution(HOSPITAL),
+            &[Purpose::Treatment],
+            &[C::Ehr],
+            None,
+            None,
+        );
+        assert_eq!(read(), 2);
+        // A revoked consent stays indexed (so a denial can say "revoked") and is still read.
+        assert_ok!(ConsentPallet::revoke(RuntimeOrigin::signed(PATIENT), first));
+        assert_eq!(read(), 2);
+        assert_eq!(
+            decide(LAB_KEY, Purpose::Simulation, &[C::Labs]),
+            denied(DenyReason::Revoked)
+        );
+        assert!(read() <= <ConsentPallet as ConsentCheck<u64>>::max_consents_read());
+    });
+}
+
+#[test]
 fn grant_validates_its_input() {
     new_test_ext().execute_with(|| {
         let g = |grantee, p: PurposeSet, c: CategorySet, from, until, uses| {

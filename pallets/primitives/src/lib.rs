@@ -85,6 +85,16 @@ pub trait ConsentCheck<AccountId> {
 
     /// Counts one use against each consent of a permit (for consents with a use limit).
     fn consume(permit: &[ConsentId]);
+
+    /// How many consents a decision about `subject` reads: all the patient's indexed consents.
+    /// Callers weigh a decision by it.
+    fn consents_read(subject: SubjectId) -> u32;
+
+    /// The most consents one decision can read (a patient's full consent index).
+    fn max_consents_read() -> u32;
+
+    /// The most consents one patient may hold in force (benchmarks fill a patient up to it).
+    fn max_live_consents() -> u32;
 }
 
 sp_api::decl_runtime_apis! {

@@ -19,10 +19,11 @@
 //! The pallet never hands the session pallet an empty set, and governance cannot shrink the set
 //! below `MinValidators`.
 //!
-//! It also decides when sessions end: every [`SessionLength`] blocks, set per chain at genesis.
-//! The length is a trade-off each network makes: `pallet-session` marks the block that rotates
-//! a session as full, so every session costs one block of ordinary transactions, while a
-//! validator-set change takes effect two rotations after governance decides it.
+//! It also decides when sessions end: every [`SessionLength`] blocks, set per chain at genesis
+//! and changed later by governance with [`Pallet::set_session_length`] (from the next session
+//! rotation on). The length is a trade-off each network makes: `pallet-session` marks the block
+//! that rotates a session as full, so every session costs one block of ordinary transactions,
+//! while a validator-set change takes effect two rotations after governance decides it.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -94,10 +95,33 @@ pub mod pallet {
         T::DefaultSessionLength::get()
     }
 
-    /// Blocks per session: a session ends at every block number divisible by it.
+    /// Blocks per session: sessions end at the blocks `SessionLengthSince + k * SessionLength`
+    /// until [`PendingSessionLength`] comes due.
     #[pallet::storage]
     pub type SessionLength<T: Config> =
         StorageValue<_, BlockNumberFor<T>, ValueQuery, DefaultLength<T>>;
+
+    /// The block a session started at under the current [`SessionLength`]. It is 0 (genesis)
+    /// until governance first changes the length, so a chain that never does still ends
+    /// sessions at the multiples of the length (and a running chain needs no migration).
+    #[pallet::storage]
+    pub type SessionLengthSince<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+    /// A length governance set that applies from the session rotation at block `from` on.
+    /// Sessions are governed by it from that block even before it is moved into
+    /// [`SessionLength`] (at that rotation, or at the next `set_session_length`).
+    #[pallet::storage]
+    pub type PendingSessionLength<T: Config> =
+        StorageValue<_, PendingLength<BlockNumberFor<T>>, OptionQuery>;
+
+    /// A session length waiting for the rotation it applies at.
+    #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, RuntimeDebug)]
+    pub struct PendingLength<BlockNumber> {
+        /// The rotation block that starts the first session of `length` blocks.
+        pub from: BlockNumber,
+        /// The new number of blocks per session.
+        pub length: BlockNumber,
+    }
 
     #[pallet::genesis_config]
     #[derive(frame_support::DefaultNoBound)]
@@ -156,6 +180,12 @@ pub mod pallet {
             session: SessionIndex,
             validators: Vec<T::AccountId>,
         },
+        /// Governance set the session length: sessions last `length` blocks from the rotation
+        /// at block `from` on (the session in progress keeps its length).
+        SessionLengthSet {
+            length: BlockNumberFor<T>,
+            from: BlockNumberFor<T>,
+        },
     }
 
     #[pallet::error]
@@ -168,6 +198,8 @@ pub mod pallet {
         TooManyValidators,
         /// Removing would leave fewer than `MinValidators`.
         TooFewValidators,
+        /// A session must last at least one block.
+        ZeroSessionLength,
     }
 
     #[pallet::call]
@@ -213,6 +245,43 @@ pub mod pallet {
             Self::deposit_event(Event::ValidatorRemoved { who });
             Ok(())
         }
+
+        /// Sets the number of blocks per session (governance only); zero is refused, as at
+        /// genesis.
+        ///
+        /// The session in progress keeps its length: the new length applies from the next
+        /// session rotation on (announced in [`Event::SessionLengthSet`] as `from`), so sessions
+        /// end at `from`, `from + length`, `from + 2 * length`, … If the call comes in a block
+        /// that rotated, the session that just started is the one in progress. Calling again
+        /// before `from` replaces the pending length and keeps `from` (setting the current
+        /// length again cancels the change). `ShouldEndSession` and
+        /// `EstimateNextSessionRotation` follow this schedule from the call on: a block's own
+        /// rotation decision never changes, no block rotates twice, a session never lasts more
+        /// than the old length (for the one in progress) or the new one (for the rest), and the
+        /// estimated next rotation is the block at which `should_end_session` is next true.
+        /// A validator-set change still applies two rotations after it is decided, whatever
+        /// the lengths of those two sessions.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::set_session_length())]
+        pub fn set_session_length(
+            origin: OriginFor<T>,
+            length: BlockNumberFor<T>,
+        ) -> DispatchResult {
+            T::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(!length.is_zero(), Error::<T>::ZeroSessionLength);
+            let now = frame_system::Pallet::<T>::block_number();
+            Self::apply_due_length(now);
+            // Not `SessionLength` in place: sessions end at `since + k * length`, so that would
+            // move the phase, and the session in progress could end at once or run longer than
+            // either length. Starting the new length at the next end of the current schedule
+            // leaves every rotation up to then where it was and anchors the new ones on a real
+            // rotation, with no callback from `pallet-session` needed. While a change is
+            // pending, that next end is its `from`, so a later change keeps it.
+            let from = Self::next_rotation(now);
+            PendingSessionLength::<T>::put(PendingLength { from, length });
+            Self::deposit_event(Event::SessionLengthSet { length, from });
+            Ok(())
+        }
     }
 
     impl<T: Config> Pallet<T> {
@@ -253,45 +322,78 @@ pub mod pallet {
 
         fn end_session(_end_index: SessionIndex) {}
 
-        fn start_session(_start_index: SessionIndex) {}
+        fn start_session(_start_index: SessionIndex) {
+            // Only bookkeeping: the schedule already follows a due change; this keeps
+            // `SessionLength` in storage the length of the session in progress.
+            Self::apply_due_length(frame_system::Pallet::<T>::block_number());
+        }
     }
 
     impl<T: Config> Pallet<T> {
-        /// The session length, never zero.
-        fn length() -> BlockNumberFor<T> {
-            SessionLength::<T>::get().max(One::one())
+        /// The schedule governing block `now`: `(since, length)`, sessions ending at
+        /// `since + k * length`; the length is never zero.
+        fn schedule(now: BlockNumberFor<T>) -> (BlockNumberFor<T>, BlockNumberFor<T>) {
+            match PendingSessionLength::<T>::get() {
+                Some(p) if now >= p.from => (p.from, p.length.max(One::one())),
+                _ => (
+                    SessionLengthSince::<T>::get(),
+                    SessionLength::<T>::get().max(One::one()),
+                ),
+            }
+        }
+
+        /// The first block after `now` at which a session ends.
+        fn next_rotation(now: BlockNumberFor<T>) -> BlockNumberFor<T> {
+            let (since, length) = Self::schedule(now);
+            if now < since {
+                return since;
+            }
+            now.saturating_add(length.saturating_sub((now - since) % length))
+        }
+
+        /// Moves a pending length whose rotation has come into `SessionLength`; the schedule is
+        /// the same before and after.
+        fn apply_due_length(now: BlockNumberFor<T>) {
+            if let Some(p) = PendingSessionLength::<T>::get() {
+                if now >= p.from {
+                    SessionLengthSince::<T>::put(p.from);
+                    SessionLength::<T>::put(p.length);
+                    PendingSessionLength::<T>::kill();
+                }
+            }
         }
     }
 
     impl<T: Config> pallet_session::ShouldEndSession<BlockNumberFor<T>> for Pallet<T> {
         fn should_end_session(now: BlockNumberFor<T>) -> bool {
-            (now % Self::length()).is_zero()
+            let (since, length) = Self::schedule(now);
+            now >= since && ((now - since) % length).is_zero()
         }
     }
 
     impl<T: Config> frame_support::traits::EstimateNextSessionRotation<BlockNumberFor<T>>
         for Pallet<T>
     {
+        /// The length of the session in progress.
         fn average_session_length() -> BlockNumberFor<T> {
-            Self::length()
+            Self::schedule(frame_system::Pallet::<T>::block_number()).1
         }
 
         fn estimate_current_session_progress(now: BlockNumberFor<T>) -> (Option<Permill>, Weight) {
-            let length = Self::length();
-            // Block `k * length` starts a session: it is the session's first of `length` blocks.
-            let into = (now % length).saturating_add(One::one());
+            let (since, length) = Self::schedule(now);
+            // Block `since + k * length` starts a session: it is the session's first of
+            // `length` blocks.
+            let into = (now.saturating_sub(since) % length).saturating_add(One::one());
             (
                 Some(Permill::from_rational(into, length)),
-                T::DbWeight::get().reads(1),
+                T::DbWeight::get().reads(3),
             )
         }
 
         fn estimate_next_session_rotation(
             now: BlockNumberFor<T>,
         ) -> (Option<BlockNumberFor<T>>, Weight) {
-            let length = Self::length();
-            let next = now.saturating_add(length.saturating_sub(now % length));
-            (Some(next), T::DbWeight::get().reads(1))
+            (Some(Self::next_rotation(now)), T::DbWeight::get().reads(3))
         }
     }
 }

@@ -36,6 +36,7 @@ use core::marker::PhantomData;
 pub trait WeightInfo {
 	fn add_validator(v: u32, ) -> Weight;
 	fn remove_validator(v: u32, ) -> Weight;
+	fn set_session_length() -> Weight;
 }
 
 /// Weights measured for a runtime `T`.
@@ -46,10 +47,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `v` is `[0, 31]`.
-	fn add_validator(_v: u32, ) -> Weight {
+	fn add_validator(v: u32, ) -> Weight {
 		// Proof size: measured `104 + v * (32 ±0)`, estimated `3529`
-		// Minimum execution time: 13_941_000 picoseconds.
-		Weight::from_parts(16_595_709, 3529)
+		// Minimum execution time: 21_172_000 picoseconds.
+		Weight::from_parts(30_358_892, 3529)
+			.saturating_add(Weight::from_parts(41_385, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -60,23 +62,42 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[2, 32]`.
 	fn remove_validator(_v: u32, ) -> Weight {
 		// Proof size: measured `104 + v * (32 ±0)`, estimated `3529`
-		// Minimum execution time: 14_151_000 picoseconds.
-		Weight::from_parts(16_067_544, 3529)
+		// Minimum execution time: 15_113_000 picoseconds.
+		Weight::from_parts(30_293_349, 3529)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	/// Storage: `ValidatorSet::PendingSessionLength` (r:1 w:1)
+	/// Proof: `ValidatorSet::PendingSessionLength` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ValidatorSet::SessionLengthSince` (r:0 w:1)
+	/// Proof: `ValidatorSet::SessionLengthSince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ValidatorSet::SessionLength` (r:0 w:1)
+	/// Proof: `ValidatorSet::SessionLength` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn set_session_length() -> Weight {
+		// Proof size: measured `107`, estimated `1493`
+		// Minimum execution time: 15_483_000 picoseconds.
+		Weight::from_parts(16_484_000, 1493)
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 }
 
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
-	fn add_validator(_v: u32, ) -> Weight {
-		Weight::from_parts(16_595_709, 3529)
+	fn add_validator(v: u32, ) -> Weight {
+		Weight::from_parts(30_358_892, 3529)
+			.saturating_add(Weight::from_parts(41_385, 0).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(2))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}
 	fn remove_validator(_v: u32, ) -> Weight {
-		Weight::from_parts(16_067_544, 3529)
+		Weight::from_parts(30_293_349, 3529)
 			.saturating_add(ParityDbWeight::get().reads(2))
 			.saturating_add(ParityDbWeight::get().writes(2))
+	}
+	fn set_session_length() -> Weight {
+		Weight::from_parts(16_484_000, 1493)
+			.saturating_add(ParityDbWeight::get().reads(1))
+			.saturating_add(ParityDbWeight::get().writes(3))
 	}
 }

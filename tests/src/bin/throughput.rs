@@ -9,7 +9,8 @@
 //! them all, and counts records in finalized blocks until all have landed. Single requests cycle
 //! through the cohort; each batch names every patient once, so each record is a different
 //! patient's (the costlier case for the chain: one decision and index write per patient).
-//! Reports records/s from the first submission to the last finalization.
+//! Reports records/s from the first submission to the last finalization; `THROUGHPUT_VERBOSE=1`
+//! also prints each block's records and weight.
 
 use consentry_client::{
     runtime,
@@ -170,6 +171,8 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
         .max_total
         .map(|w| w.ref_time as f64)
         .ok_or_else(|| anyhow::anyhow!("the runtime sets no normal-class block limit"))?;
+    // `THROUGHPUT_VERBOSE=1` prints every block with records.
+    let verbose = std::env::var_os("THROUGHPUT_VERBOSE").is_some();
     while seen < expected {
         let block = finalized.next().await.expect("finalized stream")?;
         if block.number() <= before {
@@ -196,6 +199,13 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
                 .fetch(&runtime::storage().timestamp().now())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("block without a timestamp"))?;
+            if verbose {
+                println!(
+                    "    #{} at {at} ms: {n} records, {:.0}% of normal weight",
+                    block.number(),
+                    weight * 100.0
+                );
+            }
             blocks.push((n, weight, at));
         }
         seen += n;

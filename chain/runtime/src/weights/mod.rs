@@ -1,6 +1,8 @@
-//! Weights of FRAME parts this runtime configures, generated on the reference hardware by the
-//! node's `benchmark pallet` command (`scripts/weights.sh system-extensions`) so that they are
-//! priced at this chain's ParityDB costs, not the SDK's defaults (which assume RocksDB). The
-//! Consentry pallets keep their generated weights in their own crates.
+//! Weights of the runtime's own transaction extension (`check_permission`) and of FRAME parts
+//! this runtime configures, generated on the reference hardware by the node's `benchmark pallet`
+//! command (`scripts/weights.sh permission system-extensions`), priced at this chain's ParityDB
+//! costs rather than the SDK's defaults (which assume RocksDB). The Consentry pallets keep their
+//! generated weights in their own crates.
 
+pub mod check_permission;
 pub mod frame_system_extensions;

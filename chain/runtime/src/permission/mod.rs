@@ -6,7 +6,13 @@
 //! session-key calls. An account the chain does not know may send exactly one kind of call:
 //! claiming an enrolment addressed to it.
 
-use crate::{AccountId, Runtime, RuntimeCall, RuntimeOrigin};
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmarking;
+
+use crate::{
+    weights::check_permission::{SubstrateWeight, WeightInfo},
+    AccountId, Runtime, RuntimeCall, RuntimeOrigin,
+};
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use frame_support::{pallet_prelude::TransactionSource, weights::Weight};
 use scale_info::TypeInfo;
@@ -57,9 +63,10 @@ impl TransactionExtension<RuntimeCall> for CheckPermission {
     type Pre = ();
 
     fn weight(&self, _call: &RuntimeCall) -> Weight {
-        // Up to four storage reads (service key, subject, guardianship, council), the sudo key and
-        // the validator set.
-        <Runtime as frame_system::Config>::DbWeight::get().reads(6)
+        // The signer is not known here, so every transaction pays for the longest admission: past
+        // every list, to the validator set or the enrolment (see `benchmarking`).
+        type W = SubstrateWeight<Runtime>;
+        W::validator_session_keys().max(W::claimant())
     }
 
     fn validate(

@@ -1,0 +1,92 @@
+//! What an access request is charged before dispatch, and what it used.
+//!
+//! Two costs of a request are only known once it runs: how many consents the decision read and
+//! cited (a patient may hold up to the consent index's bound, and a permit cites one consent per
+//! data category at most), and whether appending to an index filled a tail and wrote a page. Calls
+//! are charged for the costliest case and return the weight of what they did, per the generated
+//! weights: `request_access` and `request_access_batch(n)` are benchmarked with one consent per
+//! record, read and cited, and `request_access_consents(c, k)` (`c` consents read but not cited,
+//! `k` cited) prices what each further consent adds. Only that benchmark's slopes are used, so
+//! the common case is charged exactly what it was measured at.
+
+use crate::{Config, WeightInfo};
+
+/// The audit pallet's generated weights for runtime `T`.
+type W<T> = <T as Config>::WeightInfo;
+use consentry_primitives::{ConsentCheck, DataCategory};
+use frame_support::{traits::Get, weights::Weight};
+
+/// The most consents one permit cites: one per data category.
+pub const MOST_CITED: u32 = DataCategory::ALL.len() as u32;
+
+/// What deciding and recording did, summed over a call's records.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// Records made.
+    pub records: u32,
+    /// Index pages written.
+    pub flushes: u32,
+    /// Consents decisions read without citing them.
+    pub uncited: u32,
+    /// Consents permits cited (each also had a use counted).
+    pub cited: u32,
+}
+
+impl Tally {
+    /// The costliest tally `records` records can produce: each for a patient whose consent index
+    /// is full, cited up to one consent per category, and every append writing a page.
+    pub fn worst<T: Config>(records: u32) -> Self {
+        let read = T::ConsentCheck::max_consents_read().max(MOST_CITED);
+        Self {
+            records,
+            flushes: most_flushes::<T>(records),
+            uncited: records.saturating_mul(read - MOST_CITED),
+            cited: records.saturating_mul(MOST_CITED),
+        }
+    }
+
+    /// This tally and `other` together.
+    pub fn and(self, other: Self) -> Self {
+        Self {
+            records: self.records.saturating_add(other.records),
+            flushes: self.flushes.saturating_add(other.flushes),
+            uncited: self.uncited.saturating_add(other.uncited),
+            cited: self.cited.saturating_add(other.cited),
+        }
+    }
+}
+
+/// The most index pages `records` records can write: one per subject (each a different patient
+/// whose tail is full) and one per started institution page.
+fn most_flushes<T: Config>(records: u32) -> u32 {
+    records
+        .saturating_add(1)
+        .saturating_add(records.saturating_sub(1) / T::IndexPage::get().max(1))
+}
+
+/// `charged`, which assumed the most page writes `tally.records` records can make, less the
+/// page writes that did not happen.
+pub fn without_unwritten_pages<T: Config>(charged: Weight, tally: Tally) -> Weight {
+    let unwritten = most_flushes::<T>(tally.records).saturating_sub(tally.flushes);
+    charged.saturating_sub(T::DbWeight::get().writes(unwritten.into()))
+}
+
+/// What the consents of `tally` cost beyond one read and cited per record. Never less than
+/// nothing: a denial cites none, and charging it as if it had is the safe side.
+fn consents_beyond_one<T: Config>(tally: Tally) -> Weight {
+    W::<T>::request_access_consents(tally.uncited, tally.cited)
+        .saturating_sub(W::<T>::request_access_consents(0, tally.records))
+}
+
+/// The weight of one `request_access` that did what `tally` says.
+pub fn request<T: Config>(tally: Tally) -> Weight {
+    let charged = W::<T>::request_access().saturating_add(consents_beyond_one::<T>(tally));
+    without_unwritten_pages::<T>(charged, tally)
+}
+
+/// The weight of one `request_access_batch` that did what `tally` says.
+pub fn batch<T: Config>(tally: Tally) -> Weight {
+    let charged =
+        W::<T>::request_access_batch(tally.records).saturating_add(consents_beyond_one::<T>(tally));
+    without_unwritten_pages::<T>(charged, tally)
+}
