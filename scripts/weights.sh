@@ -5,7 +5,7 @@
 # hardware.
 # Usage: scripts/weights.sh [name ...]
 #   names: identity consent audit validators (the pallets), permission (the runtime's
-#   CheckPermission extension) and system-extensions;
+#   CheckPermission extension), system-extensions and overhead (block and extrinsic base weights);
 #   default: all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,15 @@ bench() {
     --genesis-builder=runtime --genesis-builder-preset=development \
     --extrinsic '*' --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" "$@"
 }
-for name in ${*:-identity consent audit validators permission system-extensions}; do
-  if [ "$name" = permission ]; then
+for name in ${*:-identity consent audit validators permission system-extensions overhead}; do
+  if [ "$name" = overhead ]; then
+    # The base weight of a block and of an extrinsic (blocks full of `System::remark`):
+    # chain/runtime/src/weights/{block,extrinsic}_weights.rs.
+    "$CARGO_TARGET_DIR/release/consentry-node" benchmark overhead \
+      --runtime "$CARGO_TARGET_DIR/release/wbuild/consentry-runtime/consentry_runtime.compact.compressed.wasm" \
+      --genesis-builder=runtime --genesis-builder-preset=development \
+      --weight-path chain/runtime/src/weights
+  elif [ "$name" = permission ]; then
     bench --pallet consentry_permission --template .maintain/frame-weight-template.hbs \
       --output chain/runtime/src/weights/check_permission.rs
   elif [ "$name" = system-extensions ]; then

@@ -123,6 +123,11 @@ pub fn run() -> sc_cli::Result<()> {
                     cmd.run(client)
                 },
                 BenchmarkCmd::Machine(cmd) => cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
+                // The base weights of a block and of an extrinsic, from blocks full of
+                // `System::remark` on the chain's genesis (`scripts/weights.sh overhead`).
+                BenchmarkCmd::Overhead(cmd) => {
+                    cmd.run_with_default_builder_and_spec::<Block, ()>(Some(config.chain_spec))
+                },
                 // Measures this machine's database read/write costs on a node's state; the
                 // runtime's `DbWeight` is generated from it (`docs/WEIGHTS.md`). The database
                 // handles it needs are only exposed in benchmark builds.
@@ -133,7 +138,7 @@ pub fn run() -> sc_cli::Result<()> {
                     let storage = backend.expose_storage();
                     cmd.run(config, client, db, storage)
                 },
-                _ => Err("this benchmark is not supported by the Consentry node (use `benchmark pallet`, `block`, `machine` or `storage`)".into()),
+                _ => Err("this benchmark is not supported by the Consentry node (use `benchmark pallet`, `block`, `machine`, `overhead` or `storage`)".into()),
             })
         }
         Some(Subcommand::ChainInfo(cmd)) => {

@@ -1,8 +1,11 @@
 //! Pallet configuration.
 
+use crate::weights::{block_weights::BlockExecutionWeight, extrinsic_weights::ExtrinsicBaseWeight};
 use crate::*;
 use frame_support::{
-    derive_impl, parameter_types,
+    derive_impl,
+    dispatch::DispatchClass,
+    parameter_types,
     traits::{ConstBool, ConstU32, ConstU64, EitherOfDiverse},
     weights::{
         constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
@@ -19,13 +22,30 @@ use sp_runtime::Perbill;
 /// Share of a block for ordinary transactions; the rest is kept for operational ones.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 
+/// Share of a block's weight its `on_initialize` hooks are assumed to take (the SDK's figure).
+const AVERAGE_ON_INITIALIZE_RATIO: Perbill = Perbill::from_percent(10);
+
+/// Blocks get the whole slot's compute budget (the author has the full two seconds).
+const MAXIMUM_BLOCK_WEIGHT: Weight =
+    Weight::from_parts(2u64 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX);
+
 parameter_types! {
     pub const Version: RuntimeVersion = VERSION;
-    /// Blocks get the whole slot's compute budget (the author has the full two seconds).
-    pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
-        Weight::from_parts(2u64 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
-        NORMAL_DISPATCH_RATIO,
-    );
+    /// The SDK's `with_sensible_defaults` split of a block between classes, with this chain's own
+    /// base weights of a block and of an extrinsic (`benchmark overhead`, see `weights`).
+    pub RuntimeBlockWeights: BlockWeights = {
+        let normal = NORMAL_DISPATCH_RATIO * MAXIMUM_BLOCK_WEIGHT;
+        BlockWeights::builder()
+            .base_block(BlockExecutionWeight::get())
+            .for_class(DispatchClass::all(), |w| w.base_extrinsic = ExtrinsicBaseWeight::get())
+            .for_class(DispatchClass::Normal, |w| w.max_total = Some(normal))
+            .for_class(DispatchClass::Operational, |w| {
+                w.max_total = Some(MAXIMUM_BLOCK_WEIGHT);
+                w.reserved = Some(MAXIMUM_BLOCK_WEIGHT - normal);
+            })
+            .avg_block_initialization(AVERAGE_ON_INITIALIZE_RATIO)
+            .build_or_panic()
+    };
     pub RuntimeBlockLength: BlockLength = BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
     pub const SS58Prefix: u8 = 42;
 }

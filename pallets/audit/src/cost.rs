@@ -13,7 +13,7 @@ use crate::{Config, WeightInfo};
 
 /// The audit pallet's generated weights for runtime `T`.
 type W<T> = <T as Config>::WeightInfo;
-use consentry_primitives::{ConsentCheck, DataCategory};
+use consentry_primitives::{CategorySet, ConsentCheck, DataCategory};
 use frame_support::{traits::Get, weights::Weight};
 
 /// The most consents one permit cites: one per data category.
@@ -33,15 +33,17 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// The costliest tally `records` records can produce: each for a patient whose consent index
-    /// is full, cited up to one consent per category, and every append writing a page.
-    pub fn worst<T: Config>(records: u32) -> Self {
-        let read = T::ConsentCheck::max_consents_read().max(MOST_CITED);
+    /// The costliest tally `records` records over `categories` can produce: each for a patient
+    /// whose consent index is full, citing one consent per requested category (a permit never
+    /// cites more), and every append writing a page.
+    pub fn worst<T: Config>(records: u32, categories: CategorySet) -> Self {
+        let cited = (categories.iter().count() as u32).clamp(1, MOST_CITED);
+        let read = T::ConsentCheck::max_consents_read().max(cited);
         Self {
             records,
             flushes: most_flushes::<T>(records),
-            uncited: records.saturating_mul(read - MOST_CITED),
-            cited: records.saturating_mul(MOST_CITED),
+            uncited: records.saturating_mul(read - cited),
+            cited: records.saturating_mul(cited),
         }
     }
 

@@ -198,7 +198,7 @@ pub mod pallet {
     impl<T: Config> Pallet<T> {
         /// Requests access to one patient's data; the chain decides and records the decision.
         #[pallet::call_index(0)]
-        #[pallet::weight(cost::request::<T>(cost::Tally::worst::<T>(1)))]
+        #[pallet::weight(cost::request::<T>(cost::Tally::worst::<T>(1, *categories)))]
         pub fn request_access(
             origin: OriginFor<T>,
             pseudonym: Pseudonym,
@@ -220,7 +220,10 @@ pub mod pallet {
 
         /// Requests access to a cohort: one record per pseudonym, each decided on its own.
         #[pallet::call_index(1)]
-        #[pallet::weight(cost::batch::<T>(cost::Tally::worst::<T>(pseudonyms.len() as u32)))]
+        #[pallet::weight(cost::batch::<T>(cost::Tally::worst::<T>(
+            pseudonyms.len() as u32,
+            *categories,
+        )))]
         pub fn request_access_batch(
             origin: OriginFor<T>,
             pseudonyms: BoundedVec<Pseudonym, T::MaxBatch>,

@@ -1,8 +1,12 @@
 //! Weights of the runtime's own transaction extension (`check_permission`) and of FRAME parts
 //! this runtime configures, generated on the reference hardware by the node's `benchmark pallet`
 //! command (`scripts/weights.sh permission system-extensions`), priced at this chain's ParityDB
-//! costs rather than the SDK's defaults (which assume RocksDB). The Consentry pallets keep their
-//! generated weights in their own crates.
+//! costs rather than the SDK's defaults (which assume RocksDB); and the base weights of a block
+//! and of an extrinsic, from the node's `benchmark overhead` command (`scripts/weights.sh
+//! overhead`), rather than the SDK's constants measured on other hardware. The Consentry pallets
+//! keep their generated weights in their own crates.
 
+pub mod block_weights;
 pub mod check_permission;
+pub mod extrinsic_weights;
 pub mod frame_system_extensions;
