@@ -11,17 +11,12 @@
 //! seeds. Nothing is read from a committed file; the outcome can fail.
 //! About two minutes of release test time on 2 idle CPU cores.
 
+mod common;
+
 use std::time::Instant;
 
 use consentry_inference::config::InferenceConfig;
 use consentry_inference::report::{markdown, run_experiment, ModelRuns};
-
-/// This package's directory as `cargo test` sets it for the running test. The compile-time value
-/// names the clone that built the binary, which a shared target directory reuses across clones.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
 
 fn aucs(m: &ModelRuns, task: usize) -> Vec<f64> {
     m.runs
@@ -44,7 +39,7 @@ fn mean_and_range(v: &[f64]) -> (f64, f64) {
 
 #[test]
 fn hybrid_beats_each_baseline_by_more_than_the_seed_spread() {
-    let path = manifest_dir().join("configs/margin.toml");
+    let path = common::config_file("margin.toml");
     let cfg = InferenceConfig::load(&path).unwrap();
     assert!(
         cfg.train.seeds.len() >= 3,

@@ -1,21 +1,17 @@
 //! The seed paper's sizes are one config (`configs/seed.toml`): it loads, says what §3.3 says, and
 //! builds a hybrid of those sizes that runs. Training it is a GPU job (`inference/README.md`).
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use consentry_inference::config::InferenceConfig;
 use consentry_inference::features::FeatureSpec;
 use consentry_inference::models::fusion::Hybrid;
 use consentry_inference::nn::seeded_var_builder;
 
-/// This package's directory as `cargo test` sets it for the running test (see `hybrid_margin.rs`).
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
-
 #[test]
 fn the_seed_config_has_the_papers_sizes_and_builds_a_hybrid_that_runs() {
-    let cfg = InferenceConfig::load(&manifest_dir().join("configs/seed.toml")).unwrap();
+    let cfg = InferenceConfig::load(&common::config_file("seed.toml")).unwrap();
     assert_eq!((cfg.bilstm.layers, cfg.bilstm.hidden), (3, 256));
     assert_eq!(
         (

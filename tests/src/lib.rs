@@ -35,6 +35,21 @@ pub fn workspace_binary(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// A file or directory of the repository, by its path from the root. The root is found when the
+/// test runs: the nearest ancestor of the running package's directory (`CARGO_MANIFEST_DIR`, which
+/// `cargo test` sets for the test process) that holds `Cargo.lock`. A path baked in at compile time
+/// would name the clone that built the binary, which a shared target directory reuses across
+/// clones.
+pub fn repo_path(relative: &str) -> PathBuf {
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let root = package
+        .ancestors()
+        .find(|d| d.join("Cargo.lock").exists())
+        .unwrap_or(&package);
+    root.join(relative)
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -1,15 +1,8 @@
 //! The node builds a consortium chain spec from an institutions file, without a sudo key, and
 //! names the wrong field when the file is bad.
 
-use consentry_e2e::node_binary;
+use consentry_e2e::{node_binary, repo_path};
 use std::process::Command;
-
-/// This package's directory as `cargo test` sets it for the running test. The compile-time value
-/// names the clone that built the binary, which a shared target directory reuses across clones.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
 
 fn build_spec(file: &std::path::Path) -> std::process::Output {
     Command::new(node_binary())
@@ -21,7 +14,7 @@ fn build_spec(file: &std::path::Path) -> std::process::Output {
 
 #[test]
 fn a_consortium_file_becomes_a_spec_governed_by_its_council() {
-    let example = manifest_dir().join("../chain/node/res/consortium-example.json");
+    let example = repo_path("chain/node/res/consortium-example.json");
     let out = build_spec(&example);
     assert!(
         out.status.success(),
@@ -81,7 +74,7 @@ fn a_bad_consortium_file_names_the_field() {
 
 #[test]
 fn a_consortium_file_may_set_the_session_length() {
-    let example = manifest_dir().join("../chain/node/res/consortium-example.json");
+    let example = repo_path("chain/node/res/consortium-example.json");
     let mut file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(example).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();

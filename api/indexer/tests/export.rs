@@ -9,13 +9,6 @@ use consentry_indexer::export::{
 };
 use serde_json::Value;
 
-/// This package's directory as `cargo test` sets it for the running test. The compile-time value
-/// names the clone that built the binary, which a shared target directory reuses across clones.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
-
 /// FHIR R4 `instant` (from the specification's regex): full date-time with seconds and a zone.
 const INSTANT: &str = r"^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$";
 
@@ -226,7 +219,7 @@ fn validate(python: &str, resources: &[Value]) -> Result<(), String> {
         std::fs::write(&path, serde_json::to_vec_pretty(r).unwrap()).unwrap();
         files.push(path);
     }
-    let script = manifest_dir().join("scripts/fhir_validate.py");
+    let script = consentry_e2e::repo_path("api/indexer/scripts/fhir_validate.py");
     let out = std::process::Command::new(python)
         .arg(script)
         .args(&files)

@@ -11,6 +11,19 @@ use consentry_inference::models::transformer::TransformerConfig;
 use consentry_inference::pipeline::Prepared;
 use consentry_inference::train::{GbdtPair, Tensors, TrainConfig};
 
+/// A config file of `inference/configs`, found through the package directory `cargo test` sets
+/// for the running test (the compile-time value names the clone that built the binary, which a
+/// shared target directory reuses across clones).
+pub fn config_file(name: &str) -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
+        .join("configs")
+        .join(name)
+}
+
 /// A configuration small enough that every test runs in seconds on one core.
 pub fn tiny_config(n_patients: usize) -> InferenceConfig {
     InferenceConfig {

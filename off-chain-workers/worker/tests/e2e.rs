@@ -16,13 +16,6 @@ use consentry_primitives::{
 };
 use serde_json::{json, Value};
 
-/// This package's directory as `cargo test` sets it for the running test. The compile-time value
-/// names the clone that built the binary, which a shared target directory reuses across clones.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
-
 fn sim_scope() -> CategorySet {
     CategorySet::of(&[
         DataCategory::Demographics,
@@ -243,7 +236,7 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
 
 /// Trains the inference crate's tiny configuration into `out` (a real bundle).
 fn tiny_model(out: &std::path::Path) -> anyhow::Result<()> {
-    let cfg_path = manifest_dir().join("../../inference/configs/tiny.toml");
+    let cfg_path = consentry_e2e::repo_path("inference/configs/tiny.toml");
     let cfg = consentry_inference::config::InferenceConfig::load(&cfg_path)?;
     consentry_inference::report::run_experiment(
         &cfg,

@@ -10,11 +10,11 @@
 //! the common case is charged exactly what it was measured at.
 
 use crate::{Config, WeightInfo};
+use consentry_primitives::{CategorySet, ConsentCheck, DataCategory};
+use frame_support::{traits::Get, weights::Weight};
 
 /// The audit pallet's generated weights for runtime `T`.
 type W<T> = <T as Config>::WeightInfo;
-use consentry_primitives::{CategorySet, ConsentCheck, DataCategory};
-use frame_support::{traits::Get, weights::Weight};
 
 /// The most consents one permit cites: one per data category.
 pub const MOST_CITED: u32 = DataCategory::ALL.len() as u32;

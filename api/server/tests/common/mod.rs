@@ -20,13 +20,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// This package's directory as `cargo test` sets it for the running test. The compile-time value
-/// names the clone that built the binary, which a shared target directory reuses across clones.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
-}
-
 /// The dev chain's hospital (institution 0) signs with Bob's key.
 pub const HOSPITAL: u32 = 0;
 
@@ -230,7 +223,7 @@ pub fn fhir_validate(resources: &[Value]) -> anyhow::Result<bool> {
         std::fs::write(&path, serde_json::to_vec(r)?)?;
         files.push(path);
     }
-    let script = manifest_dir().join("../indexer/scripts/fhir_validate.py");
+    let script = consentry_e2e::repo_path("api/indexer/scripts/fhir_validate.py");
     let out = Command::new(python).arg(script).args(&files).output()?;
     anyhow::ensure!(
         out.status.success(),
