@@ -6,7 +6,8 @@
 # Usage: scripts/weights.sh [name ...]
 #   names: identity consent audit validators (the pallets), permission (the runtime's
 #   CheckPermission extension), system-extensions and overhead (block and extrinsic base weights);
-#   default: all of them.
+#   default: all of them. And `db` (not in the default): the runtime's DbWeight, measured on a
+#   node's state; set DB_BASE to a *copy* of a `--dev` node's --base-path (docs/WEIGHTS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -21,7 +22,13 @@ bench() {
     --extrinsic '*' --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" "$@"
 }
 for name in ${*:-identity consent audit validators permission system-extensions overhead}; do
-  if [ "$name" = overhead ]; then
+  if [ "$name" = db ]; then
+    # One read and one write of the state on this machine, writes committed as blocks commit
+    # them: chain/runtime/src/weights/db_weights.rs.
+    "$CARGO_TARGET_DIR/release/consentry-node" db-weights --dev \
+      --base-path "${DB_BASE:?set DB_BASE to a copy of a --dev node base path (docs/WEIGHTS.md)}" \
+      --weight-path chain/runtime/src/weights/db_weights.rs
+  elif [ "$name" = overhead ]; then
     # The base weight of a block and of an extrinsic (blocks full of `System::remark`):
     # chain/runtime/src/weights/{block,extrinsic}_weights.rs.
     "$CARGO_TARGET_DIR/release/consentry-node" benchmark overhead \

@@ -38,6 +38,9 @@ pub enum Subcommand {
     /// Benchmarks: `benchmark pallet` generates the pallets' weights.
     #[command(subcommand)]
     Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+    /// This machine's cost of a database read and of a write (committed as blocks commit them),
+    /// written out as the runtime's `DbWeight`. Needs `--features runtime-benchmarks`.
+    DbWeights(crate::db_weights::DbWeightsCmd),
     /// Database metadata.
     ChainInfo(sc_cli::ChainInfoCmd),
 }

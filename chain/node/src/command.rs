@@ -141,6 +141,24 @@ pub fn run() -> sc_cli::Result<()> {
                 _ => Err("this benchmark is not supported by the Consentry node (use `benchmark pallet`, `block`, `machine`, `overhead` or `storage`)".into()),
             })
         }
+        Some(Subcommand::DbWeights(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| {
+                if !cfg!(feature = "runtime-benchmarks") {
+                    return Err("build the node with `--features runtime-benchmarks` to measure database weights".into());
+                }
+                #[cfg(feature = "runtime-benchmarks")]
+                {
+                    let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
+                    cmd.run(client, backend.expose_db(), backend.expose_storage())
+                }
+                #[cfg(not(feature = "runtime-benchmarks"))]
+                {
+                    let _ = config;
+                    unreachable!()
+                }
+            })
+        }
         Some(Subcommand::ChainInfo(cmd)) => {
             let runner = cli.create_runner(cmd)?;
             runner.sync_run(|config| cmd.run::<Block>(&config))
