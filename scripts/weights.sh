@@ -5,7 +5,8 @@
 # hardware.
 # Usage: scripts/weights.sh [name ...]
 #   names: identity consent audit validators (the pallets), permission (the runtime's
-#   CheckPermission extension), system-extensions and overhead (block and extrinsic base weights);
+#   CheckPermission extension), node-authorization (the SDK pallet, benchmarked in the runtime),
+#   system-extensions and overhead (block and extrinsic base weights);
 #   default: all of them. And `db` (not in the default): the runtime's DbWeight, measured on a
 #   node's state; set DB_BASE to a *copy* of a `--dev` node's --base-path (docs/WEIGHTS.md).
 set -euo pipefail
@@ -21,7 +22,7 @@ bench() {
     --genesis-builder=runtime --genesis-builder-preset=development \
     --extrinsic '*' --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" "$@"
 }
-for name in ${*:-identity consent audit validators permission system-extensions overhead}; do
+for name in ${*:-identity consent audit validators permission node-authorization system-extensions overhead}; do
   if [ "$name" = db ]; then
     # One read and one write of the state on this machine, writes committed as blocks commit
     # them: chain/runtime/src/weights/db_weights.rs.
@@ -38,6 +39,10 @@ for name in ${*:-identity consent audit validators permission system-extensions 
   elif [ "$name" = permission ]; then
     bench --pallet consentry_permission --template .maintain/frame-weight-template.hbs \
       --output chain/runtime/src/weights/check_permission.rs
+  elif [ "$name" = node-authorization ]; then
+    # The CLI's built-in template implements the SDK pallet's own `WeightInfo`.
+    bench --pallet pallet_node_authorization \
+      --output chain/runtime/src/weights/pallet_node_authorization.rs
   elif [ "$name" = system-extensions ]; then
     # The CLI's built-in template implements `frame_system::ExtensionsWeightInfo`.
     bench --pallet frame_system_extensions \

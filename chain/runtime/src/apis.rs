@@ -176,6 +176,7 @@ impl_runtime_apis! {
             use frame_system_benchmarking::Pallet as SystemBench;
             use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
             use crate::permission::benchmarking::Pallet as PermissionBench;
+            use crate::node_authorization_benchmarking::Pallet as NodeAuthorizationBench;
             use baseline::Pallet as BaselineBench;
 
             let mut list = Vec::<BenchmarkList>::new();
@@ -193,6 +194,7 @@ impl_runtime_apis! {
             use frame_system_benchmarking::Pallet as SystemBench;
             use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
             use crate::permission::benchmarking::Pallet as PermissionBench;
+            use crate::node_authorization_benchmarking::Pallet as NodeAuthorizationBench;
             use baseline::Pallet as BaselineBench;
             use frame_support::traits::WhitelistedStorageKeys;
 

@@ -191,7 +191,8 @@ impl pallet_node_authorization::Config for Runtime {
     type RemoveOrigin = CouncilOrRoot;
     type SwapOrigin = CouncilOrRoot;
     type ResetOrigin = CouncilOrRoot;
-    type WeightInfo = ();
+    // Benchmarked by the runtime (`node_authorization_benchmarking.rs`): the SDK ships none.
+    type WeightInfo = crate::weights::pallet_node_authorization::WeightInfo<Runtime>;
 }
 
 impl pallet_session::Config for Runtime {

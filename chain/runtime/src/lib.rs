@@ -27,6 +27,8 @@ mod benchmarks;
 pub mod apis;
 pub mod configs;
 pub mod genesis;
+#[cfg(feature = "runtime-benchmarks")]
+pub mod node_authorization_benchmarking;
 pub mod permission;
 pub mod weights;
 

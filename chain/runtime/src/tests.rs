@@ -14,7 +14,8 @@ fn manifest_dir() -> std::path::PathBuf {
         .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
 }
 
-fn ext() -> sp_io::TestExternalities {
+/// A runtime with the dev institutions, one validator (Ferdie), Alice as sudo and council member.
+pub(crate) fn ext() -> sp_io::TestExternalities {
     let mut t = frame_system::GenesisConfig::<Runtime>::default()
         .build_storage()
         .unwrap();
@@ -65,6 +66,64 @@ fn council_members_exist_so_they_can_sign() {
         crate::CouncilMembership::remove_member(RuntimeOrigin::root(), eve.clone().into()).unwrap();
         assert_eq!(frame_system::Pallet::<Runtime>::providers(&eve), 0);
         assert!(!is_permitted(&eve, &remark()));
+    });
+}
+
+#[test]
+fn no_signer_may_manage_nodes_only_the_council() {
+    use crate::permission::CheckPermission;
+    use frame_support::dispatch::GetDispatchInfo;
+    use sp_runtime::{
+        traits::DispatchTransaction,
+        transaction_validity::{InvalidTransaction, TransactionValidityError},
+    };
+    ext().execute_with(|| {
+        let node = sp_core::OpaquePeerId(vec![7; 38]);
+        let calls = [
+            RuntimeCall::NodeAuthorization(pallet_node_authorization::Call::claim_node {
+                node: node.clone(),
+            }),
+            RuntimeCall::NodeAuthorization(pallet_node_authorization::Call::add_connections {
+                node: node.clone(),
+                connections: vec![sp_core::OpaquePeerId(vec![8; 38]); 1_000],
+            }),
+            RuntimeCall::NodeAuthorization(pallet_node_authorization::Call::add_well_known_node {
+                node,
+                owner: sp_runtime::MultiAddress::Id(Sr25519Keyring::Bob.to_account_id()),
+            }),
+        ];
+        // An institution's service key, the sudo key and a council member alike.
+        for who in [Sr25519Keyring::Bob, Sr25519Keyring::Alice] {
+            for call in &calls {
+                let info = call.get_dispatch_info();
+                let refused = CheckPermission.test_run(
+                    RuntimeOrigin::signed(who.to_account_id()),
+                    call,
+                    &info,
+                    0,
+                    0,
+                    |_| Ok(().into()),
+                );
+                assert_eq!(
+                    refused.err(),
+                    Some(TransactionValidityError::Invalid(InvalidTransaction::Call)),
+                    "{who:?} sent {call:?}"
+                );
+            }
+        }
+        // The council's way in (root stands in for its origin) still works.
+        let node = sp_core::OpaquePeerId(vec![9; 38]);
+        crate::NodeAuthorization::add_well_known_node(
+            RuntimeOrigin::root(),
+            node.clone(),
+            sp_runtime::MultiAddress::Id(Sr25519Keyring::Bob.to_account_id()),
+        )
+        .expect("added by governance");
+        assert!(pallet_node_authorization::WellKnownNodes::<Runtime>::get().contains(&node));
+        assert!(is_permitted(
+            &Sr25519Keyring::Bob.to_account_id(),
+            &remark()
+        ));
     });
 }
 

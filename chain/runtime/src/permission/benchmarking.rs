@@ -95,4 +95,6 @@ mod benchmarks {
             admit(who, call);
         }
     }
+
+    impl_benchmark_test_suite!(Pallet, crate::tests::ext(), Runtime);
 }

@@ -4,7 +4,8 @@
 //! transaction can take block space. Admitted signers: institution service keys, patients,
 //! guardians, council members and (on dev chains) the sudo key; a validator's account may send
 //! session-key calls. An account the chain does not know may send exactly one kind of call:
-//! claiming an enrolment addressed to it.
+//! claiming an enrolment addressed to it. And one pallet's calls no signer may send at all: nodes
+//! join the consortium by council vote only (see [`is_refused`]).
 
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
@@ -34,6 +35,17 @@ mod sudo {
     /// `Sudo::Key`: the alias's name is the storage item's name.
     #[frame_support::storage_alias]
     pub type Key = StorageValue<Sudo, crate::AccountId>;
+}
+
+/// Whether no signed transaction may carry `call`, whoever signs it.
+///
+/// Nodes join and leave the consortium by council vote (node-authorization's well-known-node
+/// calls, which arrive under the council's origin, never signed). The pallet's owner calls
+/// (`claim_node`, `add_connections`, ...) would let any registered account, patients included,
+/// claim peer ids and grow a connection list the pallet does not bound, with no fees to pay;
+/// signed well-known-node calls would only fail their origin check after taking block space.
+pub fn is_refused(call: &RuntimeCall) -> bool {
+    matches!(call, RuntimeCall::NodeAuthorization(_))
 }
 
 /// Whether `who` may sign `call`.
@@ -80,6 +92,9 @@ impl TransactionExtension<RuntimeCall> for CheckPermission {
         _source: TransactionSource,
     ) -> ValidateResult<(), RuntimeCall> {
         if let Some(who) = origin.as_system_origin_signer() {
+            if is_refused(call) {
+                return Err(InvalidTransaction::Call.into());
+            }
             if !is_permitted(who, call) {
                 return Err(InvalidTransaction::BadSigner.into());
             }

@@ -1,4 +1,5 @@
-//! Weights of the runtime's own transaction extension (`check_permission`) and of FRAME parts
+//! Weights of the runtime's own transaction extension (`check_permission`), of the SDK's
+//! node-authorization pallet (which ships no benchmarks; the runtime has them), and of FRAME parts
 //! this runtime configures, generated on the reference hardware by the node's `benchmark pallet`
 //! command (`scripts/weights.sh permission system-extensions`), priced at this chain's ParityDB
 //! costs rather than the SDK's defaults (which assume RocksDB); and the base weights of a block
@@ -13,3 +14,4 @@ pub mod check_permission;
 pub mod db_weights;
 pub mod extrinsic_weights;
 pub mod frame_system_extensions;
+pub mod pallet_node_authorization;
