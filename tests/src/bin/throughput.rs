@@ -10,7 +10,10 @@
 //! through the cohort; each batch names every patient once, so each record is a different
 //! patient's (the costlier case for the chain: one decision and index write per patient).
 //! Reports records/s from the first submission to the last finalization; `THROUGHPUT_VERBOSE=1`
-//! also prints each block's records and weight.
+//! also prints each block's records and weight. All requests come from one service key (Bob's,
+//! institution 0) unless `THROUGHPUT_WORKERS=n` spreads them round-robin over `n` service keys of
+//! that institution, as an institution running several workers would (the extra keys are added
+//! through the dev chain's sudo key).
 
 use consentry_client::{
     runtime,
@@ -150,6 +153,55 @@ async fn setup(
     Ok(pseudonyms)
 }
 
+/// The service keys that sign the requests: `worker` and, with `THROUGHPUT_WORKERS=n`, `n - 1`
+/// more keys of institution 0, added by the dev chain's sudo key (Alice).
+async fn workers(
+    api: &Client,
+    rpc: &Rpc,
+    worker: sr25519::Keypair,
+) -> anyhow::Result<Vec<sr25519::Keypair>> {
+    use runtime::runtime_types::{
+        consentry_runtime::RuntimeCall, pallet_consentry_identity::pallet::Call as IdentityCall,
+    };
+    let n: usize = match std::env::var("THROUGHPUT_WORKERS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("THROUGHPUT_WORKERS: expected a count, got {v:?}"))?,
+        Err(_) => 1,
+    };
+    anyhow::ensure!(n >= 1, "THROUGHPUT_WORKERS must be at least 1");
+    let mut keys = vec![worker];
+    for i in 1..n {
+        keys.push(sr25519::Keypair::from_uri(&SecretUri::from_str(
+            &format!("//Bench/Worker/{i}"),
+        )?)?);
+    }
+    if n > 1 {
+        let sudo = sr25519::dev::alice();
+        let first = api.tx().account_nonce(&sudo.public_key().into()).await?;
+        let adds = keys[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let add = RuntimeCall::Identity(IdentityCall::add_service_key {
+                    institution: 0,
+                    key: k.public_key().into(),
+                });
+                offline(
+                    api,
+                    &runtime::tx().sudo().sudo(add),
+                    &sudo,
+                    first + i as u64,
+                )
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        submit_all(rpc, &adds).await?;
+        wait_nonces(api, &[sudo], first + adds.len() as u64).await?;
+        println!("{n} service keys of institution 0 sign the requests");
+    }
+    Ok(keys)
+}
+
 /// Submits pre-signed transactions and waits until `expected` records are finalized.
 async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyhow::Result<f64> {
     // The subscription starts with the current finalized block, which holds earlier work (the
@@ -259,7 +311,21 @@ async fn main() -> anyhow::Result<()> {
     let cohort = setup(&api, &rpc, &worker, batch_size).await?;
     println!("{} patients enrolled and consenting", cohort.len());
 
-    let first = api.tx().account_nonce(&worker.public_key().into()).await?;
+    let workers = workers(&api, &rpc, worker).await?;
+    let mut nonces = Vec::with_capacity(workers.len());
+    for w in &workers {
+        nonces.push(api.tx().account_nonce(&w.public_key().into()).await?);
+    }
+    // The next transaction's signer (round-robin) and its nonce.
+    let mut next_signer = {
+        let mut turn = 0usize;
+        move || {
+            let w = turn % workers.len();
+            turn += 1;
+            nonces[w] += 1;
+            (workers[w].clone(), nonces[w] - 1)
+        }
+    };
     let categories = Static(CategorySet::of(&[DataCategory::Labs]));
 
     let singles_txs = (0..singles)
@@ -270,14 +336,15 @@ async fn main() -> anyhow::Result<()> {
                 categories.clone(),
                 [(i % 251) as u8; 32],
             );
-            offline(&api, &call, &worker, first + i)
+            let (who, nonce) = next_signer();
+            offline(&api, &call, &who, nonce)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let single_rate = run(&api, &rpc, singles_txs, singles).await?;
     println!("single request_access: {singles} records finalized at {single_rate:.0} records/s");
 
     let batch_txs = (0..batches)
-        .map(|i| {
+        .map(|_| {
             let call = runtime::tx().audit().request_access_batch(
                 runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
                     cohort.clone(),
@@ -286,7 +353,8 @@ async fn main() -> anyhow::Result<()> {
                 categories.clone(),
                 [9; 32],
             );
-            offline(&api, &call, &worker, first + singles + i)
+            let (who, nonce) = next_signer();
+            offline(&api, &call, &who, nonce)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let batch_rate = run(&api, &rpc, batch_txs, batches * batch_size as u64).await?;
