@@ -6,7 +6,8 @@
 # Usage: scripts/weights.sh [name ...]
 #   names: identity consent audit validators (the pallets), permission (the runtime's
 #   CheckPermission extension), node-authorization (the SDK pallet, benchmarked in the runtime),
-#   system-extensions and overhead (block and extrinsic base weights);
+#   system (frame_system's calls), system-extensions and overhead (block and extrinsic base
+#   weights);
 #   default: all of them. And `db` (not in the default): the runtime's DbWeight, measured on a
 #   node's state; set DB_BASE to a *copy* of a `--dev` node's --base-path (docs/WEIGHTS.md).
 set -euo pipefail
@@ -22,7 +23,7 @@ bench() {
     --genesis-builder=runtime --genesis-builder-preset=development \
     --extrinsic '*' --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" "$@"
 }
-for name in ${*:-identity consent audit validators permission node-authorization system-extensions overhead}; do
+for name in ${*:-identity consent audit validators permission node-authorization system system-extensions overhead}; do
   if [ "$name" = db ]; then
     # One read and one write of the state on this machine, writes committed as blocks commit
     # them: chain/runtime/src/weights/db_weights.rs.
@@ -43,6 +44,9 @@ for name in ${*:-identity consent audit validators permission node-authorization
     # The CLI's built-in template implements the SDK pallet's own `WeightInfo`.
     bench --pallet pallet_node_authorization \
       --output chain/runtime/src/weights/pallet_node_authorization.rs
+  elif [ "$name" = system ]; then
+    # frame_system's own calls (remark, set_code, ...); the SDK's `()` prices them at RocksDB.
+    bench --pallet frame_system --output chain/runtime/src/weights/frame_system.rs
   elif [ "$name" = system-extensions ]; then
     # The CLI's built-in template implements `frame_system::ExtensionsWeightInfo`.
     bench --pallet frame_system_extensions \

@@ -63,6 +63,8 @@ impl frame_system::Config for Runtime {
     // Generated here, so the nonce write is priced at ParityDB's cost, not the SDK default's
     // RocksDB one.
     type ExtensionsWeightInfo = crate::weights::frame_system_extensions::WeightInfo<Runtime>;
+    // `remark` and the root calls, generated here (the SDK default `()` prices them at RocksDB).
+    type SystemWeightInfo = crate::weights::frame_system::WeightInfo<Runtime>;
     type Version = Version;
     type AccountData = ();
     type SS58Prefix = SS58Prefix;
