@@ -14,8 +14,8 @@
 //! size and are committed `--batch-size` at a time (one root, one commit per batch), and the time
 //! per key is reported for a range of batch sizes so the choice is visible.
 //!
-//! The command writes trie nodes into the database and removes the ones it added, so it leaves
-//! the state as it found it; still, run it on a copy of a node's database, never a live node's.
+//! The command writes trie nodes into the database and removes again those that were new, so the
+//! state stays intact; still, run it on a copy of a node's database, never a live node's.
 
 // The database handles it needs exist in benchmark builds only; elsewhere the command refuses.
 #![cfg_attr(not(feature = "runtime-benchmarks"), allow(dead_code))]
@@ -375,7 +375,27 @@ impl SplitMix {
 
 #[cfg(test)]
 mod tests {
-    use super::group;
+    use super::{group, slower, PerKey, SplitMix};
+
+    #[test]
+    fn shuffles_are_repeatable_permutations() {
+        let ordered: Vec<u32> = (0..1_000).collect();
+        let (mut a, mut b) = (ordered.clone(), ordered.clone());
+        SplitMix(1).shuffle(&mut a);
+        SplitMix(1).shuffle(&mut b);
+        assert_eq!(a, b, "the same seed shuffles the same way");
+        assert_ne!(a, ordered, "a shuffle moves keys");
+        a.sort();
+        assert_eq!(a, ordered, "nothing lost or repeated");
+    }
+
+    #[test]
+    fn the_slowest_run_is_kept() {
+        let (fast, slow) = (PerKey { nanos: 10, keys: 5 }, PerKey { nanos: 30, keys: 5 });
+        assert_eq!(slower(None, fast).nanos, 10);
+        assert_eq!(slower(Some(fast), slow).nanos, 30);
+        assert_eq!(slower(Some(slow), fast).nanos, 30);
+    }
 
     #[test]
     fn literals_are_grouped_in_threes() {
