@@ -148,8 +148,8 @@ impl DbWeightsCmd {
             0 => StateVersion::V0,
             _ => StateVersion::V1,
         };
-        let best = client.usage_info().chain.best_hash;
-        let number = client.usage_info().chain.best_number;
+        let chain = client.usage_info().chain;
+        let (best, number) = (chain.best_hash, chain.best_number);
         let root = *client
             .header(best)?
             .ok_or("the best block's header is missing")?

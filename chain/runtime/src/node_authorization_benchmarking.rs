@@ -4,8 +4,8 @@
 //! hand-written 50 µs for every call, with no storage priced at all.
 //!
 //! Every benchmark runs in its costliest case within the runtime's bounds: the well-known set one
-//! short of `MaxWellKnownNodes` (the pallet refuses to grow it further) and every peer id one byte
-//! short of `MaxPeerIdLength`. The council's calls come with the collective's origin; root
+//! short of `MaxWellKnownNodes` (the largest the pallet lets a call start from) and every peer id
+//! one byte short of `MaxPeerIdLength`. The council's calls come with the collective's origin; root
 //! stands in for it here (the same checks pass, and the origin check is not the pallet's cost).
 //!
 //! The owner calls (`claim_node` ... `remove_connections`) are refused by the transaction pool
@@ -41,9 +41,10 @@ fn peer(i: u32) -> PeerId {
     PeerId(id)
 }
 
-/// The most well-known nodes a call may leave behind, less `room` (so an addition still fits).
-fn most_nodes(room: u32) -> u32 {
-    <MaxNodes as Get<u32>>::get() - 1 - room
+/// The largest set the pallet's checks (`len < MaxWellKnownNodes`) let a call start from; also
+/// the most connections the owner-call benchmarks use.
+fn most_nodes() -> u32 {
+    <MaxNodes as Get<u32>>::get() - 1
 }
 
 /// Fills the well-known set with `count` nodes, peer ids 0.., each owned by its own account.
@@ -55,14 +56,19 @@ fn well_known(count: u32) {
     WellKnownNodes::<Runtime>::put(nodes);
 }
 
+/// Gives `node` `count` additional connections (peer ids 2,000..).
+fn connect(node: &PeerId, count: u32) {
+    AdditionalConnections::<Runtime>::insert(
+        node,
+        (0..count).map(|i| peer(2_000 + i)).collect::<BTreeSet<_>>(),
+    );
+}
+
 /// A node (peer id 1,000) claimed by `who`, with `count` connections (peer ids 2,000..).
 fn claimed_with_connections(who: &AccountId, count: u32) -> PeerId {
     let node = peer(1_000);
     Owners::<Runtime>::insert(&node, who);
-    AdditionalConnections::<Runtime>::insert(
-        &node,
-        (0..count).map(|i| peer(2_000 + i)).collect::<BTreeSet<_>>(),
-    );
+    connect(&node, count);
     node
 }
 
@@ -76,7 +82,7 @@ mod benchmarks {
 
     #[benchmark]
     fn add_well_known_node() {
-        well_known(most_nodes(1));
+        well_known(most_nodes());
         let node = peer(999);
         let owner: AccountId = account("new", 0, 0);
 
@@ -95,14 +101,9 @@ mod benchmarks {
 
     #[benchmark]
     fn remove_well_known_node() {
-        well_known(most_nodes(0));
+        well_known(most_nodes());
         let node = peer(0);
-        AdditionalConnections::<Runtime>::insert(
-            &node,
-            (0..most_nodes(0))
-                .map(|i| peer(2_000 + i))
-                .collect::<BTreeSet<_>>(),
-        );
+        connect(&node, most_nodes());
 
         #[block]
         {
@@ -115,14 +116,9 @@ mod benchmarks {
 
     #[benchmark]
     fn swap_well_known_node() {
-        well_known(most_nodes(0));
+        well_known(most_nodes());
         let (remove, add) = (peer(0), peer(999));
-        AdditionalConnections::<Runtime>::insert(
-            &remove,
-            (0..most_nodes(0))
-                .map(|i| peer(2_000 + i))
-                .collect::<BTreeSet<_>>(),
-        );
+        connect(&remove, most_nodes());
 
         #[block]
         {
@@ -135,8 +131,8 @@ mod benchmarks {
 
     #[benchmark]
     fn reset_well_known_nodes() {
-        well_known(most_nodes(0));
-        let nodes: Vec<(PeerId, AccountId)> = (0..most_nodes(0))
+        well_known(most_nodes());
+        let nodes: Vec<(PeerId, AccountId)> = (0..most_nodes())
             .map(|i| (peer(500 + i), account("reset", i, 0)))
             .collect();
 
@@ -150,7 +146,7 @@ mod benchmarks {
 
     #[benchmark]
     fn claim_node() {
-        well_known(most_nodes(0));
+        well_known(most_nodes());
         let who: AccountId = account("claimant", 0, 0);
         let node = peer(999);
 
@@ -165,9 +161,9 @@ mod benchmarks {
 
     #[benchmark]
     fn remove_claim() {
-        well_known(most_nodes(0));
+        well_known(most_nodes());
         let who: AccountId = account("claimant", 0, 0);
-        let node = claimed_with_connections(&who, most_nodes(0));
+        let node = claimed_with_connections(&who, most_nodes());
 
         #[block]
         {
@@ -200,8 +196,8 @@ mod benchmarks {
     #[benchmark]
     fn add_connections() {
         let who: AccountId = account("claimant", 0, 0);
-        let node = claimed_with_connections(&who, most_nodes(0));
-        let more: Vec<PeerId> = (0..most_nodes(0)).map(|i| peer(3_000 + i)).collect();
+        let node = claimed_with_connections(&who, most_nodes());
+        let more: Vec<PeerId> = (0..most_nodes()).map(|i| peer(3_000 + i)).collect();
 
         #[block]
         {
@@ -215,8 +211,8 @@ mod benchmarks {
     #[benchmark]
     fn remove_connections() {
         let who: AccountId = account("claimant", 0, 0);
-        let node = claimed_with_connections(&who, most_nodes(0));
-        let gone: Vec<PeerId> = (0..most_nodes(0)).map(|i| peer(2_000 + i)).collect();
+        let node = claimed_with_connections(&who, most_nodes());
+        let gone: Vec<PeerId> = (0..most_nodes()).map(|i| peer(2_000 + i)).collect();
 
         #[block]
         {

@@ -43,11 +43,11 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 	/// Proof: `NodeAuthorization::Owners` (`max_values`: None, `max_size`: None, mode: `Measured`)
 	fn add_well_known_node() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8065`
-		//  Estimated: `9550`
-		// Minimum execution time: 33_359_000 picoseconds.
-		Weight::from_parts(47_220_000, 0)
-			.saturating_add(Weight::from_parts(0, 9550))
+		//  Measured:  `8194`
+		//  Estimated: `9679`
+		// Minimum execution time: 50_435_000 picoseconds.
+		Weight::from_parts(56_995_000, 0)
+			.saturating_add(Weight::from_parts(0, 9679))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -61,8 +61,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `8227`
 		//  Estimated: `9712`
-		// Minimum execution time: 32_167_000 picoseconds.
-		Weight::from_parts(33_670_000, 0)
+		// Minimum execution time: 45_678_000 picoseconds.
+		Weight::from_parts(51_817_000, 0)
 			.saturating_add(Weight::from_parts(0, 9712))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -77,8 +77,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `17583`
 		//  Estimated: `23523`
-		// Minimum execution time: 56_945_000 picoseconds.
-		Weight::from_parts(65_487_000, 0)
+		// Minimum execution time: 83_483_000 picoseconds.
+		Weight::from_parts(99_808_000, 0)
 			.saturating_add(Weight::from_parts(0, 23523))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -91,8 +91,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 153_749_000 picoseconds.
-		Weight::from_parts(157_864_000, 0)
+		// Minimum execution time: 215_370_000 picoseconds.
+		Weight::from_parts(268_569_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(64))
 	}
@@ -102,8 +102,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `814`
 		//  Estimated: `4279`
-		// Minimum execution time: 15_713_000 picoseconds.
-		Weight::from_parts(16_815_000, 0)
+		// Minimum execution time: 23_565_000 picoseconds.
+		Weight::from_parts(28_152_000, 0)
 			.saturating_add(Weight::from_parts(0, 4279))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -118,8 +118,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `9097`
 		//  Estimated: `12562`
-		// Minimum execution time: 33_930_000 picoseconds.
-		Weight::from_parts(35_352_000, 0)
+		// Minimum execution time: 50_424_000 picoseconds.
+		Weight::from_parts(58_717_000, 0)
 			.saturating_add(Weight::from_parts(0, 12562))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -130,8 +130,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `263`
 		//  Estimated: `3728`
-		// Minimum execution time: 13_089_000 picoseconds.
-		Weight::from_parts(13_550_000, 0)
+		// Minimum execution time: 18_828_000 picoseconds.
+		Weight::from_parts(23_435_000, 0)
 			.saturating_add(Weight::from_parts(0, 3728))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -144,8 +144,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `8528`
 		//  Estimated: `11993`
-		// Minimum execution time: 63_214_000 picoseconds.
-		Weight::from_parts(66_329_000, 0)
+		// Minimum execution time: 93_980_000 picoseconds.
+		Weight::from_parts(114_650_000, 0)
 			.saturating_add(Weight::from_parts(0, 11993))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -158,8 +158,8 @@ impl<T: frame_system::Config> pallet_node_authorization::WeightInfo for WeightIn
 		// Proof Size summary in bytes:
 		//  Measured:  `8528`
 		//  Estimated: `11993`
-		// Minimum execution time: 46_660_000 picoseconds.
-		Weight::from_parts(47_901_000, 0)
+		// Minimum execution time: 71_486_000 picoseconds.
+		Weight::from_parts(82_963_000, 0)
 			.saturating_add(Weight::from_parts(0, 11993))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
