@@ -18,10 +18,12 @@ export CONSENTRY_FHIR_PYTHON="$(api/indexer/scripts/fhir-venv.sh)" CONSENTRY_REQ
 # and building everything with one feature set means one copy of the dependency graph in the cache.
 # (It also builds the `consentry-node` executable the e2e tests start: the node has integration tests.)
 cargo test --release --locked --workspace
-# The pallets' benchmarks, run as tests against their mocks (debug profile: small and fast).
-cargo test --locked -p pallet-consentry-identity -p pallet-consentry-consent -p pallet-consentry-audit \
-  -p pallet-consentry-validators \
-  --features runtime-benchmarks
-# The runtime's own benchmarks (its permission extension and the SDK's node-authorization pallet,
-# which ships none) as tests; their metadata differs from the committed one, so only those run.
-SKIP_WASM_BUILD=1 cargo test --locked -p consentry-runtime --features runtime-benchmarks --lib benchmarking
+# The benchmarks of the pallets (against their mocks) and of the runtime (its permission extension
+# and the SDK's node-authorization pallet, which ships none), run as tests in the debug profile.
+# One invocation, so the SDK graph is compiled once with one feature set (two invocations compiled
+# it twice). Only the benchmark tests: the rest ran above, and the runtime's metadata test would
+# fail against the committed metadata, which has no benchmark-only items.
+SKIP_WASM_BUILD=1 cargo test --locked --lib \
+  -p pallet-consentry-identity -p pallet-consentry-consent -p pallet-consentry-audit \
+  -p pallet-consentry-validators -p consentry-runtime \
+  --features runtime-benchmarks benchmark
