@@ -36,8 +36,18 @@ pub enum Subcommand {
     /// Revert the chain to a previous state.
     Revert(sc_cli::RevertCmd),
     /// Benchmarks: `benchmark pallet` generates the pallets' weights.
+    #[cfg(feature = "runtime-benchmarks")]
     #[command(subcommand)]
     Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+    /// Benchmarks: only in builds with `--features runtime-benchmarks` (`scripts/weights.sh`
+    /// makes one).
+    #[cfg(not(feature = "runtime-benchmarks"))]
+    #[command(disable_help_flag = true)]
+    Benchmark {
+        /// Whatever was asked for; refused with a pointer to the benchmark build.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// This machine's cost of a database read and of a write (committed as blocks commit them),
     /// written out as the runtime's `DbWeight`. Needs `--features runtime-benchmarks`.
     DbWeights(crate::db_weights::DbWeightsCmd),

@@ -6,7 +6,6 @@ use crate::{
     service,
 };
 use consentry_runtime::opaque::Block;
-use frame_benchmarking_cli::{BenchmarkCmd, SUBSTRATE_REFERENCE_HARDWARE};
 use sc_cli::SubstrateCli;
 use sc_service::PartialComponents;
 
@@ -109,54 +108,16 @@ pub fn run() -> sc_cli::Result<()> {
                 Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
             })
         }
-        Some(Subcommand::Benchmark(cmd)) => {
-            let runner = cli.create_runner(cmd)?;
-            runner.sync_run(|config| match cmd {
-                BenchmarkCmd::Pallet(cmd) => {
-                    if !cfg!(feature = "runtime-benchmarks") {
-                        return Err("build the node with `--features runtime-benchmarks` to benchmark pallets".into());
-                    }
-                    cmd.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(Some(config.chain_spec))
-                },
-                BenchmarkCmd::Block(cmd) => {
-                    let PartialComponents { client, .. } = service::new_partial(&config)?;
-                    cmd.run(client)
-                },
-                BenchmarkCmd::Machine(cmd) => cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
-                // The base weights of a block and of an extrinsic, from blocks full of
-                // `System::remark` on the chain's genesis (`scripts/weights.sh overhead`).
-                BenchmarkCmd::Overhead(cmd) => {
-                    cmd.run_with_default_builder_and_spec::<Block, ()>(Some(config.chain_spec))
-                },
-                // Measures this machine's database read/write costs on a node's state; the
-                // runtime's `DbWeight` is generated from it (`docs/WEIGHTS.md`). The database
-                // handles it needs are only exposed in benchmark builds.
-                #[cfg(feature = "runtime-benchmarks")]
-                BenchmarkCmd::Storage(cmd) => {
-                    let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
-                    let db = backend.expose_db();
-                    let storage = backend.expose_storage();
-                    cmd.run(config, client, db, storage)
-                },
-                _ => Err("this benchmark is not supported by the Consentry node (use `benchmark pallet`, `block`, `machine`, `overhead` or `storage`)".into()),
-            })
-        }
-        Some(Subcommand::DbWeights(cmd)) => {
-            let runner = cli.create_runner(cmd)?;
-            runner.sync_run(|config| {
-                // The database handles it needs are only exposed in benchmark builds.
-                #[cfg(feature = "runtime-benchmarks")]
-                {
-                    let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
-                    cmd.run(client, backend.expose_db(), backend.expose_storage())
-                }
-                #[cfg(not(feature = "runtime-benchmarks"))]
-                {
-                    let _ = (cmd, config);
-                    Err("build the node with `--features runtime-benchmarks` to measure database weights".into())
-                }
-            })
-        }
+        #[cfg(feature = "runtime-benchmarks")]
+        Some(Subcommand::Benchmark(cmd)) => crate::benchmarking::benchmark(&cli, cmd),
+        #[cfg(feature = "runtime-benchmarks")]
+        Some(Subcommand::DbWeights(cmd)) => crate::benchmarking::db_weights(&cli, cmd),
+        #[cfg(not(feature = "runtime-benchmarks"))]
+        Some(Subcommand::Benchmark { .. } | Subcommand::DbWeights(_)) => Err(
+            "benchmarks are only in benchmark builds: `cargo build --release -p consentry-node \
+             --features runtime-benchmarks` (`scripts/weights.sh` makes one)"
+                .into(),
+        ),
         Some(Subcommand::ChainInfo(cmd)) => {
             let runner = cli.create_runner(cmd)?;
             runner.sync_run(|config| cmd.run::<Block>(&config))

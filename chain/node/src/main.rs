@@ -4,6 +4,8 @@
 // node returns them, and boxing them here would only convert back at the SDK boundary.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 mod chain_spec;
 mod cli;
 mod command;

@@ -1,0 +1,144 @@
+//! What calls are charged before dispatch against what they report they used.
+
+use super::*;
+
+#[test]
+fn page_writes_charged_up_front_are_refunded_when_not_made() {
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::Simulation, None);
+        let write = <Test as frame_system::Config>::DbWeight::get().writes(1);
+        assert!(write.ref_time() > 0);
+        // The benchmarked case for one consent read and cited.
+        let charged = <Test as Config>::WeightInfo::request_access();
+        let call = || {
+            Audit::request_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                PSEUDONYM,
+                Purpose::Simulation,
+                labs(),
+                JOB,
+            )
+            .unwrap()
+            .actual_weight
+            .unwrap()
+        };
+        // Records 0..3 fill the (subject and institution) tails; 4 flushes both.
+        for _ in 0..4 {
+            assert_eq!(call(), charged - write - write);
+        }
+        assert_eq!(call(), charged);
+        // A batch of three new records after that: the tails hold one, so none flushes.
+        let batch: BoundedVec<_, _> = vec![PSEUDONYM; 3].try_into().unwrap();
+        let charged = <Test as Config>::WeightInfo::request_access_batch(3);
+        let used = Audit::request_access_batch(
+            RuntimeOrigin::signed(LAB_KEY),
+            batch,
+            Purpose::Simulation,
+            labs(),
+            JOB,
+        )
+        .unwrap()
+        .actual_weight
+        .unwrap();
+        // At most three subject pages and one institution page could have been written.
+        assert_eq!(used, charged - write.saturating_mul(4));
+    });
+}
+
+fn grant(grantee: Grantee, categories: CategorySet) {
+    assert_ok!(ConsentPallet::grant(
+        RuntimeOrigin::signed(PATIENT),
+        SUBJECT,
+        grantee,
+        PurposeSet::of(&[Purpose::Simulation]),
+        categories,
+        None,
+        None,
+        None
+    ));
+}
+
+fn used(call: frame_support::dispatch::DispatchResultWithPostInfo) -> Weight {
+    call.unwrap().actual_weight.unwrap()
+}
+
+#[test]
+fn requests_pay_for_every_consent_read_and_cited_and_no_more_than_charged() {
+    use frame_support::dispatch::GetDispatchInfo;
+    new_test_ext().execute_with(|| {
+        let w = |c, k| <Test as Config>::WeightInfo::request_access_consents(c, k);
+        let single = |categories| {
+            used(Audit::request_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                PSEUDONYM,
+                Purpose::Simulation,
+                categories,
+                JOB,
+            ))
+        };
+        let charged = crate::Call::<Test>::request_access {
+            pseudonym: PSEUDONYM,
+            purpose: Purpose::Simulation,
+            categories: labs(),
+            job_digest: JOB,
+        }
+        .get_dispatch_info()
+        .call_weight;
+        // Records 0 to 2: no index page fills, so all three carry the same page refund.
+        grant_lab(Purpose::Simulation, None);
+        let one = single(labs());
+        // A consent to another institution is read by the decision, not cited.
+        grant(Grantee::Institution(HOSPITAL), labs());
+        let two_read = single(labs());
+        assert_eq!(two_read - one, w(1, 1) - w(0, 1));
+        // A second category needs a second consent: three read, two cited.
+        grant(Grantee::Institution(LAB), CategorySet::of(&[C::Genomic]));
+        let two_cited = single(CategorySet::of(&[C::Labs, C::Genomic]));
+        assert_eq!(two_cited - one, w(1, 2) - w(0, 1));
+        assert!(two_read.ref_time() > one.ref_time());
+        assert!(two_cited.ref_time() > two_read.ref_time());
+        for actual in [one, two_read] {
+            assert!(actual.all_lte(charged), "{actual:?} above {charged:?}");
+        }
+        // The charge covers a patient whose consent index is full, the permit citing one consent
+        // per requested category; a request over more categories is charged for more.
+        let max = <ConsentPallet as ConsentCheck<u64>>::max_consents_read();
+        let full = w(max - 1, 1) - w(0, 1);
+        assert!((<Test as Config>::WeightInfo::request_access() + full).all_lte(charged));
+        let two_categories = crate::Call::<Test>::request_access {
+            pseudonym: PSEUDONYM,
+            purpose: Purpose::Simulation,
+            categories: CategorySet::of(&[C::Labs, C::Genomic]),
+            job_digest: JOB,
+        }
+        .get_dispatch_info()
+        .call_weight;
+        assert!(two_categories.ref_time() > charged.ref_time());
+        assert!(two_cited.all_lte(two_categories));
+    });
+}
+
+#[test]
+fn batches_pay_for_every_consent_read_beyond_one_per_record() {
+    new_test_ext().execute_with(|| {
+        let batch = || {
+            let pseudonyms: BoundedVec<_, _> = vec![PSEUDONYM; 2].try_into().unwrap();
+            used(Audit::request_access_batch(
+                RuntimeOrigin::signed(LAB_KEY),
+                pseudonyms,
+                Purpose::Simulation,
+                labs(),
+                JOB,
+            ))
+        };
+        let w = |c, k| <Test as Config>::WeightInfo::request_access_consents(c, k);
+        // Records 0-1 and 2-3: neither batch fills a tail.
+        grant_lab(Purpose::Simulation, None);
+        let one_each = batch();
+        grant(Grantee::Institution(HOSPITAL), labs());
+        let two_each = batch();
+        // Each of the two records read one consent more.
+        assert_eq!(two_each - one_each, w(2, 2) - w(0, 2));
+        assert!(two_each.ref_time() > one_each.ref_time());
+    });
+}
