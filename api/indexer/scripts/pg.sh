@@ -7,8 +7,8 @@
 #
 # The cluster lives in a fresh temporary directory, listens on 127.0.0.1 on a free port with
 # "trust" authentication, and runs as the `postgres` user when invoked as root (PostgreSQL
-# refuses to run as root). Installs the Debian `postgresql` package if no server is found and
-# we are root.
+# refuses to run as root). Installs the Debian `postgresql` package if no server is found (through
+# sudo when not root).
 set -euo pipefail
 
 find_bin() {
@@ -34,10 +34,10 @@ fi
 
 bin=$(find_bin)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
-    if [ "$(id -u)" = 0 ]; then
-        (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql) >&2
-        bin=$(find_bin)
-    fi
+    # As scripts/setup.sh does: root installs directly, anyone else through sudo.
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    ($SUDO apt-get update && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql) >&2 || true
+    bin=$(find_bin)
 fi
 [ -n "$bin" ] && [ -x "$bin/initdb" ] || { echo "PostgreSQL server binaries not found" >&2; exit 1; }
 
