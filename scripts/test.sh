@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: pallet unit, property and benchmark tests, runtime, node,
 # simulation, inference, the CLI, the data store, the indexer (SQLite and PostgreSQL), the API,
-# the wallet, the worker, and the end-to-end tests against real node processes.
+# the wallet, the worker, and the end-to-end tests against real node processes (one of them through
+# an unmodified @polkadot/api).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# Node.js and the pinned @polkadot/api for the standard-client test (tests/tests/polkadot_js.rs).
+tests/polkadot-js/install.sh
 . scripts/env.sh
 export CONSENTRY_REQUIRE_XGBOOST=1
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what tests/tests/polkadot_js.rs needs: Node.js 18+ (Debian's `nodejs` package when none
+# is installed) and the script's pinned @polkadot/api (`npm ci`, only when package-lock.json
+# changed since the last install).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ "$(node_major)" -lt 18 ]; then
+  echo "error: Node.js $(node --version) is too old for @polkadot/api; install Node.js 18 or later" >&2
+  exit 1
+fi
+
+stamp=node_modules/.consentry-lock.sha256
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
