@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 # Node.js and the pinned @polkadot/api for the standard-client test (tests/tests/polkadot_js.rs).
-tests/polkadot-js/install.sh
+# If they cannot be installed, that one test fails naming what is missing; the rest still run.
+tests/polkadot-js/install.sh || echo "warning: could not install @polkadot/api; tests/tests/polkadot_js.rs will fail" >&2
 . scripts/env.sh
 export CONSENTRY_REQUIRE_XGBOOST=1
 

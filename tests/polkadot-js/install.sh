@@ -19,6 +19,8 @@ fi
 stamp=node_modules/.consentry-lock.sha256
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # Tarballs npm already holds (~/.npm, outside any clone) need no network: a fresh clone on a
+  # machine that installed once before works offline.
+  npm ci --prefer-offline --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi

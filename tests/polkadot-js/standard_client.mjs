@@ -77,11 +77,11 @@ assert.equal(hospital.status.type, 'Active');
 assert.ok(hospital.serviceKeys.some((k) => k.eq(bob.address)), 'Bob is a hospital key');
 assert.equal((await api.query.identity.serviceKeys(bob.address)).unwrap().toNumber(), HOSPITAL);
 
-// The pool refuses a stranger: CheckPermission rejects at validation (error 1010).
+// The pool refuses a stranger: CheckPermission rejects it at validation as an unknown signer.
 await assert.rejects(
   api.tx.system.remark('let me in').signAndSend(stranger),
-  (err) => /1010|Invalid Transaction/.test(err.message),
-  'a stranger is refused by the pool',
+  (err) => /1010: Invalid Transaction: Invalid signing address/.test(err.message),
+  'a stranger is refused by the pool as an invalid signer',
 );
 
 // The hospital enrols the patient; the patient, an account with no tokens, claims.

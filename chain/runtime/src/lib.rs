@@ -74,10 +74,10 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("consentry"),
     impl_name: alloc::borrow::Cow::Borrowed("consentry"),
     authoring_version: 1,
-    spec_version: 104,
+    spec_version: 105,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
-    transaction_version: 1,
+    transaction_version: 2,
     system_version: 1,
 };
 
@@ -127,16 +127,19 @@ pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
 /// Block.
 pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 
-/// Checks every signed transaction passes, in order.
+/// Checks every signed transaction passes, in order; the first to refuse names the reason. The
+/// permission check comes before the nonce check: an account the chain has never seen has no
+/// nonce either, and `CheckNonce` would refuse it as unable to pay fees, on a chain without fees.
+/// (Transaction version 2 moved it there.)
 pub type TxExtension = (
     frame_system::CheckNonZeroSender<Runtime>,
+    permission::CheckPermission,
     frame_system::CheckSpecVersion<Runtime>,
     frame_system::CheckTxVersion<Runtime>,
     frame_system::CheckGenesis<Runtime>,
     frame_system::CheckEra<Runtime>,
     frame_system::CheckNonce<Runtime>,
     frame_system::CheckWeight<Runtime>,
-    permission::CheckPermission,
 );
 
 /// Extrinsic format.

@@ -170,6 +170,51 @@ fn only_known_accounts_may_transact() {
     });
 }
 
+/// The pool's verdict on a stranger comes from the permission check, whatever the order of the
+/// other checks: `BadSigner` ("invalid signing address"), not `CheckNonce`'s `Payment`.
+#[test]
+fn strangers_are_refused_as_unknown_signers() {
+    use sp_runtime::{
+        generic::Era,
+        traits::DispatchTransaction,
+        transaction_validity::{InvalidTransaction, TransactionSource, TransactionValidityError},
+    };
+    ext().execute_with(|| {
+        let checks = |nonce| -> crate::TxExtension {
+            (
+                frame_system::CheckNonZeroSender::new(),
+                crate::permission::CheckPermission,
+                frame_system::CheckSpecVersion::new(),
+                frame_system::CheckTxVersion::new(),
+                frame_system::CheckGenesis::new(),
+                frame_system::CheckEra::from(Era::Immortal),
+                frame_system::CheckNonce::from(nonce),
+                frame_system::CheckWeight::new(),
+            )
+        };
+        let call = remark();
+        let info = frame_support::dispatch::GetDispatchInfo::get_dispatch_info(&call);
+        let validate = |who: Sr25519Keyring| {
+            checks(0).validate_only(
+                RuntimeOrigin::signed(who.to_account_id()),
+                &call,
+                &info,
+                100,
+                TransactionSource::External,
+                0,
+            )
+        };
+        assert_eq!(
+            validate(Sr25519Keyring::Ferdie).err(),
+            Some(TransactionValidityError::Invalid(
+                InvalidTransaction::BadSigner
+            ))
+        );
+        // The hospital's worker key passes every check (its account exists from genesis).
+        assert!(validate(Sr25519Keyring::Bob).is_ok());
+    });
+}
+
 /// The client's generated code (`chain/client`) is built from `chain/client/metadata/consentry.scale`;
 /// it must be exactly this runtime's metadata. `CONSENTRY_UPDATE_METADATA=1 cargo test --release
 /// -p consentry-runtime metadata` rewrites it.
