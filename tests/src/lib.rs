@@ -64,6 +64,8 @@ pub struct Node {
     child: Child,
     /// RPC port.
     pub rpc_port: u16,
+    /// Prometheus exporter port (`/metrics`).
+    pub prometheus_port: u16,
     /// Where its database lives (kept for restart tests).
     pub base: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -100,13 +102,14 @@ impl Node {
             bin.display()
         );
         let rpc_port = free_port();
+        let prometheus_port = free_port();
         let child = Command::new(&bin)
             .args(args)
             .arg("--base-path")
             .arg(&base)
             .args(["--rpc-port", &rpc_port.to_string()])
             .args(["--port", &free_port().to_string()])
-            .args(["--prometheus-port", &free_port().to_string()])
+            .args(["--prometheus-port", &prometheus_port.to_string()])
             .args([
                 "--no-telemetry",
                 "--no-mdns",
@@ -123,6 +126,7 @@ impl Node {
         Ok(Node {
             child,
             rpc_port,
+            prometheus_port,
             base,
             _tmp: None,
         })

@@ -1,6 +1,6 @@
 //! Against a real `--dev` node: enrol, claim, grant, request (granted, finalized), revoke,
-//! request again (denied), read it all back through the runtime APIs; and the pool refuses a
-//! stranger's transaction.
+//! request again (denied), read it all back through the runtime APIs; the pool refuses a
+//! stranger's transaction; state survives a restart; Prometheus metrics follow the chain.
 
 use consentry_client::{
     runtime::{self, runtime_types::consentry_primitives::access::AccessRecord},
@@ -216,6 +216,51 @@ async fn state_survives_a_restart_on_the_same_database() -> anyhow::Result<()> {
     assert!(
         header.is_some(),
         "the block finalized before the restart is still there"
+    );
+    Ok(())
+}
+
+/// The finalized height the node reports on its Prometheus endpoint.
+async fn finalized_height(http: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
+    let body = http
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    body.lines()
+        .find(|l| l.starts_with("substrate_block_height{") && l.contains("status=\"finalized\""))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no finalized block height in:\n{body}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_metrics_follow_the_chain() -> anyhow::Result<()> {
+    let node = Node::dev()?;
+    node.client().await?;
+    let url = format!("http://127.0.0.1:{}/metrics", node.prometheus_port);
+    let http = reqwest::Client::new();
+    let first = finalized_height(&http, &url).await?;
+    // Live figures, not a static page: finality advances within a few 2-s blocks.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = finalized_height(&http, &url).await?;
+        if now >= first + 2 {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "finalized height stuck at {now} (first scrape {first})"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    // The transaction pool's gauges are exported too (institutions alert on a filling pool).
+    let body = http.get(&url).send().await?.text().await?;
+    assert!(
+        body.contains("substrate_ready_transactions_number"),
+        "pool metrics missing"
     );
     Ok(())
 }
