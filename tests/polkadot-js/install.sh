@@ -7,9 +7,7 @@ cd "$(dirname "$0")"
 
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  ../../scripts/apt-install.sh nodejs npm
 fi
 if [ "$(node_major)" -lt 18 ]; then
   echo "error: Node.js $(node --version) is too old for @polkadot/api; install Node.js 18 or later" >&2

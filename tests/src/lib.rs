@@ -159,6 +159,24 @@ impl Drop for Node {
     }
 }
 
+/// Access record `id` as the latest block's runtime API answers it (an error if there is none).
+pub async fn record(
+    api: &consentry_client::Client,
+    id: u64,
+) -> anyhow::Result<
+    consentry_client::runtime::runtime_types::consentry_primitives::access::AccessRecord<
+        consentry_client::subxt::utils::AccountId32,
+        u32,
+    >,
+> {
+    api.runtime_api()
+        .at_latest()
+        .await?
+        .call(consentry_client::runtime::apis().audit_api().record(id))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no access record {id}"))
+}
+
 /// Signs `call` with `signer`, submits it and waits until it succeeded in a finalized block.
 pub async fn submit<C: consentry_client::subxt::tx::Payload>(
     api: &consentry_client::Client,

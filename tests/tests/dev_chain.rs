@@ -3,12 +3,11 @@
 //! stranger's transaction; state survives a restart; Prometheus metrics follow the chain.
 
 use consentry_client::{
-    runtime::{self, runtime_types::consentry_primitives::access::AccessRecord},
-    subxt::utils::{AccountId32, Static},
+    runtime,
+    subxt::utils::Static,
     subxt_signer::{sr25519, SecretUri},
-    Client,
 };
-use consentry_e2e::{submit, Node};
+use consentry_e2e::{record, submit, Node};
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, Decision, DenyReason, Grantee, Purpose, PurposeSet,
     SubjectRef,
@@ -17,14 +16,6 @@ use std::str::FromStr;
 
 /// The dev chain's hospital (institution 0) signs with Bob's key.
 const HOSPITAL: u32 = 0;
-
-async fn record(api: &Client, id: u64) -> anyhow::Result<AccessRecord<AccountId32, u32>> {
-    let rt = api.runtime_api().at_latest().await?;
-    Ok(rt
-        .call(runtime::apis().audit_api().record(id))
-        .await?
-        .expect("record exists"))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
@@ -220,8 +211,8 @@ async fn state_survives_a_restart_on_the_same_database() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The finalized height the node reports on its Prometheus endpoint.
-async fn finalized_height(http: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
+/// One scrape of the node's Prometheus endpoint: the body and the finalized height in it.
+async fn scrape(http: &reqwest::Client, url: &str) -> anyhow::Result<(String, u64)> {
     let body = http
         .get(url)
         .send()
@@ -229,11 +220,13 @@ async fn finalized_height(http: &reqwest::Client, url: &str) -> anyhow::Result<u
         .error_for_status()?
         .text()
         .await?;
-    body.lines()
+    let height = body
+        .lines()
         .find(|l| l.starts_with("substrate_block_height{") && l.contains("status=\"finalized\""))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no finalized block height in:\n{body}"))
+        .ok_or_else(|| anyhow::anyhow!("no finalized block height in:\n{body}"))?;
+    Ok((body, height))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -242,11 +235,16 @@ async fn prometheus_metrics_follow_the_chain() -> anyhow::Result<()> {
     node.client().await?;
     let url = format!("http://127.0.0.1:{}/metrics", node.prometheus_port);
     let http = reqwest::Client::new();
-    let first = finalized_height(&http, &url).await?;
+    let (body, first) = scrape(&http, &url).await?;
+    // The transaction pool's gauges are exported too (institutions alert on a filling pool).
+    assert!(
+        body.contains("substrate_ready_transactions_number"),
+        "pool metrics missing"
+    );
     // Live figures, not a static page: finality advances within a few 2-s blocks.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let now = finalized_height(&http, &url).await?;
+        let (_, now) = scrape(&http, &url).await?;
         if now >= first + 2 {
             break;
         }
@@ -256,11 +254,5 @@ async fn prometheus_metrics_follow_the_chain() -> anyhow::Result<()> {
         );
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    // The transaction pool's gauges are exported too (institutions alert on a filling pool).
-    let body = http.get(&url).send().await?.text().await?;
-    assert!(
-        body.contains("substrate_ready_transactions_number"),
-        "pool metrics missing"
-    );
     Ok(())
 }

@@ -10,15 +10,11 @@
 //! (`npm ci` in `tests/polkadot-js`).
 
 use consentry_client::{
-    runtime::{
-        self,
-        runtime_types::consentry_primitives::{access::AccessRecord, consent::ConsentStatus},
-    },
+    runtime::{self, runtime_types::consentry_primitives::consent::ConsentStatus},
     subxt::utils::AccountId32,
     subxt_signer::sr25519,
-    Client,
 };
-use consentry_e2e::{repo_path, Node};
+use consentry_e2e::{record, repo_path, Node};
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, DenyReason, Grantee, Purpose, PurposeSet,
 };
@@ -86,15 +82,6 @@ async fn run_script(ws_url: &str) -> anyhow::Result<Created> {
         granted: id("granted")?,
         denied: id("denied")?,
     })
-}
-
-async fn record(api: &Client, id: u64) -> anyhow::Result<AccessRecord<AccountId32, u32>> {
-    api.runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().audit_api().record(id))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no record {id}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

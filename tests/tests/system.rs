@@ -230,13 +230,7 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
     let access_id = job["access_id"].as_u64().expect("access id");
 
     // The chain closed the record with the job's result digest; exactly one read happened.
-    let record = chain
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().audit_api().record(access_id))
-        .await?
-        .expect("record");
+    let record = consentry_e2e::record(&chain, access_id).await?;
     assert_eq!(record.state.0, AccessState::Closed(Outcome::Completed));
     assert_eq!(
         record.result_digest.map(hex::encode),

@@ -34,9 +34,7 @@ fi
 
 bin=$(find_bin)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
-    # As scripts/setup.sh does: root installs directly, anyone else through sudo.
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    ($SUDO apt-get update && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql) >&2 || true
+    "$(dirname "$0")/../../../scripts/apt-install.sh" postgresql || true
     bin=$(find_bin)
 fi
 [ -n "$bin" ] && [ -x "$bin/initdb" ] || { echo "PostgreSQL server binaries not found" >&2; exit 1; }

@@ -170,8 +170,9 @@ fn only_known_accounts_may_transact() {
     });
 }
 
-/// The pool's verdict on a stranger comes from the permission check, whatever the order of the
-/// other checks: `BadSigner` ("invalid signing address"), not `CheckNonce`'s `Payment`.
+/// The pool's verdict on a stranger, through the runtime's whole extension pipeline in its real
+/// order, comes from the permission check: `BadSigner` ("invalid signing address"), not
+/// `CheckNonce`'s `Payment`, which a stranger (no account) would get if the nonce check ran first.
 #[test]
 fn strangers_are_refused_as_unknown_signers() {
     use sp_runtime::{
@@ -180,22 +181,20 @@ fn strangers_are_refused_as_unknown_signers() {
         transaction_validity::{InvalidTransaction, TransactionSource, TransactionValidityError},
     };
     ext().execute_with(|| {
-        let checks = |nonce| -> crate::TxExtension {
-            (
-                frame_system::CheckNonZeroSender::new(),
-                crate::permission::CheckPermission,
-                frame_system::CheckSpecVersion::new(),
-                frame_system::CheckTxVersion::new(),
-                frame_system::CheckGenesis::new(),
-                frame_system::CheckEra::from(Era::Immortal),
-                frame_system::CheckNonce::from(nonce),
-                frame_system::CheckWeight::new(),
-            )
-        };
+        let checks: crate::TxExtension = (
+            frame_system::CheckNonZeroSender::new(),
+            crate::permission::CheckPermission,
+            frame_system::CheckSpecVersion::new(),
+            frame_system::CheckTxVersion::new(),
+            frame_system::CheckGenesis::new(),
+            frame_system::CheckEra::from(Era::Immortal),
+            frame_system::CheckNonce::from(0),
+            frame_system::CheckWeight::new(),
+        );
         let call = remark();
         let info = frame_support::dispatch::GetDispatchInfo::get_dispatch_info(&call);
         let validate = |who: Sr25519Keyring| {
-            checks(0).validate_only(
+            checks.validate_only(
                 RuntimeOrigin::signed(who.to_account_id()),
                 &call,
                 &info,
