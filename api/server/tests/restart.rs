@@ -42,6 +42,8 @@ async fn a_killed_indexer_resumes_without_losing_or_repeating_events() -> anyhow
             Static(Purpose::Research),
             Static(CategorySet::of(&[DataCategory::Labs])),
             [9; 32],
+            // Nobody claimed these pseudonyms: no consents to read.
+            0,
         );
         last = Some(
             client

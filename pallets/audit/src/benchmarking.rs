@@ -129,6 +129,7 @@ mod benchmarks {
             Purpose::Simulation,
             categories(),
             [1; 32],
+            1,
         );
         assert_eq!(NextAccessId::<T>::get(), n as u64);
         let institution = pallet_consentry_identity::ServiceKeys::<T>::get(&who).unwrap();

@@ -34,11 +34,13 @@ pub struct Tally {
 
 impl Tally {
     /// The costliest tally `records` records over `categories` can produce: each for a patient
-    /// whose consent index is full, citing one consent per requested category (a permit never
-    /// cites more), and every append writing a page.
-    pub fn worst<T: Config>(records: u32, categories: CategorySet) -> Self {
+    /// holding `consents_bound` consents (at most a full consent index), citing one consent per
+    /// requested category (a permit never cites more), and every append writing a page.
+    pub fn worst<T: Config>(records: u32, categories: CategorySet, consents_bound: u32) -> Self {
         let cited = (categories.iter().count() as u32).clamp(1, MOST_CITED);
-        let read = T::ConsentCheck::max_consents_read().max(cited);
+        let read = consents_bound
+            .min(T::ConsentCheck::max_consents_read())
+            .max(cited);
         Self {
             records,
             flushes: most_flushes::<T>(records),

@@ -21,10 +21,10 @@
 //!
 //! Storage answers the auditor's questions without scanning the log: records by id, by patient
 //! and by institution (append-only indexes read newest first, see [`index`]), and counts by state.
-//! A record costs few writes (the record, the subject's index head, the institution's log) because
-//! writes dominate its weight. What is only known at dispatch — how many consents a decision read
-//! and cited, whether an index page was written — is charged for the costliest case and refunded
-//! ([`cost`]).
+//! A record costs few writes (the record and the subject's index head; the institution's log and
+//! the id counter are written once per call, in `request.rs`) because writes dominate its weight.
+//! What is only known at dispatch — how many consents a decision read and cited, whether an index
+//! page was written — is charged for the costliest case and refunded ([`cost`]).
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -37,6 +37,7 @@ pub mod cost;
 pub mod index;
 #[cfg(test)]
 mod mock;
+mod request;
 #[cfg(test)]
 mod tests;
 pub mod weights;
@@ -46,6 +47,7 @@ pub use consentry_primitives::{
     InstitutionId, Outcome, Pseudonym, Purpose, StateCounts, SubjectId, SubjectRef,
 };
 pub use index::{IndexHead, InstitutionLog};
+use request::RequestCall;
 pub use weights::WeightInfo;
 
 /// Sets up state under which a benchmark's access requests are permitted.
@@ -192,13 +194,19 @@ pub mod pallet {
         NotOpen,
         /// A `Completed` outcome must carry the result's digest.
         MissingResultDigest,
+        /// A patient of a cohort request holds more consents than the request's `consents_bound`.
+        ConsentsBoundTooLow,
     }
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
         /// Requests access to one patient's data; the chain decides and records the decision.
         #[pallet::call_index(0)]
-        #[pallet::weight(cost::request::<T>(cost::Tally::worst::<T>(1, *categories)))]
+        #[pallet::weight(cost::request::<T>(cost::Tally::worst::<T>(
+            1,
+            *categories,
+            u32::MAX,
+        )))]
         pub fn request_access(
             origin: OriginFor<T>,
             pseudonym: Pseudonym,
@@ -206,23 +214,24 @@ pub mod pallet {
             categories: CategorySet,
             job_digest: Digest,
         ) -> DispatchResultWithPostInfo {
-            let (who, institution) = Self::requester(origin, categories)?;
-            let tally = Self::decide_and_record(
-                &who,
-                institution,
-                pseudonym,
-                purpose,
-                categories,
-                job_digest,
-            );
+            let mut call = Self::requester(origin, categories)?;
+            let tally = call.decide_and_record(pseudonym, purpose, categories, job_digest);
+            call.finish();
             Ok(Some(cost::request::<T>(tally)).into())
         }
 
         /// Requests access to a cohort: one record per pseudonym, each decided on its own.
+        ///
+        /// `consents_bound` is the most consents any of the patients holds in the chain's consent
+        /// index (`ConsentApi::consents_of`; 0 for a pseudonym nobody has claimed). The call is
+        /// charged for that many per record instead of a full index each, so a block takes as
+        /// many cohort requests as it has room for; a patient found holding more fails the whole
+        /// call with [`Error::ConsentsBoundTooLow`], and nothing of it is kept.
         #[pallet::call_index(1)]
         #[pallet::weight(cost::batch::<T>(cost::Tally::worst::<T>(
             pseudonyms.len() as u32,
             *categories,
+            *consents_bound,
         )))]
         pub fn request_access_batch(
             origin: OriginFor<T>,
@@ -230,20 +239,21 @@ pub mod pallet {
             purpose: Purpose,
             categories: CategorySet,
             job_digest: Digest,
+            consents_bound: u32,
         ) -> DispatchResultWithPostInfo {
-            let (who, institution) = Self::requester(origin, categories)?;
+            let mut call = Self::requester(origin, categories)?;
             ensure!(!pseudonyms.is_empty(), Error::<T>::EmptyBatch);
             let mut tally = cost::Tally::default();
             for pseudonym in pseudonyms {
-                tally = tally.and(Self::decide_and_record(
-                    &who,
-                    institution,
-                    pseudonym,
-                    purpose,
-                    categories,
-                    job_digest,
-                ));
+                let record = call.decide_and_record(pseudonym, purpose, categories, job_digest);
+                // The call is transactional: failing here drops the records made before.
+                ensure!(
+                    record.uncited + record.cited <= consents_bound,
+                    Error::<T>::ConsentsBoundTooLow
+                );
+                tally = tally.and(record);
             }
+            call.finish();
             Ok(Some(cost::batch::<T>(tally)).into())
         }
 
@@ -259,8 +269,8 @@ pub mod pallet {
             justification: Digest,
             job_digest: Digest,
         ) -> DispatchResultWithPostInfo {
-            let (who, institution) = Self::requester(origin, categories)?;
-            let decision = match identity::Pallet::<T>::accessor_status(&who) {
+            let mut call = Self::requester(origin, categories)?;
+            let decision = match call.accessor {
                 AccessorStatus::Active { roles, .. } => {
                     ensure!(
                         roles.contains(consentry_primitives::Role::DataCustodian),
@@ -292,9 +302,7 @@ pub mod pallet {
                     reason: DenyReason::AccessorSuspended,
                 },
             };
-            let (record, flushes) = Self::record(
-                &who,
-                institution,
+            let (record, flushes) = call.record(
                 pseudonym,
                 Purpose::Treatment,
                 categories,
@@ -302,10 +310,11 @@ pub mod pallet {
                 decision,
                 Some(justification),
             );
+            call.finish();
             if let (AccessState::Granted, Some(subject)) = (record.state, record.subject) {
                 Self::deposit_event(Event::EmergencyAccess {
                     id: record.id,
-                    institution,
+                    institution: record.institution,
                     subject,
                     justification,
                 });
@@ -366,82 +375,22 @@ pub mod pallet {
             identity::ServiceKeys::<T>::get(who).ok_or_else(|| Error::<T>::NotRegistered.into())
         }
 
-        /// The signer and its institution, for a request over well-formed `categories`.
+        /// The request call of a signer that is an institution's key, over well-formed
+        /// `categories`.
         fn requester(
             origin: OriginFor<T>,
             categories: CategorySet,
-        ) -> Result<(T::AccountId, InstitutionId), DispatchError> {
+        ) -> Result<RequestCall<T>, DispatchError> {
             let who = ensure_signed(origin)?;
             let institution = Self::institution_of(&who)?;
             ensure!(
                 !categories.is_empty() && categories.is_valid(),
                 Error::<T>::BadCategories
             );
-            Ok((who, institution))
+            Ok(RequestCall::start(who, institution))
         }
 
-        /// Decides one request and records it; returns what that cost (see [`cost`]).
-        fn decide_and_record(
-            who: &T::AccountId,
-            institution: InstitutionId,
-            pseudonym: Pseudonym,
-            purpose: Purpose,
-            categories: CategorySet,
-            job_digest: Digest,
-        ) -> cost::Tally {
-            let now = <T as identity::Config>::Time::now();
-            let decision = T::ConsentCheck::decide(
-                SubjectRef::Pseudonym(pseudonym),
-                who,
-                purpose,
-                categories,
-                now,
-            );
-            let (read, cited) = match &decision {
-                Decision::Permit { subject, consents } => {
-                    T::ConsentCheck::consume(consents);
-                    (
-                        T::ConsentCheck::consents_read(*subject),
-                        consents.len() as u32,
-                    )
-                }
-                Decision::Deny {
-                    subject: Some(subject),
-                    ..
-                } => (T::ConsentCheck::consents_read(*subject), 0),
-                Decision::Deny { subject: None, .. } => (0, 0),
-            };
-            let (record, flushes) = Self::record(
-                who,
-                institution,
-                pseudonym,
-                purpose,
-                categories,
-                job_digest,
-                decision,
-                None,
-            );
-            match (record.state, record.subject) {
-                (AccessState::Granted, Some(subject)) => {
-                    Self::deposit_event(Event::AccessGranted {
-                        id: record.id,
-                        institution,
-                        subject,
-                        purpose,
-                        categories,
-                    })
-                }
-                _ => Self::deposit_denied(&record),
-            }
-            cost::Tally {
-                records: 1,
-                flushes,
-                uncited: read.saturating_sub(cited),
-                cited,
-            }
-        }
-
-        fn deposit_denied(record: &RecordOf<T>) {
+        pub(crate) fn deposit_denied(record: &RecordOf<T>) {
             if let AccessState::Denied(reason) = record.state {
                 Self::deposit_event(Event::AccessDenied {
                     id: record.id,
@@ -450,71 +399,6 @@ pub mod pallet {
                     reason,
                 });
             }
-        }
-
-        /// Stores one record and indexes it; returns it with the number of index pages written
-        /// (0 to 2). The only place records are created.
-        #[allow(clippy::too_many_arguments)]
-        fn record(
-            who: &T::AccountId,
-            institution: InstitutionId,
-            pseudonym: Pseudonym,
-            purpose: Purpose,
-            categories: CategorySet,
-            job_digest: Digest,
-            decision: Decision,
-            emergency: Option<Digest>,
-        ) -> (RecordOf<T>, u32) {
-            let id = NextAccessId::<T>::get();
-            NextAccessId::<T>::put(id.saturating_add(1));
-            let (subject, state, consents) = match decision {
-                Decision::Permit { subject, consents } => {
-                    // A permit never cites more consents than there are categories (at most 16),
-                    // and MaxPermitConsents covers every defined category.
-                    let consents = BoundedVec::truncate_from(consents);
-                    (Some(subject), AccessState::Granted, consents)
-                }
-                Decision::Deny { subject, reason } => {
-                    (subject, AccessState::Denied(reason), BoundedVec::new())
-                }
-            };
-            let record = AccessRecord {
-                id,
-                institution,
-                requested_by: who.clone(),
-                pseudonym,
-                subject,
-                purpose,
-                categories,
-                job_digest,
-                consents,
-                emergency,
-                state,
-                result_digest: None,
-                requested_at: <T as identity::Config>::Time::now(),
-                block: frame_system::Pallet::<T>::block_number(),
-                closed_at: None,
-            };
-            Records::<T>::insert(id, &record);
-            let mut flushes = 0;
-            if let Some(s) = subject {
-                if let Some((page, ids)) = SubjectIndex::<T>::mutate(s, |head| head.push(id)) {
-                    SubjectPages::<T>::insert(s, page, ids);
-                    flushes += 1;
-                }
-            }
-            let flushed = InstitutionIndex::<T>::mutate(institution, |log| {
-                log.counts.shift(None, state);
-                if emergency.is_some() && state == AccessState::Granted {
-                    log.counts.emergency = log.counts.emergency.saturating_add(1);
-                }
-                log.index.push(id)
-            });
-            if let Some((page, ids)) = flushed {
-                InstitutionPages::<T>::insert(institution, page, ids);
-                flushes += 1;
-            }
-            (record, flushes)
         }
 
         /// An institution's record counts by state.

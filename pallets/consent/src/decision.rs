@@ -79,7 +79,18 @@ impl<T: Config> ConsentCheck<T::AccountId> for Pallet<T> {
         categories: CategorySet,
         now: Moment,
     ) -> Decision {
-        let (institution, roles) = match identity::Pallet::<T>::accessor_status(accessor) {
+        let status = identity::Pallet::<T>::accessor_status(accessor);
+        Self::decide_as(subject, status, purpose, categories, now)
+    }
+
+    fn decide_as(
+        subject: SubjectRef,
+        accessor: AccessorStatus,
+        purpose: Purpose,
+        categories: CategorySet,
+        now: Moment,
+    ) -> Decision {
+        let (institution, roles) = match accessor {
             AccessorStatus::NotRegistered => {
                 return Decision::Deny {
                     subject: None,
@@ -102,8 +113,18 @@ impl<T: Config> ConsentCheck<T::AccountId> for Pallet<T> {
                         reason: DenyReason::UnknownSubject,
                     }
                 }
+                Some(record) if record.erased_at.is_some() => {
+                    return Decision::Deny {
+                        subject: Some(s),
+                        reason: DenyReason::SubjectErased,
+                    }
+                }
                 Some(_) => s,
             },
+            // A link that resolves is claimed and not erased, and only a subject that is not
+            // erased can claim (`identity::claim`), while forgetting a subject erases all its
+            // links (`identity::forget`): so the subject needs no second read here. That read
+            // was a fifth of a cohort request's storage reads.
             SubjectRef::Pseudonym(p) => match identity::Pallet::<T>::resolve(&p) {
                 Ok(s) => s,
                 Err(erased) => {
@@ -117,12 +138,6 @@ impl<T: Config> ConsentCheck<T::AccountId> for Pallet<T> {
                 }
             },
         };
-        if identity::Pallet::<T>::is_erased(subject) {
-            return Decision::Deny {
-                subject: Some(subject),
-                reason: DenyReason::SubjectErased,
-            };
-        }
         let consents = Pallet::<T>::consents_of(subject);
         match decide_over(&consents, institution, roles, purpose, categories, now) {
             Ok(consents) => Decision::Permit { subject, consents },

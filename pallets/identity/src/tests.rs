@@ -448,6 +448,38 @@ fn forget_erases_links_removes_guardians_and_tells_dependents() {
     });
 }
 
+/// The consent decision trusts `resolve` alone for a subject's liveness (it skips reading the
+/// subject): a pseudonym that resolves must never name a forgotten subject, whichever of the
+/// subject's links, claimed before or pending at the time of forgetting, is asked about.
+#[test]
+fn a_resolving_pseudonym_never_names_a_forgotten_subject() {
+    new_test_ext().execute_with(|| {
+        let subject = enrolled_and_claimed();
+        let p3 = [3; 32];
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            P2,
+            PATIENT
+        ));
+        assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), P2));
+        // Pending when the patient is forgotten.
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            p3,
+            PATIENT
+        ));
+        assert_eq!(Identity::resolve(&P2), Ok(subject));
+        assert_ok!(Identity::forget(RuntimeOrigin::signed(PATIENT), subject));
+        assert_eq!(Identity::resolve(&P1), Err(true));
+        assert_eq!(Identity::resolve(&P2), Err(true));
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(PATIENT), p3),
+            Error::<Test>::SubjectErased
+        );
+        assert_eq!(Identity::resolve(&p3), Err(false));
+    });
+}
+
 #[test]
 fn genesis_registers_institutions_with_keys() {
     let mut t = frame_system::GenesisConfig::<Test>::default()

@@ -83,6 +83,16 @@ pub trait ConsentCheck<AccountId> {
         now: Moment,
     ) -> Decision;
 
+    /// [`Self::decide`] for an accessor whose status the caller has already looked up (a cohort
+    /// request decides for one accessor many times; its status cannot change within the call).
+    fn decide_as(
+        subject: SubjectRef,
+        accessor: AccessorStatus,
+        purpose: Purpose,
+        categories: CategorySet,
+        now: Moment,
+    ) -> Decision;
+
     /// Counts one use against each consent of a permit (for consents with a use limit).
     fn consume(permit: &[ConsentId]);
 

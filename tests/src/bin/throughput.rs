@@ -153,6 +153,25 @@ async fn setup(
     Ok(pseudonyms)
 }
 
+/// The most consents any of `cohort`'s patients holds in the chain's consent index (0 for
+/// pseudonyms nobody claimed), as `request_access_batch` wants it.
+async fn consents_bound(api: &Client, cohort: &[[u8; 32]]) -> anyhow::Result<u32> {
+    let at = api.runtime_api().at_latest().await?;
+    let mut bound = 0;
+    for p in cohort {
+        if let Some(subject) = at
+            .call(runtime::apis().consent_api().subject_of(*p))
+            .await?
+        {
+            let held = at
+                .call(runtime::apis().consent_api().consents_of(subject))
+                .await?;
+            bound = bound.max(held.len() as u32);
+        }
+    }
+    Ok(bound)
+}
+
 /// The service keys that sign the requests: `worker` and, with `THROUGHPUT_WORKERS=n`, `n - 1`
 /// more keys of institution 0, added by the dev chain's sudo key (Alice).
 async fn workers(
@@ -343,6 +362,8 @@ async fn main() -> anyhow::Result<()> {
     let single_rate = run(&api, &rpc, singles_txs, singles).await?;
     println!("single request_access: {singles} records finalized at {single_rate:.0} records/s");
 
+    // What a hospital's worker declares for a cohort: the most consents any member holds.
+    let bound = consents_bound(&api, &cohort).await?;
     let batch_txs = (0..batches)
         .map(|_| {
             let call = runtime::tx().audit().request_access_batch(
@@ -352,6 +373,7 @@ async fn main() -> anyhow::Result<()> {
                 Static(Purpose::Research),
                 categories.clone(),
                 [9; 32],
+                bound,
             );
             let (who, nonce) = next_signer();
             offline(&api, &call, &who, nonce)

@@ -61,7 +61,8 @@ proptest! {
                     }
                     Op::Batch(n) => {
                         let batch: BoundedVec<_, _> = vec![PSEUDONYM; n as usize].try_into().unwrap();
-                        prop_assert!(Audit::request_access_batch(RuntimeOrigin::signed(LAB_KEY), batch, Purpose::Simulation, labs(), JOB).is_ok());
+                        let held = consent::SubjectConsents::<Test>::decode_len(SUBJECT).unwrap_or(0) as u32;
+                        prop_assert!(Audit::request_access_batch(RuntimeOrigin::signed(LAB_KEY), batch, Purpose::Simulation, labs(), JOB, held).is_ok());
                         prop_assert_eq!(NextAccessId::<Test>::get(), before + n as u64);
                     }
                     Op::Emergency => {

@@ -32,6 +32,19 @@ fn grant_lab(purpose: Purpose, max_uses: Option<u32>) -> u64 {
     id
 }
 
+/// A second patient, `account`, enrolled by the hospital under `pseudonym`, with no consents.
+fn enrol_and_claim(pseudonym: [u8; 32], account: u64) {
+    assert_ok!(identity::Pallet::<Test>::enrol(
+        RuntimeOrigin::signed(HOSPITAL_KEY),
+        pseudonym,
+        account
+    ));
+    assert_ok!(identity::Pallet::<Test>::claim(
+        RuntimeOrigin::signed(account),
+        pseudonym
+    ));
+}
+
 fn request(who: u64) -> AccessId {
     let id = NextAccessId::<Test>::get();
     assert_ok!(Audit::request_access(
@@ -403,22 +416,15 @@ fn batch_requests_decide_each_patient_on_its_own() {
     new_test_ext().execute_with(|| {
         grant_lab(Purpose::FederatedTraining, None);
         // A second patient without consent, and an unknown pseudonym.
-        assert_ok!(identity::Pallet::<Test>::enrol(
-            RuntimeOrigin::signed(HOSPITAL_KEY),
-            [8; 32],
-            101
-        ));
-        assert_ok!(identity::Pallet::<Test>::claim(
-            RuntimeOrigin::signed(101),
-            [8; 32]
-        ));
+        enrol_and_claim([8; 32], 101);
         let batch: BoundedVec<_, _> = vec![PSEUDONYM, [8; 32], [9; 32]].try_into().unwrap();
         assert_ok!(Audit::request_access_batch(
             RuntimeOrigin::signed(LAB_KEY),
             batch,
             Purpose::FederatedTraining,
             labs(),
-            JOB
+            JOB,
+            1
         ));
         assert_eq!(NextAccessId::<Test>::get(), 3);
         assert_eq!(state(0), AccessState::Granted);
@@ -430,7 +436,8 @@ fn batch_requests_decide_each_patient_on_its_own() {
                 BoundedVec::new(),
                 Purpose::Research,
                 labs(),
-                JOB
+                JOB,
+                1
             ),
             Error::<Test>::EmptyBatch
         );
@@ -440,7 +447,8 @@ fn batch_requests_decide_each_patient_on_its_own() {
                 vec![PSEUDONYM].try_into().unwrap(),
                 Purpose::Research,
                 CategorySet::empty(),
-                JOB
+                JOB,
+                1
             ),
             Error::<Test>::BadCategories
         );
@@ -450,10 +458,39 @@ fn batch_requests_decide_each_patient_on_its_own() {
                 vec![PSEUDONYM].try_into().unwrap(),
                 Purpose::Research,
                 labs(),
-                JOB
+                JOB,
+                1
             ),
             Error::<Test>::NotRegistered
         );
+    });
+}
+
+/// A cohort request names the most consents a patient holds; one patient holding more fails the
+/// whole request and keeps nothing of it, records decided before that patient included.
+#[test]
+fn a_cohort_request_holds_its_patients_to_its_consents_bound() {
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::Simulation, None);
+        grant_lab(Purpose::Research, None);
+        enrol_and_claim([8; 32], 101);
+        // The patient without consents first, then PSEUDONYM's, who holds two.
+        let cohort = || -> BoundedVec<_, _> { vec![[8; 32], PSEUDONYM].try_into().unwrap() };
+        let request = |bound| {
+            Audit::request_access_batch(
+                RuntimeOrigin::signed(LAB_KEY),
+                cohort(),
+                Purpose::Simulation,
+                labs(),
+                JOB,
+                bound,
+            )
+        };
+        assert_noop!(request(1), Error::<Test>::ConsentsBoundTooLow);
+        assert_ok!(request(2));
+        assert_eq!(NextAccessId::<Test>::get(), 2);
+        assert_eq!(state(0), AccessState::Denied(DenyReason::NoConsent));
+        assert_eq!(state(1), AccessState::Granted);
     });
 }
 

@@ -36,6 +36,7 @@ fn page_writes_charged_up_front_are_refunded_when_not_made() {
             Purpose::Simulation,
             labs(),
             JOB,
+            1,
         )
         .unwrap()
         .actual_weight
@@ -129,6 +130,7 @@ fn batches_pay_for_every_consent_read_beyond_one_per_record() {
                 Purpose::Simulation,
                 labs(),
                 JOB,
+                2,
             ))
         };
         let w = |c, k| <Test as Config>::WeightInfo::request_access_consents(c, k);
@@ -140,5 +142,42 @@ fn batches_pay_for_every_consent_read_beyond_one_per_record() {
         // Each of the two records read one consent more.
         assert_eq!(two_each - one_each, w(2, 2) - w(0, 2));
         assert!(two_each.ref_time() > one_each.ref_time());
+    });
+}
+
+/// A cohort request is charged for the consents its bound names, not for full consent indexes,
+/// and never less than it then uses.
+#[test]
+fn batches_are_charged_for_their_consents_bound() {
+    use frame_support::{dispatch::GetDispatchInfo, traits::Get};
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::Simulation, None);
+        let call = |consents_bound| crate::Call::<Test>::request_access_batch {
+            pseudonyms: vec![PSEUDONYM; 4].try_into().unwrap(),
+            purpose: Purpose::Simulation,
+            categories: labs(),
+            job_digest: JOB,
+            consents_bound,
+        };
+        let charged = |bound| call(bound).get_dispatch_info().call_weight;
+        let full = <Test as consent::Config>::MaxIndexedConsents::get();
+        // One consent per record is what the batch benchmark measured.
+        assert_eq!(
+            charged(1),
+            <Test as Config>::WeightInfo::request_access_batch(4)
+        );
+        assert!(charged(1).all_lt(charged(2)));
+        assert!(charged(2).all_lt(charged(full)));
+        // A bound past the index's is the index's.
+        assert_eq!(charged(full), charged(u32::MAX));
+        let used = used(Audit::request_access_batch(
+            RuntimeOrigin::signed(LAB_KEY),
+            vec![PSEUDONYM; 4].try_into().unwrap(),
+            Purpose::Simulation,
+            labs(),
+            JOB,
+            1,
+        ));
+        assert!(used.all_lte(charged(1)));
     });
 }
