@@ -202,6 +202,7 @@ pub mod pallet {
     impl<T: Config> Pallet<T> {
         /// Requests access to one patient's data; the chain decides and records the decision.
         #[pallet::call_index(0)]
+        // A single request names no consents bound: it is charged for a full consent index.
         #[pallet::weight(cost::request::<T>(cost::Tally::worst::<T>(
             1,
             *categories,

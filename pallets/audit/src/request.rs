@@ -33,7 +33,7 @@ pub(crate) struct RequestCall<T: Config> {
 impl<T: Config> RequestCall<T> {
     /// Reads what the call's records share. `institution` is `who`'s.
     pub(crate) fn start(who: T::AccountId, institution: InstitutionId) -> Self {
-        let accessor = identity::Pallet::<T>::accessor_status(&who);
+        let accessor = identity::Pallet::<T>::institution_status(institution);
         Self {
             who,
             institution,

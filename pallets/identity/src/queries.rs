@@ -22,9 +22,14 @@ impl<T: Config> Pallet<T> {
 
     /// What the chain knows about an account as an accessor.
     pub fn accessor_status(who: &T::AccountId) -> AccessorStatus {
-        let Some(id) = ServiceKeys::<T>::get(who) else {
-            return AccessorStatus::NotRegistered;
-        };
+        match ServiceKeys::<T>::get(who) {
+            Some(id) => Self::institution_status(id),
+            None => AccessorStatus::NotRegistered,
+        }
+    }
+
+    /// The standing of a key of institution `id`, for callers that already looked the key up.
+    pub fn institution_status(id: InstitutionId) -> AccessorStatus {
         match Institutions::<T>::get(id) {
             None => AccessorStatus::NotRegistered,
             Some(i) if i.status == InstitutionStatus::Suspended => {
