@@ -74,7 +74,7 @@ pub struct ConsentRow {
     pub valid_until_ms: Option<u64>,
     /// Use limit, if any.
     pub max_uses: Option<u32>,
-    /// Uses so far.
+    /// Uses counted against the limit since it was set (0 without a limit: see the records).
     pub uses: u32,
     /// `active`, `revoked` or `erased`.
     pub status: String,

@@ -38,7 +38,7 @@ pub struct ConsentView {
     pub valid_until: Option<String>,
     /// Use limit.
     pub max_uses: Option<u32>,
-    /// Uses so far.
+    /// Uses counted against the limit since it was set (0 without a limit).
     pub uses: u32,
     /// `active`, `revoked`, `erased`.
     pub status: String,
@@ -74,7 +74,7 @@ impl ConsentView {
     /// One line.
     pub fn line(&self) -> String {
         format!(
-            "consent {}: {} may use {} for {} from {}{}{} — {} ({} uses)",
+            "consent {}: {} may use {} for {} from {}{}{} — {}",
             self.id,
             self.grantee,
             self.categories.join(","),
@@ -84,11 +84,11 @@ impl ConsentView {
                 .as_ref()
                 .map(|u| format!(" until {u}"))
                 .unwrap_or_default(),
+            // Uses are counted against a limit only (the audit log lists every access).
             self.max_uses
-                .map(|m| format!(", at most {m} uses"))
+                .map(|m| format!(", at most {m} uses ({} used)", self.uses))
                 .unwrap_or_default(),
             self.status,
-            self.uses
         )
     }
 }

@@ -1,13 +1,16 @@
 //! What an access request is charged before dispatch, and what it used.
 //!
-//! Two costs of a request are only known once it runs: how many consents the decision read and
+//! Three costs of a request are only known once it runs: how many consents the decision read and
 //! cited (a patient may hold up to the consent index's bound, and a permit cites one consent per
-//! data category at most), and whether appending to an index filled a tail and wrote a page. Calls
-//! are charged for the costliest case and return the weight of what they did, per the generated
-//! weights: `request_access` and `request_access_batch(n)` are benchmarked with one consent per
-//! record, read and cited, and `request_access_consents(c, k)` (`c` consents read but not cited,
-//! `k` cited) prices what each further consent adds. Only that benchmark's slopes are used, so
-//! the common case is charged exactly what it was measured at.
+//! data category at most), how many of the cited consents have a use limit (only those have a
+//! use counted, a write each), and whether appending to an index filled a tail and wrote a page.
+//! Calls are charged for the costliest case and return the weight of what they did, per the
+//! generated weights: `request_access` and `request_access_batch(n)` are benchmarked with one
+//! use-limited consent per record, read and cited, and `request_access_consents(c, k)` (`c`
+//! consents read but not cited, `k` cited) prices what each further consent adds. Only that
+//! benchmark's slopes are used, so the common case is charged exactly what it was measured at;
+//! writes that did not happen (pages not flushed, uses of unlimited consents not counted) are
+//! refunded at the runtime's `DbWeight`.
 
 use crate::{Config, WeightInfo};
 use consentry_primitives::{CategorySet, ConsentCheck, DataCategory};
@@ -28,14 +31,17 @@ pub struct Tally {
     pub flushes: u32,
     /// Consents decisions read without citing them.
     pub uncited: u32,
-    /// Consents permits cited (each also had a use counted).
+    /// Consents permits cited.
     pub cited: u32,
+    /// Cited consents that had a use counted (those with a use limit).
+    pub counted: u32,
 }
 
 impl Tally {
     /// The costliest tally `records` records over `categories` can produce: each for a patient
-    /// holding `consents_bound` consents (at most a full consent index), citing one consent per
-    /// requested category (a permit never cites more), and every append writing a page.
+    /// holding `consents_bound` consents (at most a full consent index), citing one use-limited
+    /// consent per requested category (a permit never cites more), and every append writing a
+    /// page.
     pub fn worst<T: Config>(records: u32, categories: CategorySet, consents_bound: u32) -> Self {
         let cited = (categories.iter().count() as u32).clamp(1, MOST_CITED);
         let read = consents_bound
@@ -46,6 +52,7 @@ impl Tally {
             flushes: most_flushes::<T>(records),
             uncited: records.saturating_mul(read - cited),
             cited: records.saturating_mul(cited),
+            counted: records.saturating_mul(cited),
         }
     }
 
@@ -56,6 +63,7 @@ impl Tally {
             flushes: self.flushes.saturating_add(other.flushes),
             uncited: self.uncited.saturating_add(other.uncited),
             cited: self.cited.saturating_add(other.cited),
+            counted: self.counted.saturating_add(other.counted),
         }
     }
 }
@@ -68,11 +76,12 @@ fn most_flushes<T: Config>(records: u32) -> u32 {
         .saturating_add(records.saturating_sub(1) / T::IndexPage::get().max(1))
 }
 
-/// `charged`, which assumed the most page writes `tally.records` records can make, less the
-/// page writes that did not happen.
-pub fn without_unwritten_pages<T: Config>(charged: Weight, tally: Tally) -> Weight {
-    let unwritten = most_flushes::<T>(tally.records).saturating_sub(tally.flushes);
-    charged.saturating_sub(T::DbWeight::get().writes(unwritten.into()))
+/// `charged`, which assumed the most page writes `tally.records` records can make and a use
+/// counted for every cited consent, less the writes that did not happen.
+pub fn without_unwritten<T: Config>(charged: Weight, tally: Tally) -> Weight {
+    let pages = most_flushes::<T>(tally.records).saturating_sub(tally.flushes);
+    let uses = tally.cited.saturating_sub(tally.counted);
+    charged.saturating_sub(T::DbWeight::get().writes(u64::from(pages) + u64::from(uses)))
 }
 
 /// What the consents of `tally` cost beyond one read and cited per record. Never less than
@@ -85,12 +94,12 @@ fn consents_beyond_one<T: Config>(tally: Tally) -> Weight {
 /// The weight of one `request_access` that did what `tally` says.
 pub fn request<T: Config>(tally: Tally) -> Weight {
     let charged = W::<T>::request_access().saturating_add(consents_beyond_one::<T>(tally));
-    without_unwritten_pages::<T>(charged, tally)
+    without_unwritten::<T>(charged, tally)
 }
 
 /// The weight of one `request_access_batch` that did what `tally` says.
 pub fn batch<T: Config>(tally: Tally) -> Weight {
     let charged =
         W::<T>::request_access_batch(tally.records).saturating_add(consents_beyond_one::<T>(tally));
-    without_unwritten_pages::<T>(charged, tally)
+    without_unwritten::<T>(charged, tally)
 }

@@ -67,19 +67,17 @@ impl<T: Config> RequestCall<T> {
             categories,
             self.now,
         );
-        let (read, cited) = match &decision {
-            Decision::Permit { subject, consents } => {
-                T::ConsentCheck::consume(consents);
-                (
-                    T::ConsentCheck::consents_read(*subject),
-                    consents.len() as u32,
-                )
-            }
+        let (read, cited, counted) = match &decision {
+            Decision::Permit { subject, consents } => (
+                T::ConsentCheck::consents_read(*subject),
+                consents.len() as u32,
+                T::ConsentCheck::consume(consents),
+            ),
             Decision::Deny {
                 subject: Some(subject),
                 ..
-            } => (T::ConsentCheck::consents_read(*subject), 0),
-            Decision::Deny { subject: None, .. } => (0, 0),
+            } => (T::ConsentCheck::consents_read(*subject), 0, 0),
+            Decision::Deny { subject: None, .. } => (0, 0, 0),
         };
         let (record, flushes) =
             self.record(pseudonym, purpose, categories, job_digest, decision, None);
@@ -100,6 +98,7 @@ impl<T: Config> RequestCall<T> {
             flushes,
             uncited: read.saturating_sub(cited),
             cited,
+            counted,
         }
     }
 

@@ -148,14 +148,18 @@ impl<T: Config> ConsentCheck<T::AccountId> for Pallet<T> {
         }
     }
 
-    fn consume(permit: &[ConsentId]) {
+    fn consume(permit: &[ConsentId]) -> u32 {
+        let mut counted = 0;
         for id in permit {
-            Consents::<T>::mutate(id, |c| {
-                if let Some(c) = c {
-                    c.uses = c.uses.saturating_add(1);
-                }
-            });
+            // Read (the decision just read it, so this is cached) and write only limited ones:
+            // `mutate` would write back every consent, limited or not.
+            if let Some(mut c) = Consents::<T>::get(id).filter(|c| c.max_uses.is_some()) {
+                c.uses = c.uses.saturating_add(1);
+                Consents::<T>::insert(id, c);
+                counted += 1;
+            }
         }
+        counted
     }
 
     fn consents_read(subject: SubjectId) -> u32 {

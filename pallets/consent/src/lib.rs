@@ -227,6 +227,8 @@ pub mod pallet {
 
         /// Narrows a consent: fewer purposes or categories, an earlier end, fewer uses. Anything
         /// wider is refused with `WideningNotAllowed`. Signed by the patient or a guardian.
+        /// A use limit given to a consent that had none counts uses from then on: uses of
+        /// unlimited consents are not counted (they are in the patient's audit log).
         #[pallet::call_index(1)]
         #[pallet::weight(<T as Config>::WeightInfo::amend())]
         pub fn amend(

@@ -84,7 +84,8 @@ pub struct Consent<AccountId> {
     pub valid_until: Option<Moment>,
     /// How many accesses it may permit; `None` = unlimited.
     pub max_uses: Option<u32>,
-    /// How many accesses it has permitted.
+    /// How many accesses it has permitted since its use limit was set; always 0 while it has
+    /// none (the patient's audit log lists every access that cited it, limited or not).
     pub uses: u32,
     /// Lifecycle state.
     pub status: ConsentStatus,

@@ -93,8 +93,11 @@ pub trait ConsentCheck<AccountId> {
         now: Moment,
     ) -> Decision;
 
-    /// Counts one use against each consent of a permit (for consents with a use limit).
-    fn consume(permit: &[ConsentId]);
+    /// Counts one use against each use-limited consent of a permit; returns how many it counted
+    /// (each is one storage write). Consents without a limit are not counted: the audit log
+    /// already holds every access that cited them, and a write per record is the largest part of
+    /// a record's weight.
+    fn consume(permit: &[ConsentId]) -> u32;
 
     /// How many consents a decision about `subject` reads: all the patient's indexed consents.
     /// Callers weigh a decision by it.

@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn page_writes_charged_up_front_are_refunded_when_not_made() {
     new_test_ext().execute_with(|| {
-        grant_lab(Purpose::Simulation, None);
+        grant_lab(Purpose::Simulation, LIMITED);
         let write = <Test as frame_system::Config>::DbWeight::get().writes(1);
         assert!(write.ref_time() > 0);
         // The benchmarked case for one consent read and cited.
@@ -46,6 +46,11 @@ fn page_writes_charged_up_front_are_refunded_when_not_made() {
     });
 }
 
+/// A use limit the tests never reach. The benchmarks measure use-limited consents (a use counted
+/// is a write); most tests here keep to that case, and
+/// `uses_of_unlimited_consents_are_refunded_not_written` checks the other.
+const LIMITED: Option<u32> = Some(1_000);
+
 fn grant(grantee: Grantee, categories: CategorySet) {
     assert_ok!(ConsentPallet::grant(
         RuntimeOrigin::signed(PATIENT),
@@ -55,12 +60,64 @@ fn grant(grantee: Grantee, categories: CategorySet) {
         categories,
         None,
         None,
-        None
+        LIMITED
     ));
 }
 
 fn used(call: frame_support::dispatch::DispatchResultWithPostInfo) -> Weight {
     call.unwrap().actual_weight.unwrap()
+}
+
+/// A permit citing an unlimited consent counts no use, so it is not charged for that write; a
+/// limited one is, and its count moves.
+#[test]
+fn uses_of_unlimited_consents_are_refunded_not_written() {
+    let write = <Test as frame_system::Config>::DbWeight::get().writes(1);
+    // The same request (record 0, no page flushed) over a limited and an unlimited consent.
+    let first_request = |max_uses| {
+        new_test_ext().execute_with(|| {
+            let consent = grant_lab(Purpose::Simulation, max_uses);
+            let weight = used(Audit::request_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                PSEUDONYM,
+                Purpose::Simulation,
+                labs(),
+                JOB,
+            ));
+            assert_eq!(Records::<Test>::get(0).unwrap().state, AccessState::Granted);
+            let uses = consent::Consents::<Test>::get(consent).unwrap().uses;
+            (weight, uses)
+        })
+    };
+    let (limited, limited_uses) = first_request(LIMITED);
+    let (unlimited, unlimited_uses) = first_request(None);
+    assert_eq!((limited_uses, unlimited_uses), (1, 0));
+    assert!(write.ref_time() > 0);
+    assert_eq!(unlimited, limited - write);
+    // In a batch, per record.
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::Simulation, None);
+        let batch = used(Audit::request_access_batch(
+            RuntimeOrigin::signed(LAB_KEY),
+            vec![PSEUDONYM; 3].try_into().unwrap(),
+            Purpose::Simulation,
+            labs(),
+            JOB,
+            1,
+        ));
+        let tally = crate::cost::Tally {
+            records: 3,
+            cited: 3,
+            counted: 3,
+            ..Default::default()
+        };
+        // Three records, no page flushed: the batch's weight less four page writes (as
+        // `page_writes_charged_up_front_are_refunded_when_not_made` shows) and three uses.
+        assert_eq!(
+            batch,
+            crate::cost::batch::<Test>(tally) - write.saturating_mul(3)
+        );
+    });
 }
 
 #[test]
@@ -86,7 +143,7 @@ fn requests_pay_for_every_consent_read_and_cited_and_no_more_than_charged() {
         .get_dispatch_info()
         .call_weight;
         // Records 0 to 2: no index page fills, so all three carry the same page refund.
-        grant_lab(Purpose::Simulation, None);
+        grant_lab(Purpose::Simulation, LIMITED);
         let one = single(labs());
         // A consent to another institution is read by the decision, not cited.
         grant(Grantee::Institution(HOSPITAL), labs());
@@ -135,7 +192,7 @@ fn batches_pay_for_every_consent_read_beyond_one_per_record() {
         };
         let w = |c, k| <Test as Config>::WeightInfo::request_access_consents(c, k);
         // Records 0-1 and 2-3: neither batch fills a tail.
-        grant_lab(Purpose::Simulation, None);
+        grant_lab(Purpose::Simulation, LIMITED);
         let one_each = batch();
         grant(Grantee::Institution(HOSPITAL), labs());
         let two_each = batch();
@@ -151,7 +208,7 @@ fn batches_pay_for_every_consent_read_beyond_one_per_record() {
 fn batches_are_charged_for_their_consents_bound() {
     use frame_support::{dispatch::GetDispatchInfo, traits::Get};
     new_test_ext().execute_with(|| {
-        grant_lab(Purpose::Simulation, None);
+        grant_lab(Purpose::Simulation, LIMITED);
         let call = |consents_bound| crate::Call::<Test>::request_access_batch {
             pseudonyms: vec![PSEUDONYM; 4].try_into().unwrap(),
             purpose: Purpose::Simulation,

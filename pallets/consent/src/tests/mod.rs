@@ -193,6 +193,56 @@ fn validity_period_takes_effect_by_time_alone() {
     });
 }
 
+/// Uses are counted only for consents with a limit; a limit set later counts from then on.
+#[test]
+fn unlimited_consents_count_no_uses_until_limited() {
+    new_test_ext().execute_with(|| {
+        let labs = grant_to(
+            Grantee::Institution(LAB),
+            &[Purpose::Simulation],
+            &[C::Labs],
+            None,
+            None,
+        );
+        let genomic = grant_to(
+            Grantee::Institution(LAB),
+            &[Purpose::Simulation],
+            &[C::Genomic],
+            None,
+            Some(5),
+        );
+        let permit = || match decide(LAB_KEY, Purpose::Simulation, &[C::Labs, C::Genomic]) {
+            Decision::Permit { consents, .. } => consents,
+            other => panic!("expected a permit, got {other:?}"),
+        };
+        let uses = |id| Consents::<Test>::get(id).unwrap().uses;
+        for _ in 0..3 {
+            let consents = permit();
+            assert_eq!(consents.len(), 2);
+            // One of the two cited consents is limited: one use counted (one write).
+            assert_eq!(<ConsentPallet as ConsentCheck<u64>>::consume(&consents), 1);
+        }
+        assert_eq!((uses(labs), uses(genomic)), (0, 3));
+        // The patient limits the labs consent to two uses: both are still available.
+        assert_ok!(ConsentPallet::amend(
+            RuntimeOrigin::signed(PATIENT),
+            labs,
+            purposes(&[Purpose::Simulation]),
+            cats(&[C::Labs]),
+            None,
+            Some(2)
+        ));
+        for _ in 0..2 {
+            assert_eq!(<ConsentPallet as ConsentCheck<u64>>::consume(&permit()), 2);
+        }
+        assert_eq!((uses(labs), uses(genomic)), (2, 5));
+        assert_eq!(
+            decide(LAB_KEY, Purpose::Simulation, &[C::Labs]),
+            denied(DenyReason::UsesExhausted)
+        );
+    });
+}
+
 #[test]
 fn use_limits_are_consumed_and_then_deny() {
     new_test_ext().execute_with(|| {
@@ -209,7 +259,7 @@ fn use_limits_are_consumed_and_then_deny() {
             else {
                 panic!("expected a permit")
             };
-            <ConsentPallet as ConsentCheck<u64>>::consume(&consents);
+            assert_eq!(<ConsentPallet as ConsentCheck<u64>>::consume(&consents), 1);
         }
         assert_eq!(Consents::<Test>::get(id).unwrap().uses, 2);
         assert_eq!(

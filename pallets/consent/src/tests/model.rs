@@ -238,8 +238,14 @@ proptest! {
                         match (&got, &want) {
                             (Decision::Permit { consents, .. }, Ok(ids)) => {
                                 prop_assert_eq!(consents, ids);
-                                <ConsentPallet as ConsentCheck<u64>>::consume(consents);
-                                for id in ids { all[*id as usize].1.uses += 1; }
+                                let counted = <ConsentPallet as ConsentCheck<u64>>::consume(consents);
+                                // Only use-limited consents count their uses.
+                                let mut limited = 0;
+                                for id in ids {
+                                    let m = &mut all[*id as usize].1;
+                                    if m.max_uses.is_some() { m.uses += 1; limited += 1; }
+                                }
+                                prop_assert_eq!(counted, limited);
                             }
                             (Decision::Deny { reason, .. }, Err(r)) => prop_assert_eq!(reason, r),
                             _ => prop_assert!(false, "pallet {:?} vs model {:?}", got, want),
