@@ -69,55 +69,49 @@ fn used(call: frame_support::dispatch::DispatchResultWithPostInfo) -> Weight {
 }
 
 /// A permit citing an unlimited consent counts no use, so it is not charged for that write; a
-/// limited one is, and its count moves.
+/// limited one is, and its count moves. Single requests and a batch of three, each the first
+/// call on a fresh chain (no page flushed), over a limited and an unlimited consent.
 #[test]
 fn uses_of_unlimited_consents_are_refunded_not_written() {
     let write = <Test as frame_system::Config>::DbWeight::get().writes(1);
-    // The same request (record 0, no page flushed) over a limited and an unlimited consent.
-    let first_request = |max_uses| {
+    assert!(write.ref_time() > 0);
+    let first_call = |max_uses, records: usize| {
         new_test_ext().execute_with(|| {
             let consent = grant_lab(Purpose::Simulation, max_uses);
-            let weight = used(Audit::request_access(
-                RuntimeOrigin::signed(LAB_KEY),
-                PSEUDONYM,
-                Purpose::Simulation,
-                labs(),
-                JOB,
-            ));
+            let weight = used(if records == 1 {
+                Audit::request_access(
+                    RuntimeOrigin::signed(LAB_KEY),
+                    PSEUDONYM,
+                    Purpose::Simulation,
+                    labs(),
+                    JOB,
+                )
+            } else {
+                Audit::request_access_batch(
+                    RuntimeOrigin::signed(LAB_KEY),
+                    vec![PSEUDONYM; records].try_into().unwrap(),
+                    Purpose::Simulation,
+                    labs(),
+                    JOB,
+                    1,
+                )
+            });
+            assert_eq!(NextAccessId::<Test>::get(), records as u64);
             assert_eq!(Records::<Test>::get(0).unwrap().state, AccessState::Granted);
             let uses = consent::Consents::<Test>::get(consent).unwrap().uses;
             (weight, uses)
         })
     };
-    let (limited, limited_uses) = first_request(LIMITED);
-    let (unlimited, unlimited_uses) = first_request(None);
-    assert_eq!((limited_uses, unlimited_uses), (1, 0));
-    assert!(write.ref_time() > 0);
-    assert_eq!(unlimited, limited - write);
-    // In a batch, per record.
-    new_test_ext().execute_with(|| {
-        grant_lab(Purpose::Simulation, None);
-        let batch = used(Audit::request_access_batch(
-            RuntimeOrigin::signed(LAB_KEY),
-            vec![PSEUDONYM; 3].try_into().unwrap(),
-            Purpose::Simulation,
-            labs(),
-            JOB,
-            1,
-        ));
-        let tally = crate::cost::Tally {
-            records: 3,
-            cited: 3,
-            counted: 3,
-            ..Default::default()
-        };
-        // Three records, no page flushed: the batch's weight less four page writes (as
-        // `page_writes_charged_up_front_are_refunded_when_not_made` shows) and three uses.
+    for records in [1, 3] {
+        let (limited, limited_uses) = first_call(LIMITED, records);
+        let (unlimited, unlimited_uses) = first_call(None, records);
+        assert_eq!((limited_uses, unlimited_uses), (records as u32, 0));
         assert_eq!(
-            batch,
-            crate::cost::batch::<Test>(tally) - write.saturating_mul(3)
+            unlimited,
+            limited - write.saturating_mul(records as u64),
+            "{records} records"
         );
-    });
+    }
 }
 
 #[test]
