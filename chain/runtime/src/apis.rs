@@ -150,8 +150,8 @@ impl_runtime_apis! {
         fn record(id: AccessId) -> Option<AccessRecord<AccountId, BlockNumber>> {
             pallet_consentry_audit::Records::<Runtime>::get(id)
         }
-        fn records_by_subject(subject: SubjectId, before: Option<u32>, limit: u32)
-            -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<u32>)
+        fn records_by_subject(subject: SubjectId, before: Option<AccessId>, limit: u32)
+            -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<AccessId>)
         {
             Audit::records_by_subject(subject, before, limit)
         }

@@ -1,7 +1,7 @@
 //! Benchmarks for every call of the audit pallet, each in its costliest case: the request is
 //! granted (the decision reads use-limited consents and consumes those it cites), every record is
-//! for a different patient, and every index head is full, so each record also writes a full index
-//! page. The calls are measured with one consent per patient; `request_access_consents` measures
+//! for a different patient, and the institution's index head is full, so the call also writes a
+//! full index page. The calls are measured with one consent per patient; `request_access_consents` measures
 //! what each further consent read or cited adds (see [`crate::cost`] for how they combine). The
 //! calls refund what did not happen.
 
@@ -36,8 +36,8 @@ fn full_head<T: Config>() -> IndexHead<T::IndexPage> {
     head
 }
 
-/// A worker key of a new institution, and `n` patients who each granted it `consents`; every
-/// index head full.
+/// A worker key of a new institution, whose index head is full, and `n` patients who each
+/// granted it `consents`.
 fn setup<T: Config>(
     n: u32,
     consents: &[CategorySet],
@@ -51,7 +51,6 @@ fn setup<T: Config>(
         .map(|i| {
             let p = pseudonym(i);
             let subject = T::BenchmarkHelper::patient(&who, i, p, Purpose::Simulation, consents);
-            SubjectIndex::<T>::insert(subject, full_head::<T>());
             (p, subject)
         })
         .collect();
@@ -75,7 +74,11 @@ mod benchmarks {
             [1; 32],
         );
         assert_eq!(Records::<T>::get(0).unwrap().state, AccessState::Granted);
-        assert!(SubjectPages::<T>::contains_key(subject, 0));
+        assert!(SubjectRecords::<T>::contains_key(
+            subject,
+            NewestFirst::of(0)
+        ));
+        assert!(InstitutionPages::<T>::iter().next().is_some());
     }
 
     /// `request_access` for a patient holding `k` consents of one category each, all cited for a
@@ -136,7 +139,8 @@ mod benchmarks {
         assert_eq!(Audit::<T>::counts(institution).granted, n);
         assert!(patients
             .iter()
-            .all(|(_, s)| SubjectPages::<T>::contains_key(s, 0)));
+            .enumerate()
+            .all(|(i, (_, s))| SubjectRecords::<T>::contains_key(s, NewestFirst::of(i as u64))));
     }
 
     #[benchmark]
@@ -152,7 +156,10 @@ mod benchmarks {
             [1; 32],
         );
         assert_eq!(Records::<T>::get(0).unwrap().emergency, Some([2; 32]));
-        assert!(SubjectPages::<T>::contains_key(subject, 0));
+        assert!(SubjectRecords::<T>::contains_key(
+            subject,
+            NewestFirst::of(0)
+        ));
     }
 
     #[benchmark]

@@ -3,7 +3,7 @@
 //! Three costs of a request are only known once it runs: how many consents the decision read and
 //! cited (a patient may hold up to the consent index's bound, and a permit cites one consent per
 //! data category at most), how many of the cited consents have a use limit (only those have a
-//! use counted, a write each), and whether appending to an index filled a tail and wrote a page.
+//! use counted, a write each), and how many pages appending to the institution's index wrote.
 //! Calls are charged for the costliest case and return the weight of what they did, per the
 //! generated weights: `request_access` and `request_access_batch(n)` are benchmarked with one
 //! use-limited consent per record, read and cited, and `request_access_consents(c, k)` (`c`
@@ -40,8 +40,8 @@ pub struct Tally {
 impl Tally {
     /// The costliest tally `records` records over `categories` can produce: each for a patient
     /// holding `consents_bound` consents (at most a full consent index), citing one use-limited
-    /// consent per requested category (a permit never cites more), and every append writing a
-    /// page.
+    /// consent per requested category (a permit never cites more), and every page the
+    /// institution's index could start written.
     pub fn worst<T: Config>(records: u32, categories: CategorySet, consents_bound: u32) -> Self {
         let cited = (categories.iter().count() as u32).clamp(1, MOST_CITED);
         let read = consents_bound
@@ -68,12 +68,10 @@ impl Tally {
     }
 }
 
-/// The most index pages `records` records can write: one per subject (each a different patient
-/// whose tail is full) and one per started institution page.
+/// The most institution index pages `records` records can write: one per page they start (a
+/// subject's index writes no pages, see [`crate::index`]).
 fn most_flushes<T: Config>(records: u32) -> u32 {
-    records
-        .saturating_add(1)
-        .saturating_add(records.saturating_sub(1) / T::IndexPage::get().max(1))
+    1u32.saturating_add(records.saturating_sub(1) / T::IndexPage::get().max(1))
 }
 
 /// `charged`, which assumed the most page writes `tally.records` records can make and a use

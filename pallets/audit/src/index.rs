@@ -1,10 +1,17 @@
 //! The audit log's indexes by subject and by institution.
 //!
-//! An index is append-only and read newest first, a page at a time. Appending must cost one
-//! storage write, because every access record appends to two indexes and writes dominate a
-//! record's weight: the newest ids therefore live in a small *head* beside the count, and only
-//! when the head's tail is full is it moved, once per `S` appends, to a page entry of its own.
-//! (A count map plus a page map would cost two writes per append.)
+//! Both are append-only and read newest first, a page at a time, and both must be cheap to append
+//! to, because every access record appends to each and storage accesses dominate a record's
+//! weight. They differ in who appends:
+//!
+//! - An institution's index is appended to by every record of its calls, so a call reads its head
+//!   once, appends all its records and writes it back once ([`IndexHead`]): the newest ids live in a
+//!   small head beside the count, and only when the head's tail is full is it moved, once per `S`
+//!   appends, to a page entry of its own.
+//! - A subject's index is appended to once per call at most (a cohort request names a different
+//!   patient per record), so a head would cost a read and a write per record. Instead each record
+//!   is a key of its own with no value ([`NewestFirst`]): one write, nothing read, and the keys'
+//!   order is the index's order.
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode, MaxEncodedLen};
@@ -13,6 +20,27 @@ use frame_support::{
     pallet_prelude::{Get, TypeInfo},
     BoundedVec, CloneNoBound, DefaultNoBound, EqNoBound, PartialEqNoBound, RuntimeDebugNoBound,
 };
+
+/// A record id as the last part of a storage key whose byte order is newest first: the
+/// big-endian bytes of `u64::MAX - id`. Under the `Identity` hasher a prefix's keys are walked in
+/// byte order, so walking a subject's keys yields its records newest first, and walking on from a
+/// record's key yields the records older than it.
+#[derive(
+    Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug,
+)]
+pub struct NewestFirst([u8; 8]);
+
+impl NewestFirst {
+    /// The key of record `id`.
+    pub fn of(id: AccessId) -> Self {
+        Self((AccessId::MAX - id).to_be_bytes())
+    }
+
+    /// The record id this key stands for.
+    pub fn id(self) -> AccessId {
+        AccessId::MAX - AccessId::from_be_bytes(self.0)
+    }
+}
 
 /// A full page of ids, oldest first.
 pub type Page<S> = BoundedVec<AccessId, S>;
@@ -160,6 +188,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn newest_first_keys_sort_newest_first_and_round_trip() {
+        let ids = [0, 1, 2, 255, 256, 65_535, 1 << 40, u64::MAX - 1, u64::MAX];
+        let mut keys: Vec<Vec<u8>> = ids.iter().map(|id| NewestFirst::of(*id).encode()).collect();
+        keys.sort();
+        let decoded: Vec<u64> = keys
+            .iter()
+            .map(|k| NewestFirst::decode(&mut &k[..]).unwrap().id())
+            .collect();
+        let mut want = ids.to_vec();
+        want.reverse();
+        assert_eq!(decoded, want);
+        // Eight bytes, no length prefix: the key is exactly the id's position in the order.
+        assert!(keys.iter().all(|k| k.len() == 8));
     }
 
     #[test]

@@ -21,8 +21,9 @@
 //!
 //! Storage answers the auditor's questions without scanning the log: records by id, by patient
 //! and by institution (append-only indexes read newest first, see [`index`]), and counts by state.
-//! A record costs few writes (the record and the subject's index head; the institution's log and
-//! the id counter are written once per call, in `request.rs`) because writes dominate its weight.
+//! A record costs two writes and no read of the audit pallet's own state (the record and its key
+//! in the subject's index; the institution's log and the id counter are read and written once per
+//! call, in `request.rs`) because storage accesses dominate its weight.
 //! What is only known at dispatch — how many consents a decision read and cited, whether an index
 //! page was written — is charged for the costliest case and refunded ([`cost`]).
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -46,7 +47,7 @@ pub use consentry_primitives::{
     AccessId, AccessRecord, AccessState, CategorySet, ConsentCheck, Decision, DenyReason, Digest,
     InstitutionId, Outcome, Pseudonym, Purpose, StateCounts, SubjectId, SubjectRef,
 };
-pub use index::{IndexHead, InstitutionLog};
+pub use index::{IndexHead, InstitutionLog, NewestFirst};
 use request::RequestCall;
 pub use weights::WeightInfo;
 
@@ -115,15 +116,12 @@ pub mod pallet {
     #[pallet::storage]
     pub type NextAccessId<T> = StorageValue<_, AccessId, ValueQuery>;
 
-    /// The head of a subject's index (count and newest ids).
+    /// A subject's index: one key per record, holding nothing. The second key is not hashed, so a
+    /// subject's keys are walked newest first ([`NewestFirst`]) and recording costs one write and
+    /// no read.
     #[pallet::storage]
-    pub type SubjectIndex<T: Config> =
-        StorageMap<_, Twox64Concat, SubjectId, IndexHead<T::IndexPage>, ValueQuery>;
-
-    /// A subject's full index pages, by page number (0 = oldest).
-    #[pallet::storage]
-    pub type SubjectPages<T: Config> =
-        StorageDoubleMap<_, Twox64Concat, SubjectId, Twox64Concat, u32, PageOf<T>>;
+    pub type SubjectRecords<T: Config> =
+        StorageDoubleMap<_, Twox64Concat, SubjectId, Identity, NewestFirst, ()>;
 
     /// Per institution: record counts by state and the head of its index.
     #[pallet::storage]
@@ -403,19 +401,37 @@ pub mod pallet {
             InstitutionIndex::<T>::get(institution).counts
         }
 
-        /// A subject's records, newest first, from position `before` (exclusive) down; with the
-        /// cursor of the next page (`None` at the end).
+        /// A subject's records, newest first, older than record `before` (`None`: from the
+        /// newest), at most `limit` (1 to 1,000); with the id to pass as `before` for the next
+        /// page (`None` at the end).
         pub fn records_by_subject(
             subject: SubjectId,
-            before: Option<u32>,
+            before: Option<AccessId>,
             limit: u32,
-        ) -> (Vec<RecordOf<T>>, Option<u32>) {
-            Self::page(&SubjectIndex::<T>::get(subject), before, limit, |n| {
-                SubjectPages::<T>::get(subject, n)
-            })
+        ) -> (Vec<RecordOf<T>>, Option<AccessId>) {
+            let keys = match before {
+                None => SubjectRecords::<T>::iter_key_prefix(subject),
+                // Walking on from a key yields the keys after it: the older records.
+                Some(id) => SubjectRecords::<T>::iter_key_prefix_from(
+                    subject,
+                    SubjectRecords::<T>::hashed_key_for(subject, NewestFirst::of(id)),
+                ),
+            };
+            let mut ids = keys.map(NewestFirst::id);
+            let page: Vec<AccessId> = ids.by_ref().take(limit.clamp(1, 1_000) as usize).collect();
+            let next = match ids.next() {
+                Some(_) => page.last().copied(),
+                None => None,
+            };
+            (
+                page.into_iter().filter_map(Records::<T>::get).collect(),
+                next,
+            )
         }
 
-        /// An institution's records, newest first, paged like [`Self::records_by_subject`].
+        /// An institution's records, newest first, from position `before` in its index
+        /// (exclusive; `None`: from the newest), at most `limit` (up to 1,000); with the position
+        /// to pass as `before` for the next page (`None` at the end).
         pub fn records_by_institution(
             institution: InstitutionId,
             before: Option<u32>,

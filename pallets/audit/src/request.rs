@@ -7,8 +7,8 @@
 //! log and the id counter for every record was about a sixth of a cohort record's execution time.
 
 use crate::{
-    cost, AccessState, Config, Event, InstitutionIndex, InstitutionPages, Pallet, RecordOf,
-    Records, SubjectIndex, SubjectPages,
+    cost, AccessState, Config, Event, InstitutionIndex, InstitutionPages, NewestFirst, Pallet,
+    RecordOf, Records, SubjectRecords,
 };
 use consentry_primitives::{
     AccessId, AccessRecord, AccessorStatus, CategorySet, ConsentCheck, Decision, Digest,
@@ -102,8 +102,8 @@ impl<T: Config> RequestCall<T> {
         }
     }
 
-    /// Stores one record and indexes it; returns it with the number of index pages written
-    /// (0 to 2). The only place records are created.
+    /// Stores one record and indexes it; returns it with the number of institution index pages
+    /// written (0 or 1). The only place records are created.
     pub(crate) fn record(
         &mut self,
         pseudonym: Pseudonym,
@@ -144,13 +144,10 @@ impl<T: Config> RequestCall<T> {
             closed_at: None,
         };
         Records::<T>::insert(id, &record);
-        let mut flushes = 0;
         if let Some(s) = subject {
-            if let Some((page, ids)) = SubjectIndex::<T>::mutate(s, |head| head.push(id)) {
-                SubjectPages::<T>::insert(s, page, ids);
-                flushes += 1;
-            }
+            SubjectRecords::<T>::insert(s, NewestFirst::of(id), ());
         }
+        let mut flushes = 0;
         self.log.counts.shift(None, state);
         if emergency.is_some() && state == AccessState::Granted {
             self.log.counts.emergency = self.log.counts.emergency.saturating_add(1);

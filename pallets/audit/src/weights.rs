@@ -60,20 +60,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Consents` (r:1 w:1)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectIndex` (r:1 w:1)
-	/// Proof: `Audit::SubjectIndex` (`max_values`: None, `max_size`: Some(534), added: 3009, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::SubjectRecords` (r:0 w:1)
+	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
 	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectPages` (r:0 w:1)
-	/// Proof: `Audit::SubjectPages` (`max_values`: None, `max_size`: Some(542), added: 3017, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn request_access() -> Weight {
-		// Proof size: measured `1995`, estimated `4130`
-		// Minimum execution time: 49_383_000 picoseconds.
-		Weight::from_parts(51_387_000, 4130)
-			.saturating_add(T::DbWeight::get().reads(9))
-			.saturating_add(T::DbWeight::get().writes(7))
+		// Proof size: measured `1437`, estimated `4130`
+		// Minimum execution time: 58_968_000 picoseconds.
+		Weight::from_parts(59_519_000, 4130)
+			.saturating_add(T::DbWeight::get().reads(8))
+			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -91,26 +89,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Consents` (r:32 w:6)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectIndex` (r:1 w:1)
-	/// Proof: `Audit::SubjectIndex` (`max_values`: None, `max_size`: Some(534), added: 3009, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::SubjectRecords` (r:0 w:1)
+	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
 	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectPages` (r:0 w:1)
-	/// Proof: `Audit::SubjectPages` (`max_values`: None, `max_size`: Some(542), added: 3017, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 26]`.
 	/// The range of component `k` is `[1, 6]`.
 	fn request_access_consents(c: u32, k: u32, ) -> Weight {
-		// Proof size: measured `1887 + c * (108 ±0) + k * (108 ±0)`, estimated `4130 + c * (2583 ±0) + k * (2583 ±0)`
-		// Minimum execution time: 75_683_000 picoseconds.
-		Weight::from_parts(33_274_682, 4130)
-			.saturating_add(Weight::from_parts(3_077_145, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(9_652_082, 0).saturating_mul(k.into()))
-			.saturating_add(T::DbWeight::get().reads(8))
+		// Proof size: measured `1329 + c * (108 ±0) + k * (108 ±0)`, estimated `4130 + c * (2583 ±0) + k * (2583 ±0)`
+		// Minimum execution time: 77_525_000 picoseconds.
+		Weight::from_parts(22_651_775, 4130)
+			.saturating_add(Weight::from_parts(6_557_884, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(10_483_478, 0).saturating_mul(k.into()))
+			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
-			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
@@ -131,25 +127,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Consents` (r:256 w:256)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectIndex` (r:256 w:256)
-	/// Proof: `Audit::SubjectIndex` (`max_values`: None, `max_size`: Some(534), added: 3009, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::SubjectRecords` (r:0 w:256)
+	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:4)
 	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectPages` (r:0 w:256)
-	/// Proof: `Audit::SubjectPages` (`max_values`: None, `max_size`: Some(542), added: 3017, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:256)
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn request_access_batch(n: u32, ) -> Weight {
-		// Proof size: measured `1244 + n * (761 ±0)`, estimated `4130 + n * (3009 ±0)`
-		// Minimum execution time: 48_993_000 picoseconds.
-		Weight::from_parts(49_544_000, 4130)
-			.saturating_add(Weight::from_parts(29_991_191, 0).saturating_mul(n.into()))
+		// Proof size: measured `1227 + n * (219 ±0)`, estimated `4130 + n * (2876 ±0)`
+		// Minimum execution time: 76_494_000 picoseconds.
+		Weight::from_parts(77_856_000, 4130)
+			.saturating_add(Weight::from_parts(33_536_828, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3009).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2876).saturating_mul(n.into()))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -163,20 +157,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:1 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectIndex` (r:1 w:1)
-	/// Proof: `Audit::SubjectIndex` (`max_values`: None, `max_size`: Some(534), added: 3009, mode: `MaxEncodedLen`)
+	/// Storage: `Audit::SubjectRecords` (r:0 w:1)
+	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
 	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectPages` (r:0 w:1)
-	/// Proof: `Audit::SubjectPages` (`max_values`: None, `max_size`: Some(542), added: 3017, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn emergency_access() -> Weight {
-		// Proof size: measured `1797`, estimated `4130`
-		// Minimum execution time: 38_528_000 picoseconds.
-		Weight::from_parts(39_589_000, 4130)
-			.saturating_add(T::DbWeight::get().reads(7))
-			.saturating_add(T::DbWeight::get().writes(6))
+		// Proof size: measured `1239`, estimated `4130`
+		// Minimum execution time: 53_760_000 picoseconds.
+		Weight::from_parts(55_913_000, 4130)
+			.saturating_add(T::DbWeight::get().reads(6))
+			.saturating_add(T::DbWeight::get().writes(5))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -187,9 +179,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Audit::InstitutionIndex` (r:1 w:1)
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
 	fn complete_access() -> Weight {
-		// Proof size: measured `784`, estimated `4019`
-		// Minimum execution time: 23_635_000 picoseconds.
-		Weight::from_parts(24_707_000, 4019)
+		// Proof size: measured `751`, estimated `4019`
+		// Minimum execution time: 33_309_000 picoseconds.
+		Weight::from_parts(38_358_000, 4019)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -198,38 +190,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn request_access() -> Weight {
-		Weight::from_parts(51_387_000, 4130)
-			.saturating_add(ParityDbWeight::get().reads(9))
-			.saturating_add(ParityDbWeight::get().writes(7))
+		Weight::from_parts(59_519_000, 4130)
+			.saturating_add(ParityDbWeight::get().reads(8))
+			.saturating_add(ParityDbWeight::get().writes(6))
 	}
 	fn request_access_consents(c: u32, k: u32, ) -> Weight {
-		Weight::from_parts(33_274_682, 4130)
-			.saturating_add(Weight::from_parts(3_077_145, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(9_652_082, 0).saturating_mul(k.into()))
-			.saturating_add(ParityDbWeight::get().reads(8))
+		Weight::from_parts(22_651_775, 4130)
+			.saturating_add(Weight::from_parts(6_557_884, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(10_483_478, 0).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads(7))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(k.into())))
-			.saturating_add(ParityDbWeight::get().writes(6))
+			.saturating_add(ParityDbWeight::get().writes(5))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
 	}
 	fn request_access_batch(n: u32, ) -> Weight {
-		Weight::from_parts(49_544_000, 4130)
-			.saturating_add(Weight::from_parts(29_991_191, 0).saturating_mul(n.into()))
+		Weight::from_parts(77_856_000, 4130)
+			.saturating_add(Weight::from_parts(33_536_828, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5))
-			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
-			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3009).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2876).saturating_mul(n.into()))
 	}
 	fn emergency_access() -> Weight {
-		Weight::from_parts(39_589_000, 4130)
-			.saturating_add(ParityDbWeight::get().reads(7))
-			.saturating_add(ParityDbWeight::get().writes(6))
+		Weight::from_parts(55_913_000, 4130)
+			.saturating_add(ParityDbWeight::get().reads(6))
+			.saturating_add(ParityDbWeight::get().writes(5))
 	}
 	fn complete_access() -> Weight {
-		Weight::from_parts(24_707_000, 4019)
+		Weight::from_parts(38_358_000, 4019)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}

@@ -128,14 +128,20 @@ sp_api::decl_runtime_apis! {
     }
 
     /// Paged reads of the access audit log.
+    ///
+    /// Version 2: a subject's pages are cursored by record id instead of index position.
+    #[api_version(2)]
     pub trait AuditApi<AccountId, BlockNumber> where AccountId: Codec, BlockNumber: Codec {
         /// One access record.
         fn record(id: AccessId) -> Option<AccessRecord<AccountId, BlockNumber>>;
-        /// A subject's records, newest first, starting below position `before` (exclusive; `None`
-        /// = from the newest). Returns the records and the cursor for the next page.
-        fn records_by_subject(subject: SubjectId, before: Option<u32>, limit: u32)
-            -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<u32>);
-        /// An institution's records, newest first, paged like `records_by_subject`.
+        /// A subject's records, newest first, older than record `before` (`None` = from the
+        /// newest), at most `limit` (1 to 1,000). Returns the records and the id to pass as
+        /// `before` for the next page (`None` at the end).
+        fn records_by_subject(subject: SubjectId, before: Option<AccessId>, limit: u32)
+            -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<AccessId>);
+        /// An institution's records, newest first, starting below position `before` in its index
+        /// (exclusive; `None` = from the newest), at most `limit` (up to 1,000). Returns the
+        /// records and the position for the next page.
         fn records_by_institution(institution: InstitutionId, before: Option<u32>, limit: u32)
             -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<u32>);
         /// Record counts of an institution by state (emergency accesses counted separately).

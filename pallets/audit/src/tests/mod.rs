@@ -522,46 +522,85 @@ fn pages_run_newest_first_with_stable_cursors() {
 }
 
 #[test]
-fn indexes_move_full_tails_to_pages_and_read_across_them() {
+fn indexes_read_back_newest_first_across_pages() {
     new_test_ext().execute_with(|| {
         grant_lab(Purpose::Simulation, None);
-        // The mock's pages hold four ids: ten records make two full pages and a tail of two.
+        // The mock's pages hold four ids: ten records make two full institution pages and a tail
+        // of two; the subject's index is a key per record.
         let ids: Vec<_> = (0..10).map(|_| request(LAB_KEY)).collect();
-        let subject = SubjectIndex::<Test>::get(SUBJECT);
+        let log = InstitutionIndex::<Test>::get(LAB).index;
+        assert_eq!((log.count, log.tail.to_vec()), (10, ids[8..].to_vec()));
         assert_eq!(
-            (subject.count, subject.tail.to_vec()),
-            (10, ids[8..].to_vec())
-        );
-        assert_eq!(
-            SubjectPages::<Test>::get(SUBJECT, 0).unwrap().to_vec(),
+            InstitutionPages::<Test>::get(LAB, 0).unwrap().to_vec(),
             ids[..4]
         );
         assert_eq!(
-            SubjectPages::<Test>::get(SUBJECT, 1).unwrap().to_vec(),
+            InstitutionPages::<Test>::get(LAB, 1).unwrap().to_vec(),
             ids[4..8]
         );
-        assert!(!SubjectPages::<Test>::contains_key(SUBJECT, 2));
-        assert_eq!(InstitutionIndex::<Test>::get(LAB).index, subject);
+        assert!(!InstitutionPages::<Test>::contains_key(LAB, 2));
+        assert!(ids
+            .iter()
+            .all(|id| SubjectRecords::<Test>::contains_key(SUBJECT, NewestFirst::of(*id))));
         let newest_first: Vec<_> = ids.iter().rev().copied().collect();
-        let all = |page: (Vec<RecordOf<Test>>, Option<u32>)| {
-            page.0.iter().map(|r| r.id).collect::<Vec<_>>()
-        };
+        let ids_of =
+            |records: Vec<RecordOf<Test>>| records.iter().map(|r| r.id).collect::<Vec<_>>();
         assert_eq!(
-            all(Audit::records_by_subject(SUBJECT, None, 100)),
+            ids_of(Audit::records_by_subject(SUBJECT, None, 100).0),
             newest_first
         );
         assert_eq!(
-            all(Audit::records_by_institution(LAB, None, 100)),
+            ids_of(Audit::records_by_institution(LAB, None, 100).0),
             newest_first
         );
         // A page of three from position 7 straddles the second page and the first.
         assert_eq!(
-            Audit::records_by_subject(SUBJECT, Some(7), 3)
-                .0
-                .iter()
-                .map(|r| r.id)
-                .collect::<Vec<_>>(),
+            ids_of(Audit::records_by_institution(LAB, Some(7), 3).0),
             vec![ids[6], ids[5], ids[4]]
+        );
+        // The subject's pages start below the id given.
+        assert_eq!(
+            Audit::records_by_subject(SUBJECT, Some(ids[7]), 3),
+            (
+                vec![ids[6], ids[5], ids[4]]
+                    .into_iter()
+                    .map(|id| Records::<Test>::get(id).unwrap())
+                    .collect(),
+                Some(ids[4])
+            )
+        );
+    });
+}
+
+#[test]
+fn a_subjects_index_holds_only_its_own_records() {
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::Simulation, None);
+        let mine = request(LAB_KEY);
+        // A pseudonym nobody has claimed: denied, with no subject to index it under.
+        let unknown = NextAccessId::<Test>::get();
+        assert_ok!(Audit::request_access(
+            RuntimeOrigin::signed(LAB_KEY),
+            [9; 32],
+            Purpose::Simulation,
+            labs(),
+            JOB,
+        ));
+        assert_eq!(Records::<Test>::get(unknown).unwrap().subject, None);
+        let also_mine = request(LAB_KEY);
+        let (records, next) = Audit::records_by_subject(SUBJECT, None, 10);
+        assert_eq!(
+            records.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![also_mine, mine]
+        );
+        assert_eq!(next, None);
+        assert!(Audit::records_by_subject(SUBJECT + 1, None, 10)
+            .0
+            .is_empty());
+        // Past the oldest record there is nothing more.
+        assert_eq!(
+            Audit::records_by_subject(SUBJECT, Some(mine), 10),
+            (vec![], None)
         );
     });
 }
