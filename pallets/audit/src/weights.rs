@@ -68,8 +68,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn request_access() -> Weight {
 		// Proof size: measured `1437`, estimated `4130`
-		// Minimum execution time: 58_968_000 picoseconds.
-		Weight::from_parts(59_519_000, 4130)
+		// Minimum execution time: 66_869_000 picoseconds.
+		Weight::from_parts(71_386_000, 4130)
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -99,10 +99,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `k` is `[1, 6]`.
 	fn request_access_consents(c: u32, k: u32, ) -> Weight {
 		// Proof size: measured `1329 + c * (108 ±0) + k * (108 ±0)`, estimated `4130 + c * (2583 ±0) + k * (2583 ±0)`
-		// Minimum execution time: 77_525_000 picoseconds.
-		Weight::from_parts(22_651_775, 4130)
-			.saturating_add(Weight::from_parts(6_557_884, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(10_483_478, 0).saturating_mul(k.into()))
+		// Minimum execution time: 101_591_000 picoseconds.
+		Weight::from_parts(74_323_339, 4130)
+			.saturating_add(Weight::from_parts(1_676_934, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(8_390_303, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
@@ -136,9 +136,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 256]`.
 	fn request_access_batch(n: u32, ) -> Weight {
 		// Proof size: measured `1227 + n * (219 ±0)`, estimated `4130 + n * (2876 ±0)`
-		// Minimum execution time: 76_494_000 picoseconds.
-		Weight::from_parts(77_856_000, 4130)
-			.saturating_add(Weight::from_parts(33_536_828, 0).saturating_mul(n.into()))
+		// Minimum execution time: 41_702_000 picoseconds.
+		Weight::from_parts(42_423_000, 4130)
+			.saturating_add(Weight::from_parts(22_499_375, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -165,8 +165,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
 	fn emergency_access() -> Weight {
 		// Proof size: measured `1239`, estimated `4130`
-		// Minimum execution time: 53_760_000 picoseconds.
-		Weight::from_parts(55_913_000, 4130)
+		// Minimum execution time: 33_010_000 picoseconds.
+		Weight::from_parts(34_061_000, 4130)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
@@ -180,8 +180,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
 	fn complete_access() -> Weight {
 		// Proof size: measured `751`, estimated `4019`
-		// Minimum execution time: 33_309_000 picoseconds.
-		Weight::from_parts(38_358_000, 4019)
+		// Minimum execution time: 22_754_000 picoseconds.
+		Weight::from_parts(23_395_000, 4019)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -190,14 +190,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn request_access() -> Weight {
-		Weight::from_parts(59_519_000, 4130)
+		Weight::from_parts(71_386_000, 4130)
 			.saturating_add(ParityDbWeight::get().reads(8))
 			.saturating_add(ParityDbWeight::get().writes(6))
 	}
 	fn request_access_consents(c: u32, k: u32, ) -> Weight {
-		Weight::from_parts(22_651_775, 4130)
-			.saturating_add(Weight::from_parts(6_557_884, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(10_483_478, 0).saturating_mul(k.into()))
+		Weight::from_parts(74_323_339, 4130)
+			.saturating_add(Weight::from_parts(1_676_934, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(8_390_303, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(7))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(k.into())))
@@ -207,8 +207,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
 	}
 	fn request_access_batch(n: u32, ) -> Weight {
-		Weight::from_parts(77_856_000, 4130)
-			.saturating_add(Weight::from_parts(33_536_828, 0).saturating_mul(n.into()))
+		Weight::from_parts(42_423_000, 4130)
+			.saturating_add(Weight::from_parts(22_499_375, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
@@ -216,12 +216,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2876).saturating_mul(n.into()))
 	}
 	fn emergency_access() -> Weight {
-		Weight::from_parts(55_913_000, 4130)
+		Weight::from_parts(34_061_000, 4130)
 			.saturating_add(ParityDbWeight::get().reads(6))
 			.saturating_add(ParityDbWeight::get().writes(5))
 	}
 	fn complete_access() -> Weight {
-		Weight::from_parts(38_358_000, 4019)
+		Weight::from_parts(23_395_000, 4019)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}

@@ -1,5 +1,5 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 48.0.0
-//! DATE: 2026-11-23 (Y/M/D)
+//! DATE: 2026-12-02 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `block`, LONG-NAME: `BlockExecution`, RUNTIME: `consentry`
@@ -26,17 +26,17 @@ parameter_types! {
     /// Calculated by multiplying the *Average* with `1.0` and adding `0`.
     ///
     /// Stats nanoseconds:
-    ///   Min, Max: 118_366, 5_272_078
-    ///   Average:  206_524
-    ///   Median:   138_946
-    ///   Std-Dev:  510542.05
+    ///   Min, Max: 124_375, 2_010_657
+    ///   Average:  188_582
+    ///   Median:   166_718
+    ///   Std-Dev:  185762.96
     ///
     /// Percentiles nanoseconds:
-    ///   99th: 325_743
-    ///   95th: 237_793
-    ///   75th: 179_667
+    ///   99th: 262_872
+    ///   95th: 233_288
+    ///   75th: 183_443
     pub const BlockExecutionWeight: Weight =
-        Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(206_524), 0);
+        Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(188_582), 0);
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 48.0.0
-//! DATE: 2026-11-23 (Y/M/D)
+//! DATE: 2026-12-02 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `extrinsic`, LONG-NAME: `ExtrinsicBase`, RUNTIME: `consentry`
@@ -26,17 +26,17 @@ parameter_types! {
     /// Calculated by multiplying the *Average* with `1.0` and adding `0`.
     ///
     /// Stats nanoseconds:
-    ///   Min, Max: 76_779, 95_790
-    ///   Average:  82_536
-    ///   Median:   81_367
-    ///   Std-Dev:  4026.25
+    ///   Min, Max: 80_862, 112_022
+    ///   Average:  95_425
+    ///   Median:   95_734
+    ///   Std-Dev:  6403.2
     ///
     /// Percentiles nanoseconds:
-    ///   99th: 94_088
-    ///   95th: 90_251
-    ///   75th: 84_302
+    ///   99th: 111_592
+    ///   95th: 105_262
+    ///   75th: 99_500
     pub const ExtrinsicBaseWeight: Weight =
-        Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(82_536), 0);
+        Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(95_425), 0);
 }
 
 #[cfg(test)]
