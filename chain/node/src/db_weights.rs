@@ -12,7 +12,10 @@
 //! full block (polkadot-sdk#7535 describes the same over-estimate; later SDK releases batch the
 //! writes of their own benchmark). Here writes of random keys get new random values of the same
 //! size and are committed `--batch-size` at a time (one root, one commit per batch), and the time
-//! per key is reported for a range of batch sizes so the choice is visible.
+//! per key is reported for a range of batch sizes so the choice is visible. Every new value
+//! differs from the old one: an unchanged value leaves the trie as it was and costs next to
+//! nothing, and keys holding nothing (the audit log's per-record index keys, half the state
+//! after a throughput run) would otherwise all be written unchanged; they get one byte.
 //!
 //! The command writes trie nodes into the database and removes again those that were new, so the
 //! state stays intact; still, run it on a copy of a node's database, never a live node's.
@@ -222,7 +225,8 @@ impl DbWeightsCmd {
     }
 }
 
-/// Writes `keys` new random values of their old sizes, `batch` per storage root and commit, and
+/// Writes `keys` new random values of their old sizes (see [`SplitMix::changed`]), `batch` per
+/// storage root and commit, and
 /// returns the time per key. Each batch's new trie nodes are removed again afterwards (untimed).
 fn time_writes<Block: BlockT<Hash = DbHash>>(
     trie: &sc_client_db::DbState<HashingFor<Block>>,
@@ -239,7 +243,7 @@ fn time_writes<Block: BlockT<Hash = DbHash>>(
     for chunk in keys.chunks(batch) {
         let changes: Vec<(Vec<u8>, Vec<u8>)> = chunk
             .iter()
-            .map(|(k, v)| (k.clone(), rng.bytes(v.len())))
+            .map(|(k, v)| (k.clone(), rng.changed(v)))
             .collect();
 
         let start = Instant::now();
@@ -367,6 +371,15 @@ impl SplitMix {
         (0..len).map(|_| self.next() as u8).collect()
     }
 
+    /// A random value of `old`'s size (one byte if `old` is empty) that differs from `old`.
+    fn changed(&mut self, old: &[u8]) -> Vec<u8> {
+        let mut new = self.bytes(old.len().max(1));
+        if new == old {
+            new[0] = !new[0];
+        }
+        new
+    }
+
     fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = (self.next() % (i as u64 + 1)) as usize;
@@ -389,6 +402,24 @@ mod tests {
         assert_ne!(a, ordered, "a shuffle moves keys");
         a.sort();
         assert_eq!(a, ordered, "nothing lost or repeated");
+    }
+
+    #[test]
+    fn written_values_always_change() {
+        let mut rng = SplitMix(7);
+        assert_eq!(rng.changed(&[]).len(), 1, "an empty value gets one byte");
+        for len in [1usize, 2, 8, 290] {
+            for _ in 0..1_000 {
+                let old = rng.bytes(len);
+                let new = rng.changed(&old);
+                assert_eq!(new.len(), len);
+                assert_ne!(new, old);
+            }
+        }
+        // A one-byte value equal to the random draw is still changed.
+        let mut twin = SplitMix(9);
+        let drawn = SplitMix(9).bytes(1);
+        assert_ne!(twin.changed(&drawn), drawn);
     }
 
     #[test]
