@@ -150,9 +150,21 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
     store.close().await;
     drop(store);
 
-    // Reopen and continue to the same finalized block.
+    // Reopen and continue to the same finalized block. The abort dropped `run` wherever it was,
+    // possibly awaiting a block's COMMIT, which SQLite's worker thread still finishes after the
+    // future is gone (a process crash would not): wait for the head to stop moving, or the
+    // catch-up below races that last write.
     let store = Store::open(&url).await?;
-    let (head, _) = store.indexed_head().await?.expect("some blocks indexed");
+    let mut settled = store.indexed_head().await?;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = store.indexed_head().await?;
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+    let (head, _) = settled.expect("some blocks indexed");
     assert!(head >= finalized / 2);
     if head < finalized {
         index_until(&chain, &store, finalized).await?;
