@@ -8,10 +8,10 @@
 //!   once, appends all its records and writes it back once ([`IndexHead`]): the newest ids live in a
 //!   small head beside the count, and only when the head's tail is full is it moved, once per `S`
 //!   appends, to a page entry of its own.
-//! - A subject's index is appended to once per call at most (a cohort request names a different
-//!   patient per record), so a head would cost a read and a write per record. Instead each record
-//!   is a key of its own with no value ([`NewestFirst`]): one write, nothing read, and the keys'
-//!   order is the index's order.
+//! - A subject's index gets one record from most calls (a cohort request's records are each for
+//!   a different patient, as a rule), so a head would cost a read and a write per record. Instead
+//!   each record is a key of its own with no value ([`NewestFirst`]): one write, nothing read, and
+//!   the keys' order is the index's order.
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode, MaxEncodedLen};
