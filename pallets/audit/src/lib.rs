@@ -419,10 +419,8 @@ pub mod pallet {
             };
             let mut ids = keys.map(NewestFirst::id);
             let page: Vec<AccessId> = ids.by_ref().take(limit.clamp(1, 1_000) as usize).collect();
-            let next = match ids.next() {
-                Some(_) => page.last().copied(),
-                None => None,
-            };
+            // A cursor only while older records remain.
+            let next = ids.next().and(page.last().copied());
             (
                 page.into_iter().filter_map(Records::<T>::get).collect(),
                 next,
@@ -437,24 +435,11 @@ pub mod pallet {
             before: Option<u32>,
             limit: u32,
         ) -> (Vec<RecordOf<T>>, Option<u32>) {
-            Self::page(
-                &InstitutionIndex::<T>::get(institution).index,
-                before,
-                limit,
-                |n| InstitutionPages::<T>::get(institution, n),
-            )
-        }
-
-        fn page(
-            head: &IndexHead<T::IndexPage>,
-            before: Option<u32>,
-            limit: u32,
-            page: impl Fn(u32) -> Option<PageOf<T>>,
-        ) -> (Vec<RecordOf<T>>, Option<u32>) {
+            let head = InstitutionIndex::<T>::get(institution).index;
             let end = before.unwrap_or(head.count).min(head.count);
             let start = end.saturating_sub(limit.min(1_000));
             let records = head
-                .newest_first(start, end, page)
+                .newest_first(start, end, |n| InstitutionPages::<T>::get(institution, n))
                 .into_iter()
                 .filter_map(Records::<T>::get)
                 .collect();

@@ -147,15 +147,13 @@ impl<T: Config> RequestCall<T> {
         if let Some(s) = subject {
             SubjectRecords::<T>::insert(s, NewestFirst::of(id), ());
         }
-        let mut flushes = 0;
         self.log.counts.shift(None, state);
         if emergency.is_some() && state == AccessState::Granted {
             self.log.counts.emergency = self.log.counts.emergency.saturating_add(1);
         }
-        if let Some((page, ids)) = self.log.index.push(id) {
+        let flushed = self.log.index.push(id).map(|(page, ids)| {
             InstitutionPages::<T>::insert(self.institution, page, ids);
-            flushes += 1;
-        }
-        (record, flushes)
+        });
+        (record, u32::from(flushed.is_some()))
     }
 }

@@ -45,15 +45,23 @@ fn enrol_and_claim(pseudonym: [u8; 32], account: u64) {
     ));
 }
 
-fn request(who: u64) -> AccessId {
-    let id = NextAccessId::<Test>::get();
-    assert_ok!(Audit::request_access(
+/// `who` asks for lab data about `pseudonym`, for simulation.
+fn request_as(
+    who: u64,
+    pseudonym: Pseudonym,
+) -> frame_support::dispatch::DispatchResultWithPostInfo {
+    Audit::request_access(
         RuntimeOrigin::signed(who),
-        PSEUDONYM,
+        pseudonym,
         Purpose::Simulation,
         labs(),
-        JOB
-    ));
+        JOB,
+    )
+}
+
+fn request(who: u64) -> AccessId {
+    let id = NextAccessId::<Test>::get();
+    assert_ok!(request_as(who, PSEUDONYM));
     assert_eq!(
         NextAccessId::<Test>::get(),
         id + 1,
@@ -154,25 +162,10 @@ fn revoked_expired_exhausted_and_out_of_scope_consents_never_grant() {
 fn requests_validate_input_and_caller() {
     new_test_ext().execute_with(|| {
         assert_noop!(
-            Audit::request_access(
-                RuntimeOrigin::signed(OUTSIDER),
-                PSEUDONYM,
-                Purpose::Simulation,
-                labs(),
-                JOB
-            ),
+            request_as(OUTSIDER, PSEUDONYM),
             Error::<Test>::NotRegistered
         );
-        assert_noop!(
-            Audit::request_access(
-                RuntimeOrigin::signed(PATIENT),
-                PSEUDONYM,
-                Purpose::Simulation,
-                labs(),
-                JOB
-            ),
-            Error::<Test>::NotRegistered
-        );
+        assert_noop!(request_as(PATIENT, PSEUDONYM), Error::<Test>::NotRegistered);
         assert_noop!(
             Audit::request_access(
                 RuntimeOrigin::signed(LAB_KEY),
@@ -218,13 +211,7 @@ fn unknown_and_forgotten_patients_are_denied() {
     new_test_ext().execute_with(|| {
         grant_lab(Purpose::Simulation, None);
         let id = NextAccessId::<Test>::get();
-        assert_ok!(Audit::request_access(
-            RuntimeOrigin::signed(LAB_KEY),
-            [0; 32],
-            Purpose::Simulation,
-            labs(),
-            JOB
-        ));
+        assert_ok!(request_as(LAB_KEY, [0; 32]));
         assert_eq!(state(id), AccessState::Denied(DenyReason::UnknownSubject));
         assert_ok!(identity::Pallet::<Test>::forget(
             RuntimeOrigin::signed(PATIENT),
@@ -579,13 +566,7 @@ fn a_subjects_index_holds_only_its_own_records() {
         let mine = request(LAB_KEY);
         // A pseudonym nobody has claimed: denied, with no subject to index it under.
         let unknown = NextAccessId::<Test>::get();
-        assert_ok!(Audit::request_access(
-            RuntimeOrigin::signed(LAB_KEY),
-            [9; 32],
-            Purpose::Simulation,
-            labs(),
-            JOB,
-        ));
+        assert_ok!(request_as(LAB_KEY, [9; 32]));
         assert_eq!(Records::<Test>::get(unknown).unwrap().subject, None);
         let also_mine = request(LAB_KEY);
         let (records, next) = Audit::records_by_subject(SUBJECT, None, 10);

@@ -10,18 +10,7 @@ fn page_writes_charged_up_front_are_refunded_when_not_made() {
         assert!(write.ref_time() > 0);
         // The benchmarked case for one consent read and cited.
         let charged = <Test as Config>::WeightInfo::request_access();
-        let call = || {
-            Audit::request_access(
-                RuntimeOrigin::signed(LAB_KEY),
-                PSEUDONYM,
-                Purpose::Simulation,
-                labs(),
-                JOB,
-            )
-            .unwrap()
-            .actual_weight
-            .unwrap()
-        };
+        let call = || used(request_as(LAB_KEY, PSEUDONYM));
         // Records 0..3 fill the institution's tail; 4 flushes it.
         for _ in 0..4 {
             assert_eq!(call(), charged - write);
@@ -79,13 +68,7 @@ fn uses_of_unlimited_consents_are_refunded_not_written() {
         new_test_ext().execute_with(|| {
             let consent = grant_lab(Purpose::Simulation, max_uses);
             let weight = used(if records == 1 {
-                Audit::request_access(
-                    RuntimeOrigin::signed(LAB_KEY),
-                    PSEUDONYM,
-                    Purpose::Simulation,
-                    labs(),
-                    JOB,
-                )
+                request_as(LAB_KEY, PSEUDONYM)
             } else {
                 Audit::request_access_batch(
                     RuntimeOrigin::signed(LAB_KEY),
