@@ -127,7 +127,7 @@ const denial = find(
 assert.equal(denial.reason.type, 'UnknownSubject');
 
 // The runtime APIs decode: the record, the patient's consents with the use counted.
-const record = (await api.call.auditApi.record(access.id)).unwrap();
+const record = (await api.call.auditApi.record(access.subject, access.id)).unwrap();
 assert.equal(record.state.type, 'Granted');
 assert.equal(record.jobDigest.toHex(), `0x${Buffer.from(jobDigest).toString('hex')}`);
 const consents = await api.call.consentApi.consentsOf(subject);

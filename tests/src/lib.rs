@@ -159,9 +159,11 @@ impl Drop for Node {
     }
 }
 
-/// Access record `id` as the latest block's runtime API answers it (an error if there is none).
+/// Access record `id` of `subject` (as its events name it) as the latest block's runtime API
+/// answers it (an error if there is none).
 pub async fn record(
     api: &consentry_client::Client,
+    subject: Option<u64>,
     id: u64,
 ) -> anyhow::Result<
     consentry_client::runtime::runtime_types::consentry_primitives::access::AccessRecord<
@@ -172,9 +174,13 @@ pub async fn record(
     api.runtime_api()
         .at_latest()
         .await?
-        .call(consentry_client::runtime::apis().audit_api().record(id))
+        .call(
+            consentry_client::runtime::apis()
+                .audit_api()
+                .record(subject, id),
+        )
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no access record {id}"))
+        .ok_or_else(|| anyhow::anyhow!("no access record {id} of subject {subject:?}"))
 }
 
 /// Signs `call` with `signer`, submits it and waits until it succeeded in a finalized block.

@@ -80,7 +80,7 @@ async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
     let granted = events
         .find_first::<runtime::audit::events::AccessGranted>()?
         .expect("AccessGranted event");
-    let first = record(&api, granted.id).await?;
+    let first = record(&api, Some(granted.subject), granted.id).await?;
     assert_eq!(first.state.0, AccessState::Granted);
     assert_eq!(first.subject, Some(subject));
     assert_eq!(first.job_digest, [7; 32]);
@@ -105,7 +105,7 @@ async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
         .expect("AccessDenied event");
     assert_eq!(denied.reason.0, DenyReason::Revoked);
     assert_eq!(
-        record(&api, denied.id).await?.state.0,
+        record(&api, denied.subject, denied.id).await?.state.0,
         AccessState::Denied(DenyReason::Revoked)
     );
 

@@ -32,8 +32,8 @@ async fn finality_needs_three_of_four_validators_and_resumes() -> anyhow::Result
         .wait_for_finalized_success()
         .await?
         .find_first::<runtime::audit::events::AccessDenied>()?
-        .expect("recorded")
-        .id;
+        .expect("recorded");
+    let (subject, denied) = (denied.subject, denied.id);
 
     // One validator down: three of four still finalize.
     nodes[3].kill();
@@ -61,7 +61,7 @@ async fn finality_needs_three_of_four_validators_and_resumes() -> anyhow::Result
     let record = client
         .runtime_api()
         .at(at)
-        .call(runtime::apis().audit_api().record(denied))
+        .call(runtime::apis().audit_api().record(subject, denied))
         .await?
         .expect("finalized record survives");
     assert!(matches!(record.state.0, AccessState::Denied(_)));
@@ -71,7 +71,7 @@ async fn finality_needs_three_of_four_validators_and_resumes() -> anyhow::Result
     let on_dave = dave
         .runtime_api()
         .at(dave_rpc.chain_get_finalized_head().await?)
-        .call(runtime::apis().audit_api().record(denied))
+        .call(runtime::apis().audit_api().record(subject, denied))
         .await?;
     assert_eq!(on_dave.map(|r| r.id), Some(denied));
 

@@ -116,14 +116,15 @@ async fn polkadot_js_connects_decodes_and_submits() -> anyhow::Result<()> {
     assert_eq!(c.granted_by, created.patient);
 
     // Its two requests became the records it decoded: one granted under that consent, one denied.
-    let granted = record(&api, created.granted).await?;
+    let granted = record(&api, Some(created.subject), created.granted).await?;
     assert_eq!(granted.state.0, AccessState::Granted);
     assert_eq!(granted.subject, Some(created.subject));
     assert_eq!(granted.pseudonym, created.pseudonym);
     assert_eq!(granted.purpose.0, Purpose::Simulation);
     assert_eq!(granted.consents.0, vec![created.consent]);
     assert_eq!(granted.requested_by, bob);
-    let denied = record(&api, created.denied).await?;
+    // A pseudonym nobody enrolled: the denial is stored under no subject.
+    let denied = record(&api, None, created.denied).await?;
     assert_eq!(
         denied.state.0,
         AccessState::Denied(DenyReason::UnknownSubject)

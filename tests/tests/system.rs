@@ -230,7 +230,7 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
     let access_id = job["access_id"].as_u64().expect("access id");
 
     // The chain closed the record with the job's result digest; exactly one read happened.
-    let record = consentry_e2e::record(&chain, access_id).await?;
+    let record = consentry_e2e::record(&chain, job["subject"].as_u64(), access_id).await?;
     assert_eq!(record.state.0, AccessState::Closed(Outcome::Completed));
     assert_eq!(
         record.result_digest.map(hex::encode),

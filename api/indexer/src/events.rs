@@ -11,13 +11,14 @@ use consentry_client::runtime::runtime_types::{
     pallet_consentry_identity::pallet::Event as IdentityEvent,
 };
 use consentry_client::runtime::Event;
+use consentry_primitives::RecordKey;
 use serde_json::{json, Value};
 
 /// What one event means for the tables besides `events`.
 #[derive(Debug, Default)]
 pub struct Effect {
-    /// Access records to re-read at the block; `true` if the event closed it.
-    pub access: Option<(u64, bool)>,
+    /// Access record to re-read at the block; `true` if the event closed it.
+    pub access: Option<(RecordKey, bool)>,
     /// Consents to re-read at the block.
     pub consent: Option<u64>,
     /// A subject whose consents all changed (erasure).
@@ -173,7 +174,13 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
             purpose,
             categories,
         } => {
-            fx.access = Some((id, false));
+            fx.access = Some((
+                RecordKey {
+                    subject: subject.into(),
+                    id,
+                },
+                false,
+            ));
             (
                 "AccessGranted",
                 json!({ "id": id, "institution": institution, "subject": subject,
@@ -186,7 +193,13 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
             subject,
             reason,
         } => {
-            fx.access = Some((id, false));
+            fx.access = Some((
+                RecordKey {
+                    subject: subject.into(),
+                    id,
+                },
+                false,
+            ));
             (
                 "AccessDenied",
                 json!({ "id": id, "institution": institution, "subject": subject, "reason": format!("{:?}", reason.0) }),
@@ -198,7 +211,13 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
             subject,
             justification,
         } => {
-            fx.access = Some((id, false));
+            fx.access = Some((
+                RecordKey {
+                    subject: subject.into(),
+                    id,
+                },
+                false,
+            ));
             (
                 "EmergencyAccess",
                 json!({ "id": id, "institution": institution, "subject": subject, "justification": hex32(&justification) }),
@@ -206,14 +225,21 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
         }
         E::AccessClosed {
             id,
+            subject,
             institution,
             outcome,
             result_digest,
         } => {
-            fx.access = Some((id, true));
+            fx.access = Some((
+                RecordKey {
+                    subject: Some(subject),
+                    id,
+                },
+                true,
+            ));
             (
                 "AccessClosed",
-                json!({ "id": id, "institution": institution, "outcome": format!("{:?}", outcome.0),
+                json!({ "id": id, "subject": subject, "institution": institution, "outcome": format!("{:?}", outcome.0),
                         "result_digest": result_digest.as_ref().map(hex32) }),
             )
         }

@@ -20,7 +20,7 @@ use consentry_client::subxt::backend::rpc::RpcClient;
 use consentry_client::subxt::events::Phase;
 use consentry_client::subxt::utils::{AccountId32, H256};
 use consentry_client::{Client, ConsentryConfig};
-use consentry_primitives::{AccessRecord, Consent};
+use consentry_primitives::{AccessRecord, Consent, RecordKey};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -74,8 +74,8 @@ impl Chain {
             hash: block_hash.clone(),
             ..Default::default()
         };
-        // Per access id: (extrinsic of the creating event, closed in this block).
-        let mut access: BTreeMap<u64, (Option<u32>, bool)> = BTreeMap::new();
+        // Per access record: (extrinsic of the creating event, closed in this block).
+        let mut access: BTreeMap<RecordKey, (Option<u32>, bool)> = BTreeMap::new();
         let mut consents: BTreeMap<u64, Option<u32>> = BTreeMap::new();
         let mut erased_subjects = Vec::new();
         for ev in events.iter() {
@@ -97,8 +97,8 @@ impl Chain {
                 consents_of,
                 enrolment,
             } = fx;
-            if let Some((id, closed)) = a {
-                let e = access.entry(id).or_insert((None, false));
+            if let Some((key, closed)) = a {
+                let e = access.entry(key).or_insert((None, false));
                 if closed {
                     e.1 = true;
                 } else {
@@ -121,9 +121,9 @@ impl Chain {
             });
         }
         let rt = self.client.runtime_api().at(hash);
-        for (id, (extrinsic_index, closed)) in access {
+        for (RecordKey { subject, id }, (extrinsic_index, closed)) in access {
             let record = rt
-                .call(runtime::apis().audit_api().record(id))
+                .call(runtime::apis().audit_api().record(subject, id))
                 .await?
                 .with_context(|| format!("access record {id} missing at block {number}"))?;
             let record: AccessRecord<AccountId32, u32> = recode(&record)?;

@@ -83,9 +83,12 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
         .id;
     submit(
         &api,
-        &runtime::tx()
-            .audit()
-            .complete_access(granted, Static(Outcome::Completed), Some([9; 32])),
+        &runtime::tx().audit().complete_access(
+            subject,
+            granted,
+            Static(Outcome::Completed),
+            Some([9; 32]),
+        ),
         &bob,
     )
     .await?;
@@ -191,7 +194,7 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
     let rt = api.runtime_api().at(hash);
     for id in [granted, no_consent, emergency, revoked] {
         let onchain = rt
-            .call(runtime::apis().audit_api().record(id))
+            .call(runtime::apis().audit_api().record(Some(subject), id))
             .await?
             .expect("record");
         let row = store.access_record(id).await?.expect("indexed");
@@ -241,7 +244,7 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
     let row = store.access_record(revoked).await?.unwrap();
     assert_eq!(row.deny_reason.as_deref(), Some("Revoked"));
     let onchain = rt
-        .call(runtime::apis().audit_api().record(revoked))
+        .call(runtime::apis().audit_api().record(Some(subject), revoked))
         .await?
         .unwrap();
     assert!(matches!(onchain.state.0, AccessState::Denied(_)));

@@ -1,10 +1,11 @@
 //! Storage proofs of access records, and their verification without trusting whoever served them.
 //!
 //! A [`ProofDoc`] is what the HTTP API serves at `GET /v1/access/{id}/proof`: the SCALE bytes of
-//! `Audit::Records(id)`, the trie nodes proving them and the block they were read at. The API may
-//! be wrong or hostile, so nothing in the document is taken on its word:
+//! `Audit::Records(subject, id)`, the trie nodes proving them and the block they were read at. The
+//! API may be wrong or hostile, so nothing in the document is taken on its word:
 //!
-//! - the storage key is recomputed here from the id ([`records_key`]);
+//! - the storage key is recomputed here from the subject and id ([`records_key`]), and the proven
+//!   record must carry both (ids are unique, so naming the wrong subject proves nothing);
 //! - the proof is checked against a state root the caller got from a node it chose
 //!   ([`verify_proof`]), and the block hash and finality are checked against that node
 //!   ([`verify_at_node`]);
@@ -12,7 +13,7 @@
 
 use codec::{Decode, Encode};
 use consentry_client::subxt::utils::AccountId32;
-use consentry_primitives::{AccessId, AccessRecord};
+use consentry_primitives::{AccessId, AccessRecord, NewestFirst, SubjectId};
 use serde::{Deserialize, Serialize};
 use sp_core::{
     hashing::{twox_128, twox_64},
@@ -54,6 +55,10 @@ impl<'de> Deserialize<'de> for HexBytes {
 pub struct ProofDoc {
     /// The access record's id.
     pub id: AccessId,
+    /// The record's subject (`None`: a denial whose pseudonym named no live patient), which the
+    /// record is stored under.
+    #[serde(default)]
+    pub subject: Option<SubjectId>,
     /// The block whose state the proof was read at.
     pub block_number: u32,
     /// That block's hash.
@@ -67,7 +72,7 @@ pub struct ProofDoc {
     /// The index of the extrinsic that created the record in its block, where known.
     #[serde(default)]
     pub extrinsic_index: Option<u32>,
-    /// The storage key of `Audit::Records(id)`.
+    /// The storage key of `Audit::Records(subject, id)`.
     pub storage_key: HexBytes,
     /// The trie nodes of the read proof (`state_getReadProof`).
     pub proof: Vec<HexBytes>,
@@ -81,12 +86,14 @@ pub struct ProofDoc {
 /// Why a proof was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
-    /// The document names a storage key other than `Audit::Records(id)`.
-    #[error("the proof is for storage key {found}, not for Audit::Records({id}) ({expected})")]
+    /// The document names a storage key other than `Audit::Records(subject, id)`.
+    #[error("the proof is for storage key {found}, not for Audit::Records({subject:?}, {id}) ({expected})")]
     WrongStorageKey {
+        /// The subject in the document.
+        subject: Option<SubjectId>,
         /// The id in the document.
         id: AccessId,
-        /// The key computed from the id.
+        /// The key computed from the subject and id.
         expected: String,
         /// The key in the document.
         found: String,
@@ -95,22 +102,22 @@ pub enum VerifyError {
     /// belongs to another state).
     #[error("the storage proof does not check out against the block's state root: {0}")]
     BadProof(String),
-    /// The proof is valid and shows that no record with this id exists at that block.
-    #[error("the proof shows no access record {0} exists at that block")]
-    Absent(AccessId),
+    /// The proof is valid and shows that the subject has no record with this id at that block.
+    #[error("the proof shows no access record {1} of subject {0:?} exists at that block")]
+    Absent(Option<SubjectId>, AccessId),
     /// The proven value differs from the `record` bytes in the document.
     #[error("the record in the document differs from the value proven on chain")]
     RecordMismatch,
     /// The proven bytes are not an access record.
     #[error("the proven value does not decode as an access record: {0}")]
     Undecodable(String),
-    /// The decoded record carries another id.
-    #[error("the proven record has id {found}, not {expected}")]
+    /// The decoded record carries another id or subject than its key.
+    #[error("the proven record is {found:?}, not {expected:?} (subject, id)")]
     IdMismatch {
-        /// The id asked for.
-        expected: AccessId,
-        /// The id in the record.
-        found: AccessId,
+        /// The subject and id asked for.
+        expected: (Option<SubjectId>, AccessId),
+        /// The subject and id in the record.
+        found: (Option<SubjectId>, AccessId),
     },
     /// The record claims to have been created after the block it was proven at.
     #[error("the record claims block {record_block}, after the proof's block {proof_block}")]
@@ -151,25 +158,28 @@ pub enum VerifyError {
     Node(String),
 }
 
-/// The storage key of `Audit::Records(id)`: `twox128("Audit") ++ twox128("Records") ++
-/// twox64(id) ++ id` (a `Twox64Concat` map), computed here so a proof for another item cannot be
+/// The storage key of `Audit::Records(subject, id)`: `twox128("Audit") ++ twox128("Records") ++
+/// twox64(subject) ++ subject ++ NewestFirst(id)` (`Twox64Concat` over the SCALE `Option`, then
+/// the id's newest-first bytes unhashed), computed here so a proof for another item cannot be
 /// passed off as this record's.
-pub fn records_key(id: AccessId) -> Vec<u8> {
-    let enc = id.encode();
-    let mut key = Vec::with_capacity(32 + 8 + enc.len());
+pub fn records_key(subject: Option<SubjectId>, id: AccessId) -> Vec<u8> {
+    let subject = subject.encode();
+    let mut key = Vec::with_capacity(32 + 8 + subject.len() + 8);
     key.extend_from_slice(&twox_128(b"Audit"));
     key.extend_from_slice(&twox_128(b"Records"));
-    key.extend_from_slice(&twox_64(&enc));
-    key.extend_from_slice(&enc);
+    key.extend_from_slice(&twox_64(&subject));
+    key.extend_from_slice(&subject);
+    key.extend_from_slice(&NewestFirst::of(id).encode());
     key
 }
 
 /// Checks `doc` against a state root the caller trusts (the `state_root` of the header of
 /// `doc.block_hash`, fetched from the caller's own node) and returns the proven record.
 pub fn verify_proof(doc: &ProofDoc, state_root: H256) -> Result<Record, VerifyError> {
-    let key = records_key(doc.id);
+    let key = records_key(doc.subject, doc.id);
     if doc.storage_key.0 != key {
         return Err(VerifyError::WrongStorageKey {
+            subject: doc.subject,
             id: doc.id,
             expected: format!("0x{}", hex::encode(&key)),
             found: format!("0x{}", hex::encode(&doc.storage_key.0)),
@@ -186,16 +196,16 @@ pub fn verify_proof(doc: &ProofDoc, state_root: H256) -> Result<Record, VerifyEr
         .get(&key)
         .cloned()
         .flatten()
-        .ok_or(VerifyError::Absent(doc.id))?;
+        .ok_or(VerifyError::Absent(doc.subject, doc.id))?;
     if value != doc.record.0 {
         return Err(VerifyError::RecordMismatch);
     }
     let record =
         Record::decode(&mut &value[..]).map_err(|e| VerifyError::Undecodable(e.to_string()))?;
-    if record.id != doc.id {
+    if (record.subject, record.id) != (doc.subject, doc.id) {
         return Err(VerifyError::IdMismatch {
-            expected: doc.id,
-            found: record.id,
+            expected: (doc.subject, doc.id),
+            found: (record.subject, record.id),
         });
     }
     if record.block > doc.block_number {
@@ -304,12 +314,23 @@ mod tests {
 
     #[test]
     fn records_key_layout() {
-        // twox128("Audit") and twox128("Records") are fixed 16-byte prefixes; id 5 as u64 LE.
-        let key = records_key(5);
-        assert_eq!(key.len(), 16 + 16 + 8 + 8);
-        assert_eq!(&key[40..], &[5, 0, 0, 0, 0, 0, 0, 0]);
-        assert_ne!(records_key(5)[..40], records_key(6)[..40]);
-        assert_eq!(records_key(5)[..32], records_key(6)[..32]);
+        // twox128("Audit") and twox128("Records") are fixed 16-byte prefixes; then twox64 of the
+        // subject's SCALE `Option`, the `Option` itself (Some(3): 0x01 and 3 as u64 LE) and
+        // u64::MAX - 5 big-endian.
+        let key = records_key(Some(3), 5);
+        assert_eq!(key.len(), 16 + 16 + 8 + 9 + 8);
+        assert_eq!(&key[40..49], &[1, 3, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            &key[49..],
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfa]
+        );
+        // A subject's records share everything up to the id; other subjects differ before it.
+        assert_eq!(records_key(Some(3), 5)[..49], records_key(Some(3), 6)[..49]);
+        assert_ne!(records_key(Some(3), 5)[..40], records_key(Some(4), 5)[..40]);
+        assert_eq!(records_key(Some(3), 5)[..32], records_key(None, 5)[..32]);
+        // No subject: a one-byte `None`.
+        assert_eq!(records_key(None, 5).len(), 16 + 16 + 8 + 1 + 8);
+        assert_eq!(records_key(None, 5)[40], 0);
     }
 
     #[test]
@@ -324,7 +345,7 @@ mod tests {
     fn reads_the_document_the_api_serves() {
         // The shape of `api/server/src/routes/chain.rs::ProofDoc`, hashes as `{:?}` prints them.
         let json = r#"{
-            "id": 7, "block_number": 42,
+            "id": 7, "subject": 3, "block_number": 42,
             "block_hash": "0x00000000000000000000000000000000000000000000000000000000000000ab",
             "recorded_block_number": 40,
             "recorded_block_hash": "0x00000000000000000000000000000000000000000000000000000000000000cd",
@@ -333,7 +354,7 @@ mod tests {
             "record_json": {"id": 7}
         }"#;
         let doc: ProofDoc = serde_json::from_str(json).unwrap();
-        assert_eq!(doc.id, 7);
+        assert_eq!((doc.id, doc.subject), (7, Some(3)));
         assert_eq!(doc.block_hash.0[31], 0xab);
         assert_eq!(doc.recorded_block_number, Some(40));
         assert_eq!(doc.recorded_block_hash.unwrap().0[31], 0xcd);

@@ -13,7 +13,9 @@ use consentry_client::{
     Client, ConsentryConfig,
 };
 use consentry_e2e::{submit, Node};
-use consentry_primitives::{AccessState, CategorySet, DataCategory, Grantee, Purpose, PurposeSet};
+use consentry_primitives::{
+    AccessState, CategorySet, DataCategory, Grantee, NewestFirst, Purpose, PurposeSet,
+};
 use consentry_wallet::{
     cli::{dispatch, AuditArgs, AuditCmd, Command, VerifyArgs},
     keystore,
@@ -22,8 +24,9 @@ use consentry_wallet::{
 use sp_core::H256;
 use std::str::FromStr;
 
-/// Enrol, claim, grant and request on a fresh dev chain; returns the granted record's id.
-async fn granted_record(api: &Client) -> anyhow::Result<u64> {
+/// Enrol, claim, grant and request on a fresh dev chain; returns the granted record's subject and
+/// id.
+async fn granted_record(api: &Client) -> anyhow::Result<(u64, u64)> {
     let worker = sr25519::dev::bob();
     let patient = sr25519::Keypair::from_uri(&SecretUri::from_str("//Patient/audit")?)?;
     let pseudonym = [0x44; 32];
@@ -66,27 +69,31 @@ async fn granted_record(api: &Client) -> anyhow::Result<u64> {
         &worker,
     )
     .await?;
-    Ok(ev
+    let granted = ev
         .find_first::<runtime::audit::events::AccessGranted>()?
-        .expect("granted")
-        .id)
+        .expect("granted");
+    assert_eq!(granted.subject, subject);
+    Ok((subject, granted.id))
 }
 
 /// Builds the proof document the way the API does: at the finalized head, from the node's RPC.
 async fn proof_doc(
     api: &Client,
     legacy: &LegacyRpcMethods<ConsentryConfig>,
+    subject: u64,
     id: u64,
 ) -> anyhow::Result<ProofDoc> {
     let at = legacy.chain_get_finalized_head().await?;
     let header = legacy.chain_get_header(Some(at)).await?.expect("header");
     // The key as subxt computes it from the metadata; the wallet computes it independently.
-    let key = api
-        .storage()
-        .address_bytes(&runtime::storage().audit().records(id))?;
+    let key = api.storage().address_bytes(
+        &runtime::storage()
+            .audit()
+            .records(Some(subject), Static(NewestFirst::of(id))),
+    )?;
     assert_eq!(
         key,
-        proof::records_key(id),
+        proof::records_key(Some(subject), id),
         "the wallet's key derivation matches the metadata's"
     );
     let read = legacy
@@ -100,6 +107,7 @@ async fn proof_doc(
         .expect("record stored");
     Ok(ProofDoc {
         id,
+        subject: Some(subject),
         block_number: header.number,
         block_hash: H256(at.0),
         recorded_block_number: None,
@@ -212,8 +220,8 @@ async fn proofs_verify_and_any_tampering_is_rejected() -> anyhow::Result<()> {
     let legacy = LegacyRpcMethods::<ConsentryConfig>::new(
         RpcClient::from_insecure_url(node.ws_url()).await?,
     );
-    let id = granted_record(&api).await?;
-    let doc = proof_doc(&api, &legacy, id).await?;
+    let (subject, id) = granted_record(&api).await?;
+    let doc = proof_doc(&api, &legacy, subject, id).await?;
     let header = legacy
         .chain_get_header(Some(doc.block_hash.0.into()))
         .await?
@@ -226,7 +234,7 @@ async fn proofs_verify_and_any_tampering_is_rejected() -> anyhow::Result<()> {
         .runtime_api()
         .at_latest()
         .await?
-        .call(runtime::apis().audit_api().record(id))
+        .call(runtime::apis().audit_api().record(Some(subject), id))
         .await?
         .expect("record");
     let via_api = Record::decode(&mut &codec::Encode::encode(&via_api)[..])?;
@@ -249,7 +257,7 @@ async fn proofs_verify_and_any_tampering_is_rejected() -> anyhow::Result<()> {
         assert!(
             matches!(
                 err,
-                VerifyError::BadProof(_) | VerifyError::Absent(_) | VerifyError::RecordMismatch
+                VerifyError::BadProof(_) | VerifyError::Absent(..) | VerifyError::RecordMismatch
             ),
             "node {i}: {err}"
         );
@@ -267,9 +275,15 @@ async fn proofs_verify_and_any_tampering_is_rejected() -> anyhow::Result<()> {
         Err(VerifyError::RecordMismatch)
     );
 
-    // The right proof presented for another id: the key no longer matches.
+    // The right proof presented for another id or subject: the key no longer matches.
     let mut bad = doc.clone();
     bad.id = id + 1;
+    assert!(matches!(
+        proof::verify_proof(&bad, root),
+        Err(VerifyError::WrongStorageKey { .. })
+    ));
+    let mut bad = doc.clone();
+    bad.subject = None;
     assert!(matches!(
         proof::verify_proof(&bad, root),
         Err(VerifyError::WrongStorageKey { .. })

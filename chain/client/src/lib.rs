@@ -77,6 +77,14 @@ const _METADATA: &[u8] = include_bytes!("../metadata/consentry.scale");
     substitute_type(
         path = "consentry_primitives::access::StateCounts",
         with = "::subxt::utils::Static<::consentry_primitives::StateCounts>"
+    ),
+    substitute_type(
+        path = "consentry_primitives::access::NewestFirst",
+        with = "::subxt::utils::Static<::consentry_primitives::NewestFirst>"
+    ),
+    substitute_type(
+        path = "consentry_primitives::access::RecordKey",
+        with = "::subxt::utils::Static<::consentry_primitives::RecordKey>"
     )
 )]
 pub mod runtime {}

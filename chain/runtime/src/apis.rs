@@ -147,13 +147,15 @@ impl_runtime_apis! {
     }
 
     impl consentry_primitives::AuditApi<Block, AccountId, BlockNumber> for Runtime {
-        fn record(id: AccessId) -> Option<AccessRecord<AccountId, BlockNumber>> {
-            pallet_consentry_audit::Records::<Runtime>::get(id)
+        fn record(subject: Option<SubjectId>, id: AccessId)
+            -> Option<AccessRecord<AccountId, BlockNumber>>
+        {
+            Audit::record(subject, id)
         }
         fn records_by_subject(subject: SubjectId, before: Option<AccessId>, limit: u32)
             -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<AccessId>)
         {
-            Audit::records_by_subject(subject, before, limit)
+            Audit::records_by_subject(Some(subject), before, limit)
         }
         fn records_by_institution(institution: InstitutionId, before: Option<u32>, limit: u32)
             -> (Vec<AccessRecord<AccountId, BlockNumber>>, Option<u32>)

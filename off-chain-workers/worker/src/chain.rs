@@ -18,7 +18,7 @@ use consentry_client::{
     subxt_signer::sr25519::Keypair,
     Client, Rpc,
 };
-use consentry_primitives::{CategorySet, Outcome, Purpose};
+use consentry_primitives::{CategorySet, Outcome, Purpose, RecordKey};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::jobs::StoredTx;
@@ -42,8 +42,8 @@ pub enum Call {
     },
     /// `Audit::complete_access`.
     Complete {
-        /// The record.
-        id: u64,
+        /// The record (granted, so it has a subject).
+        access: RecordKey,
         /// How it ends.
         outcome: Outcome,
         /// The result's digest (required for `Completed`).
@@ -136,13 +136,18 @@ fn encode_call(client: &Client, kp: &Keypair, call: &Call, nonce: u64) -> anyhow
             params,
         )?,
         Call::Complete {
-            id,
+            access,
             outcome,
             result_digest,
         } => tx.create_signed_offline(
-            &runtime::tx()
-                .audit()
-                .complete_access(*id, Static(*outcome), *result_digest),
+            &runtime::tx().audit().complete_access(
+                access
+                    .subject
+                    .context("only granted records are closed, and they name a subject")?,
+                access.id,
+                Static(*outcome),
+                *result_digest,
+            ),
             kp,
             params,
         )?,
@@ -309,12 +314,16 @@ impl Chain {
     }
 
     /// One access record at block `at`.
-    pub async fn record_at(&self, id: u64, at: H256) -> anyhow::Result<Option<Record>> {
+    pub async fn record_at(&self, access: RecordKey, at: H256) -> anyhow::Result<Option<Record>> {
         Ok(self
             .client
             .runtime_api()
             .at(at)
-            .call(runtime::apis().audit_api().record(id))
+            .call(
+                runtime::apis()
+                    .audit_api()
+                    .record(access.subject, access.id),
+            )
             .await?)
     }
 

@@ -94,6 +94,7 @@ pub fn view(ctx: &Ctx, j: &Job) -> Value {
         "state": j.state,
         "job_digest": j.job_digest,
         "access_id": j.access_id,
+        "subject": j.subject,
         "decision": decision,
         "outcome": j.close,
         "result": if j.state == JobState::Completed { j.result.clone() } else { None },

@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use consentry_primitives::RecordKey;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::Value;
@@ -156,6 +157,9 @@ pub struct Job {
     pub job_digest: String,
     /// The chain's access record id, once decided.
     pub access_id: Option<u64>,
+    /// The patient the record is stored under, once decided (`None` for a denial of a pseudonym
+    /// that named no live patient).
+    pub subject: Option<u64>,
     /// The chain's denial reason, if denied.
     pub deny_reason: Option<String>,
     /// The result, once completed.
@@ -176,6 +180,16 @@ pub struct Job {
     /// The stored `complete_access` extrinsic.
     #[serde(skip)]
     pub complete_tx: Option<StoredTx>,
+}
+
+impl Job {
+    /// Where the job's access record is stored, once decided.
+    pub fn access(&self) -> Option<RecordKey> {
+        self.access_id.map(|id| RecordKey {
+            subject: self.subject,
+            id,
+        })
+    }
 }
 
 /// Canonical JSON: object keys sorted at every level, no whitespace. Independent of serde_json's
@@ -251,6 +265,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     state TEXT NOT NULL,
     job_digest TEXT NOT NULL UNIQUE,
     access_id INTEGER,
+    subject INTEGER,
     deny_reason TEXT,
     request_tx BLOB,
     request_nonce INTEGER,
@@ -299,6 +314,7 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
         state: JobState::parse(&r.get::<_, String>("state")?)?,
         job_digest: r.get("job_digest")?,
         access_id: r.get::<_, Option<i64>>("access_id")?.map(|v| v as u64),
+        subject: r.get::<_, Option<i64>>("subject")?.map(|v| v as u64),
         deny_reason: r.get("deny_reason")?,
         result: result.and_then(|s| serde_json::from_str(&s).ok()),
         result_digest: r.get("result_digest")?,
@@ -330,6 +346,10 @@ impl JobStore {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // Stores made before records were kept under their subject lack its column.
+        if conn.prepare("SELECT subject FROM jobs LIMIT 0").is_err() {
+            conn.execute_batch("ALTER TABLE jobs ADD COLUMN subject INTEGER")?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -433,20 +453,24 @@ impl JobStore {
     }
 
     /// The chain denied the request (finalized).
-    pub fn set_denied(&self, id: &str, access_id: u64, reason: &str) -> anyhow::Result<()> {
+    pub fn set_denied(&self, id: &str, access: RecordKey, reason: &str) -> anyhow::Result<()> {
         self.update(
             id,
-            "state = 'denied', access_id = ?1, deny_reason = ?2",
-            &[&(access_id as i64), &reason],
+            "state = 'denied', access_id = ?1, subject = ?2, deny_reason = ?3",
+            &[
+                &(access.id as i64),
+                &access.subject.map(|s| s as i64),
+                &reason,
+            ],
         )
     }
 
     /// The chain granted the request (finalized).
-    pub fn set_granted(&self, id: &str, access_id: u64) -> anyhow::Result<()> {
+    pub fn set_granted(&self, id: &str, access: RecordKey) -> anyhow::Result<()> {
         self.update(
             id,
-            "state = 'granted', access_id = ?1",
-            &[&(access_id as i64)],
+            "state = 'granted', access_id = ?1, subject = ?2",
+            &[&(access.id as i64), &access.subject.map(|s| s as i64)],
         )
     }
 
@@ -557,8 +581,13 @@ mod tests {
         );
         assert_eq!(digest, hex::encode(Sha256::digest(text.as_bytes())));
         assert_eq!(q.unfinished()?.len(), 1);
-        q.set_denied(&id, 4, "Revoked")?;
+        let access = RecordKey {
+            subject: Some(3),
+            id: 4,
+        };
+        q.set_denied(&id, access, "Revoked")?;
         assert!(q.unfinished()?.is_empty());
+        assert_eq!(q.get(&id)?.unwrap().access(), Some(access));
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use consentry_client::runtime;
 use consentry_datastore::Store;
-use consentry_primitives::{AccessState, Outcome};
+use consentry_primitives::{AccessState, Outcome, RecordKey};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
@@ -132,28 +132,29 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
             match rec.state.0 {
                 AccessState::Denied(reason) => {
                     info!(job = %id, access = rec.id, ?reason, "denied");
-                    ctx.jobs.set_denied(id, rec.id, &format!("{reason:?}"))
+                    ctx.jobs
+                        .set_denied(id, key_of(&rec), &format!("{reason:?}"))
                 }
                 AccessState::Granted => {
                     info!(job = %id, access = rec.id, "granted (finalized)");
-                    ctx.jobs.set_granted(id, rec.id)?;
+                    ctx.jobs.set_granted(id, key_of(&rec))?;
                     if let Some(d) = ctx.pause_after_grant {
                         info!(job = %id, "test hook: pausing {} ms after the grant", d.as_millis());
                         tokio::time::sleep(d).await;
                     }
-                    run_granted(ctx, &job, workload, rec.id).await
+                    run_granted(ctx, &job, workload, key_of(&rec)).await
                 }
                 AccessState::Closed(o) => {
                     // Someone closed a grant this job never used (another worker process on
                     // the same key): nothing was read here.
-                    ctx.jobs.set_granted(id, rec.id)?;
+                    ctx.jobs.set_granted(id, key_of(&rec))?;
                     ctx.jobs.set_closed(id, outcome_state(o))
                 }
             }
         }
         JobState::Granted | JobState::Running => {
-            let access = job.access_id.context("granted job without an access id")?;
-            warn!(job = %id, access, "found {} at start-up: closing as aborted", job.state.as_str());
+            let access = job.access().context("granted job without an access id")?;
+            warn!(job = %id, access = access.id, "found {} at start-up: closing as aborted", job.state.as_str());
             close(
                 ctx,
                 &job,
@@ -170,7 +171,7 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
         }
         JobState::Completing => {
             let access = job
-                .access_id
+                .access()
                 .context("completing job without an access id")?;
             let close = job.close.context("completing job without an outcome")?;
             let tx = job
@@ -194,14 +195,15 @@ async fn orphan_request(ctx: &Ctx, job: &Job, why: &str) -> anyhow::Result<()> {
         None => ctx.jobs.set_error(&job.id, why),
         Some(rec) => match rec.state.0 {
             AccessState::Denied(reason) => {
-                ctx.jobs.set_denied(&job.id, rec.id, &format!("{reason:?}"))
+                ctx.jobs
+                    .set_denied(&job.id, key_of(&rec), &format!("{reason:?}"))
             }
             AccessState::Granted => {
-                ctx.jobs.set_granted(&job.id, rec.id)?;
+                ctx.jobs.set_granted(&job.id, key_of(&rec))?;
                 close(
                     ctx,
                     job,
-                    rec.id,
+                    key_of(&rec),
                     Close::Aborted,
                     None,
                     Some(why.to_string()),
@@ -209,7 +211,7 @@ async fn orphan_request(ctx: &Ctx, job: &Job, why: &str) -> anyhow::Result<()> {
                 .await
             }
             AccessState::Closed(o) => {
-                ctx.jobs.set_granted(&job.id, rec.id)?;
+                ctx.jobs.set_granted(&job.id, key_of(&rec))?;
                 ctx.jobs.set_closed(&job.id, outcome_state(o))
             }
         },
@@ -268,20 +270,27 @@ async fn request(ctx: &Ctx, job: &Job, w: &dyn Workload) -> anyhow::Result<Recor
                     t.decision_ms = Some(ms(in_block));
                     t.finality_ms = Some(ms(finality));
                 });
-                let id = match events.find_first::<runtime::audit::events::AccessGranted>()? {
-                    Some(g) => g.id,
+                let access = match events.find_first::<runtime::audit::events::AccessGranted>()? {
+                    Some(g) => RecordKey {
+                        subject: Some(g.subject),
+                        id: g.id,
+                    },
                     None => {
-                        events
+                        let d = events
                             .find_first::<runtime::audit::events::AccessDenied>()?
                             .context(
                                 "request_access emitted neither AccessGranted nor AccessDenied",
-                            )?
-                            .id
+                            )?;
+                        RecordKey {
+                            subject: d.subject,
+                            id: d.id,
+                        }
                     }
                 };
+                let id = access.id;
                 let rec = ctx
                     .chain
-                    .record_at(id, block)
+                    .record_at(access, block)
                     .await?
                     .context("record missing")?;
                 anyhow::ensure!(
@@ -354,7 +363,7 @@ async fn run_granted(
     ctx: &Arc<Ctx>,
     job: &Job,
     w: Arc<dyn Workload>,
-    access: u64,
+    access: RecordKey,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let at = ctx.chain.finalized().await?;
@@ -363,18 +372,19 @@ async fn run_granted(
         .record_at(access, at)
         .await?
         .context("granted record not found at the finalized head")?;
+    let id = access.id;
     let mismatch = if rec.state.0 != AccessState::Granted {
-        Some(format!("record {access} is {:?}, not Granted", rec.state.0))
+        Some(format!("record {id} is {:?}, not Granted", rec.state.0))
     } else if rec.job_digest != digest_bytes(&job.job_digest)? {
-        Some(format!("record {access} names another job"))
+        Some(format!("record {id} names another job"))
     } else if rec.institution != ctx.chain.institution {
         Some(format!(
-            "record {access} belongs to institution {}",
+            "record {id} belongs to institution {}",
             rec.institution
         ))
     } else if rec.purpose.0 != w.purpose() || !rec.categories.0.includes(w.categories()) {
         Some(format!(
-            "record {access} grants {:?} over {:?}; workload `{}` needs {:?} over {:?}",
+            "record {id} grants {:?} over {:?}; workload `{}` needs {:?} over {:?}",
             rec.purpose.0,
             rec.categories.0,
             w.name(),
@@ -402,7 +412,7 @@ async fn run_granted(
         let data = store
             .lock()
             .map_err(|_| anyhow::anyhow!("store lock poisoned"))?
-            .read(access, pseudonym, &categories)?;
+            .read(id, pseudonym, &categories)?;
         w.run(&data, &params)
     })
     .await
@@ -429,9 +439,17 @@ async fn run_granted(
     }
 }
 
-fn complete_call(access: u64, close: Close, digest: Option<[u8; 32]>) -> Call {
+/// Where `rec` is stored.
+fn key_of(rec: &Record) -> RecordKey {
+    RecordKey {
+        subject: rec.subject,
+        id: rec.id,
+    }
+}
+
+fn complete_call(access: RecordKey, close: Close, digest: Option<[u8; 32]>) -> Call {
     Call::Complete {
-        id: access,
+        access,
         outcome: match close {
             Close::Completed => Outcome::Completed,
             Close::Failed => Outcome::Failed,
@@ -445,7 +463,7 @@ fn complete_call(access: u64, close: Close, digest: Option<[u8; 32]>) -> Call {
 async fn close(
     ctx: &Ctx,
     job: &Job,
-    access: u64,
+    access: RecordKey,
     how: Close,
     result: Option<(serde_json::Value, [u8; 32])>,
     error: Option<String>,
@@ -478,7 +496,7 @@ async fn close(
 async fn finish_close(
     ctx: &Ctx,
     job: &Job,
-    access: u64,
+    access: RecordKey,
     how: Close,
     mut tx: StoredTx,
 ) -> anyhow::Result<()> {
@@ -488,7 +506,7 @@ async fn finish_close(
         match ctx.chain.submit(&tx.bytes).await {
             Submitted::Finalized { .. } => {
                 ctx.time(&job.id, |t| t.completion_ms = Some(ms(started.elapsed())));
-                info!(job = %job.id, access, ?how, "record closed (finalized)");
+                info!(job = %job.id, access = access.id, ?how, "record closed (finalized)");
                 return ctx.jobs.set_closed(&job.id, how.final_state());
             }
             Submitted::Failed(msg) => {
@@ -537,7 +555,8 @@ async fn finish_close(
                     }
                     anyhow::ensure!(
                         settle_started.elapsed() < SETTLE_TIMEOUT,
-                        "record {access} not closed after {} s; the job stays `completing`",
+                        "record {} not closed after {} s; the job stays `completing`",
+                        access.id,
                         SETTLE_TIMEOUT.as_secs()
                     );
                     tokio::time::sleep(Duration::from_millis(1000)).await;

@@ -158,7 +158,7 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
     assert_eq!(job["job_digest"], digest_hex(&sha256_json(&doc)));
 
     // On chain: closed as Completed with the digest of the very result the API returned.
-    let rec = record(&api, access).await?;
+    let rec = record(&api, &job).await?;
     assert_eq!(rec.state.0, AccessState::Closed(Outcome::Completed));
     assert_eq!(
         hex::encode(rec.job_digest),
@@ -197,7 +197,7 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
     let denied_id = denied["access_id"].as_u64().expect("denied record id");
     assert_ne!(denied_id, access);
     assert_eq!(
-        record(&api, denied_id).await?.state.0,
+        record(&api, &denied).await?.state.0,
         AccessState::Denied(DenyReason::Revoked)
     );
     assert!(store.read_log(denied_id)?.is_empty());
@@ -297,7 +297,7 @@ async fn a_simulation_grant_does_not_let_inference_run() -> anyhow::Result<()> {
         .await?;
     assert_eq!(job["state"], "denied", "{job}");
     assert_eq!(job["decision"]["reason"], "PurposeNotCovered");
-    let rec = record(&api, job["access_id"].as_u64().unwrap()).await?;
+    let rec = record(&api, &job).await?;
     assert_eq!(
         rec.state.0,
         AccessState::Denied(DenyReason::PurposeNotCovered)
@@ -327,7 +327,7 @@ async fn a_simulation_grant_does_not_let_inference_run() -> anyhow::Result<()> {
     let log = patients.open().read_log(access)?;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].categories, all_four);
-    let rec = record(&api, access).await?;
+    let rec = record(&api, &job).await?;
     assert_eq!(rec.result_digest, Some(sha256_json(&job["result"])));
     Ok(())
 }
@@ -362,7 +362,7 @@ async fn killed_between_grant_and_completion_the_job_never_runs_twice() -> anyho
     let id = accepted["id"].as_str().unwrap().to_string();
     let granted = worker.wait_job(&http, &id, |s| s == "granted").await?;
     let access = granted["access_id"].as_u64().expect("access id");
-    assert_eq!(record(&api, access).await?.state.0, AccessState::Granted);
+    assert_eq!(record(&api, &granted).await?.state.0, AccessState::Granted);
     worker.kill(); // SIGKILL between the grant and the read.
     assert!(patients.open().read_log(access)?.is_empty());
 
@@ -370,7 +370,7 @@ async fn killed_between_grant_and_completion_the_job_never_runs_twice() -> anyho
     worker.wait_ready(&http).await?;
     let job = worker.wait_job(&http, &id, terminal).await?;
     assert_eq!(job["state"], "aborted", "{job}");
-    let rec = record(&api, access).await?;
+    let rec = record(&api, &granted).await?;
     assert_eq!(rec.state.0, AccessState::Closed(Outcome::Aborted));
     assert_eq!(rec.result_digest, None);
     let closes = closed_events(&node.ws_url(), access, rec.block).await?;
@@ -468,7 +468,7 @@ async fn killed_with_the_request_in_flight_the_same_bytes_are_resubmitted() -> a
         let access = j["access_id"].as_u64().unwrap();
         assert_eq!(patients.open().read_log(access)?.len(), 1);
         assert_eq!(
-            record(&api, access).await?.state.0,
+            record(&api, &j).await?.state.0,
             AccessState::Closed(Outcome::Completed)
         );
         accesses.insert(access);
@@ -509,7 +509,7 @@ async fn killed_while_completing_the_same_close_is_resubmitted() -> anyhow::Resu
     let access = completing["access_id"].as_u64().expect("access id");
     // Let the submitted close reach a finalized block, then SIGKILL.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while record(&api, access).await?.state.0 == AccessState::Granted {
+    while record(&api, &completing).await?.state.0 == AccessState::Granted {
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
             "close never finalized"
@@ -522,7 +522,7 @@ async fn killed_while_completing_the_same_close_is_resubmitted() -> anyhow::Resu
     worker.wait_ready(&http).await?;
     let job = worker.wait_job(&http, &id, terminal).await?;
     assert_eq!(job["state"], "completed", "{job}");
-    let rec = record(&api, access).await?;
+    let rec = record(&api, &completing).await?;
     assert_eq!(rec.state.0, AccessState::Closed(Outcome::Completed));
     assert_eq!(rec.result_digest, Some(sha256_json(&job["result"])));
     let closes = closed_events(&node.ws_url(), access, rec.block).await?;

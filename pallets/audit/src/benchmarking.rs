@@ -31,7 +31,11 @@ fn pseudonym(i: u32) -> Pseudonym {
 fn full_head<T: Config>() -> IndexHead<T::IndexPage> {
     let mut head = IndexHead::default();
     for id in 0..T::IndexPage::get() {
-        assert!(head.push(u64::from(id) + 1_000_000).is_none());
+        let key = RecordKey {
+            subject: Some(u64::from(id)),
+            id: u64::from(id) + 1_000_000,
+        };
+        assert!(head.push(key).is_none());
     }
     head
 }
@@ -73,11 +77,10 @@ mod benchmarks {
             categories(),
             [1; 32],
         );
-        assert_eq!(Records::<T>::get(0).unwrap().state, AccessState::Granted);
-        assert!(SubjectRecords::<T>::contains_key(
-            subject,
-            NewestFirst::of(0)
-        ));
+        assert_eq!(
+            Audit::<T>::record(Some(subject), 0).unwrap().state,
+            AccessState::Granted
+        );
         assert!(InstitutionPages::<T>::iter().next().is_some());
     }
 
@@ -110,7 +113,7 @@ mod benchmarks {
             )
             .expect("a well-formed request");
         }
-        let record = Records::<T>::get(0).unwrap();
+        let record = Audit::<T>::record(Some(subject), 0).unwrap();
         assert_eq!(record.state, AccessState::Granted);
         assert_eq!(record.consents.len() as u32, k);
         assert_eq!(T::ConsentCheck::consents_read(subject), c + k);
@@ -140,7 +143,7 @@ mod benchmarks {
         assert!(patients
             .iter()
             .enumerate()
-            .all(|(i, (_, s))| SubjectRecords::<T>::contains_key(s, NewestFirst::of(i as u64))));
+            .all(|(i, (_, s))| Audit::<T>::record(Some(*s), i as u64).is_some()));
     }
 
     #[benchmark]
@@ -155,28 +158,34 @@ mod benchmarks {
             [2; 32],
             [1; 32],
         );
-        assert_eq!(Records::<T>::get(0).unwrap().emergency, Some([2; 32]));
-        assert!(SubjectRecords::<T>::contains_key(
-            subject,
-            NewestFirst::of(0)
-        ));
+        assert_eq!(
+            Audit::<T>::record(Some(subject), 0).unwrap().emergency,
+            Some([2; 32])
+        );
     }
 
     #[benchmark]
     fn complete_access() {
         let (who, patients) = setup::<T>(1, &[categories()]);
+        let (pseudonym, subject) = patients[0];
         Audit::<T>::request_access(
             RawOrigin::Signed(who.clone()).into(),
-            patients[0].0,
+            pseudonym,
             Purpose::Simulation,
             categories(),
             [1; 32],
         )
         .unwrap();
         #[extrinsic_call]
-        _(RawOrigin::Signed(who), 0, Outcome::Completed, Some([3; 32]));
+        _(
+            RawOrigin::Signed(who),
+            subject,
+            0,
+            Outcome::Completed,
+            Some([3; 32]),
+        );
         assert_eq!(
-            Records::<T>::get(0).unwrap().state,
+            Audit::<T>::record(Some(subject), 0).unwrap().state,
             AccessState::Closed(Outcome::Completed)
         );
     }

@@ -9,9 +9,9 @@
 //! record — and fails only for malformed input or a caller that is no institution's key, so a
 //! refused attempt is as visible on the ledger as a granted one.
 //!
-//! The worker closes a granted record once with [`complete_access`](Pallet::complete_access)
-//! (`Completed` with the result's digest, `Failed` or `Aborted`). Records are never edited
-//! otherwise, nor deleted.
+//! The worker closes a granted record once with [`complete_access`](Pallet::complete_access),
+//! naming it by patient and id (`Completed` with the result's digest, `Failed` or `Aborted`).
+//! Records are never edited otherwise, nor deleted.
 //!
 //! A `DataCustodian` may [break the glass](Pallet::emergency_access) without consent by posting a
 //! justification digest; the record carries it, an event tells the patient's wallet, and emergency
@@ -19,11 +19,11 @@
 //! [`request_access_batch`](Pallet::request_access_batch): one record per patient, each decided on
 //! its own.
 //!
-//! Storage answers the auditor's questions without scanning the log: records by id, by patient
-//! and by institution (append-only indexes read newest first, see [`index`]), and counts by state.
-//! A record costs two writes and no read of the audit pallet's own state (the record and its key
-//! in the subject's index; the institution's log and the id counter are read and written once per
-//! call, in `request.rs`) because storage accesses dominate its weight.
+//! Storage answers the auditor's questions without scanning the log: records by patient (they are
+//! stored under the patient's subject id, newest first) and by institution (an append-only index
+//! read newest first, see [`index`]), and counts by state. A record costs one write and no read of
+//! the audit pallet's own state (the record itself; the institution's log and the id counter are
+//! read and written once per call, in `request.rs`) because storage accesses dominate its weight.
 //! What is only known at dispatch — how many consents a decision read and cited, whether an index
 //! page was written — is charged for the costliest case and refunded ([`cost`]).
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -45,9 +45,10 @@ pub mod weights;
 
 pub use consentry_primitives::{
     AccessId, AccessRecord, AccessState, CategorySet, ConsentCheck, Decision, DenyReason, Digest,
-    InstitutionId, Outcome, Pseudonym, Purpose, StateCounts, SubjectId, SubjectRef,
+    InstitutionId, NewestFirst, Outcome, Pseudonym, Purpose, RecordKey, StateCounts, SubjectId,
+    SubjectRef,
 };
-pub use index::{IndexHead, InstitutionLog, NewestFirst};
+pub use index::{IndexHead, InstitutionLog};
 use request::RequestCall;
 pub use weights::WeightInfo;
 
@@ -108,20 +109,16 @@ pub mod pallet {
         type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
     }
 
-    /// Access records by id.
+    /// Access records under their subject (`None`: denials whose pseudonym named no live
+    /// patient), each subject's newest first. The second key is not hashed, so walking a
+    /// subject's keys is reading its index ([`NewestFirst`]), and a record is its own index entry.
     #[pallet::storage]
-    pub type Records<T: Config> = StorageMap<_, Twox64Concat, AccessId, RecordOf<T>>;
+    pub type Records<T: Config> =
+        StorageDoubleMap<_, Twox64Concat, Option<SubjectId>, Identity, NewestFirst, RecordOf<T>>;
 
     /// The id the next record gets (= number of records ever made).
     #[pallet::storage]
     pub type NextAccessId<T> = StorageValue<_, AccessId, ValueQuery>;
-
-    /// A subject's index: one key per record, holding nothing. The second key is not hashed, so a
-    /// subject's keys are walked newest first ([`NewestFirst`]) and recording costs one write and
-    /// no read.
-    #[pallet::storage]
-    pub type SubjectRecords<T: Config> =
-        StorageDoubleMap<_, Twox64Concat, SubjectId, Identity, NewestFirst, ()>;
 
     /// Per institution: record counts by state and the head of its index.
     #[pallet::storage]
@@ -168,6 +165,7 @@ pub mod pallet {
         /// A granted record was closed.
         AccessClosed {
             id: AccessId,
+            subject: SubjectId,
             institution: InstitutionId,
             outcome: Outcome,
             result_digest: Option<Digest>,
@@ -184,7 +182,7 @@ pub mod pallet {
         BadCategories,
         /// A batch needs at least one pseudonym.
         EmptyBatch,
-        /// No record has this id.
+        /// The patient has no record with this id.
         UnknownAccess,
         /// Only keys of the institution that made the request may close it.
         NotYourRecord,
@@ -325,11 +323,13 @@ pub mod pallet {
             Ok(Some(cost::without_unwritten::<T>(used, tally)).into())
         }
 
-        /// Closes a granted record, once. Signed by any key of the institution that requested it.
+        /// Closes granted record `id` of patient `subject` (both in the `AccessGranted` event),
+        /// once. Signed by any key of the institution that requested it.
         #[pallet::call_index(3)]
         #[pallet::weight(<T as Config>::WeightInfo::complete_access())]
         pub fn complete_access(
             origin: OriginFor<T>,
+            subject: SubjectId,
             id: AccessId,
             outcome: Outcome,
             result_digest: Option<Digest>,
@@ -340,7 +340,7 @@ pub mod pallet {
                 outcome != Outcome::Completed || result_digest.is_some(),
                 Error::<T>::MissingResultDigest
             );
-            Records::<T>::try_mutate(id, |r| {
+            Records::<T>::try_mutate(Some(subject), NewestFirst::of(id), |r| {
                 let r = r.as_mut().ok_or(Error::<T>::UnknownAccess)?;
                 ensure!(r.institution == institution, Error::<T>::NotYourRecord);
                 ensure!(r.state == AccessState::Granted, Error::<T>::NotOpen);
@@ -355,6 +355,7 @@ pub mod pallet {
             });
             Self::deposit_event(Event::AccessClosed {
                 id,
+                subject,
                 institution,
                 outcome,
                 result_digest,
@@ -401,30 +402,35 @@ pub mod pallet {
             InstitutionIndex::<T>::get(institution).counts
         }
 
-        /// A subject's records, newest first, older than record `before` (`None`: from the
-        /// newest), at most `limit` (1 to 1,000); with the id to pass as `before` for the next
-        /// page (`None` at the end).
+        /// Record `id` of `subject` (`None`: a denial whose pseudonym named no live patient).
+        pub fn record(subject: Option<SubjectId>, id: AccessId) -> Option<RecordOf<T>> {
+            Records::<T>::get(subject, NewestFirst::of(id))
+        }
+
+        /// A subject's records (`None`: denials whose pseudonym named no live patient), newest
+        /// first, older than record `before` (`None`: from the newest), at most `limit` (1 to
+        /// 1,000); with the id to pass as `before` for the next page (`None` at the end).
         pub fn records_by_subject(
-            subject: SubjectId,
+            subject: Option<SubjectId>,
             before: Option<AccessId>,
             limit: u32,
         ) -> (Vec<RecordOf<T>>, Option<AccessId>) {
-            let keys = match before {
-                None => SubjectRecords::<T>::iter_key_prefix(subject),
+            let mut records = match before {
+                None => Records::<T>::iter_prefix(subject),
                 // Walking on from a key yields the keys after it: the older records.
-                Some(id) => SubjectRecords::<T>::iter_key_prefix_from(
+                Some(id) => Records::<T>::iter_prefix_from(
                     subject,
-                    SubjectRecords::<T>::hashed_key_for(subject, NewestFirst::of(id)),
+                    Records::<T>::hashed_key_for(subject, NewestFirst::of(id)),
                 ),
-            };
-            let mut ids = keys.map(NewestFirst::id);
-            let page: Vec<AccessId> = ids.by_ref().take(limit.clamp(1, 1_000) as usize).collect();
+            }
+            .map(|(_, record)| record);
+            let page: Vec<RecordOf<T>> = records
+                .by_ref()
+                .take(limit.clamp(1, 1_000) as usize)
+                .collect();
             // A cursor only while older records remain.
-            let next = ids.next().and(page.last().copied());
-            (
-                page.into_iter().filter_map(Records::<T>::get).collect(),
-                next,
-            )
+            let next = records.next().and(page.last().map(|r| r.id));
+            (page, next)
         }
 
         /// An institution's records, newest first, from position `before` in its index
@@ -441,7 +447,7 @@ pub mod pallet {
             let records = head
                 .newest_first(start, end, |n| InstitutionPages::<T>::get(institution, n))
                 .into_iter()
-                .filter_map(Records::<T>::get)
+                .filter_map(|key| Self::record(key.subject, key.id))
                 .collect();
             (records, (start > 0).then_some(start))
         }

@@ -8,7 +8,7 @@
 
 use crate::{
     cost, AccessState, Config, Event, InstitutionIndex, InstitutionPages, NewestFirst, Pallet,
-    RecordOf, Records, SubjectRecords,
+    RecordKey, RecordOf, Records,
 };
 use consentry_primitives::{
     AccessId, AccessRecord, AccessorStatus, CategorySet, ConsentCheck, Decision, Digest,
@@ -143,17 +143,17 @@ impl<T: Config> RequestCall<T> {
             block: self.block,
             closed_at: None,
         };
-        Records::<T>::insert(id, &record);
-        if let Some(s) = subject {
-            SubjectRecords::<T>::insert(s, NewestFirst::of(id), ());
-        }
+        // The record is its subject's index entry; the institution's is the log's head.
+        Records::<T>::insert(subject, NewestFirst::of(id), &record);
         self.log.counts.shift(None, state);
         if emergency.is_some() && state == AccessState::Granted {
             self.log.counts.emergency = self.log.counts.emergency.saturating_add(1);
         }
-        let flushed = self.log.index.push(id).map(|(page, ids)| {
-            InstitutionPages::<T>::insert(self.institution, page, ids);
-        });
+        let flushed = self
+            .log
+            .index
+            .push(RecordKey { subject, id })
+            .map(|(page, keys)| InstitutionPages::<T>::insert(self.institution, page, keys));
         (record, u32::from(flushed.is_some()))
     }
 }

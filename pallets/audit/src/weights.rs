@@ -53,25 +53,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Audit::NextAccessId` (r:1 w:1)
 	/// Proof: `Audit::NextAccessId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionIndex` (r:1 w:1)
-	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:1 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::SubjectConsents` (r:1 w:0)
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Consents` (r:1 w:1)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectRecords` (r:0 w:1)
-	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
-	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
-	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
 	fn request_access() -> Weight {
-		// Proof size: measured `1437`, estimated `4130`
-		// Minimum execution time: 66_869_000 picoseconds.
-		Weight::from_parts(71_386_000, 4130)
+		// Proof size: measured `2013`, estimated `4595`
+		// Minimum execution time: 44_026_000 picoseconds.
+		Weight::from_parts(46_079_000, 4595)
 			.saturating_add(T::DbWeight::get().reads(8))
-			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes(5))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -82,31 +80,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Audit::NextAccessId` (r:1 w:1)
 	/// Proof: `Audit::NextAccessId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionIndex` (r:1 w:1)
-	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:1 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::SubjectConsents` (r:1 w:0)
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Consents` (r:32 w:6)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectRecords` (r:0 w:1)
-	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
-	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
-	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 26]`.
 	/// The range of component `k` is `[1, 6]`.
 	fn request_access_consents(c: u32, k: u32, ) -> Weight {
-		// Proof size: measured `1329 + c * (108 ±0) + k * (108 ±0)`, estimated `4130 + c * (2583 ±0) + k * (2583 ±0)`
-		// Minimum execution time: 101_591_000 picoseconds.
-		Weight::from_parts(74_323_339, 4130)
-			.saturating_add(Weight::from_parts(1_676_934, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(8_390_303, 0).saturating_mul(k.into()))
+		// Proof size: measured `1905 + c * (108 ±0) + k * (108 ±0)`, estimated `4595 + c * (2583 ±0) + k * (2583 ±0)`
+		// Minimum execution time: 72_929_000 picoseconds.
+		Weight::from_parts(25_889_546, 4595)
+			.saturating_add(Weight::from_parts(3_271_106, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(7_678_205, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
-			.saturating_add(T::DbWeight::get().writes(5))
+			.saturating_add(T::DbWeight::get().writes(4))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
@@ -120,29 +116,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Audit::NextAccessId` (r:1 w:1)
 	/// Proof: `Audit::NextAccessId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionIndex` (r:1 w:1)
-	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:256 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::SubjectConsents` (r:256 w:0)
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::Consents` (r:256 w:256)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectRecords` (r:0 w:256)
-	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:4)
-	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:256)
-	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn request_access_batch(n: u32, ) -> Weight {
-		// Proof size: measured `1227 + n * (219 ±0)`, estimated `4130 + n * (2876 ±0)`
-		// Minimum execution time: 41_702_000 picoseconds.
-		Weight::from_parts(42_423_000, 4130)
-			.saturating_add(Weight::from_parts(22_499_375, 0).saturating_mul(n.into()))
+		// Proof size: measured `1803 + n * (219 ±0)`, estimated `4595 + n * (2876 ±0)`
+		// Minimum execution time: 44_567_000 picoseconds.
+		Weight::from_parts(45_438_000, 4595)
+			.saturating_add(Weight::from_parts(20_106_755, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2876).saturating_mul(n.into()))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
@@ -154,34 +148,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Audit::NextAccessId` (r:1 w:1)
 	/// Proof: `Audit::NextAccessId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionIndex` (r:1 w:1)
-	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:1 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
-	/// Storage: `Audit::SubjectRecords` (r:0 w:1)
-	/// Proof: `Audit::SubjectRecords` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
-	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(538), added: 3013, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
-	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
 	fn emergency_access() -> Weight {
-		// Proof size: measured `1239`, estimated `4130`
-		// Minimum execution time: 33_010_000 picoseconds.
-		Weight::from_parts(34_061_000, 4130)
+		// Proof size: measured `1815`, estimated `4595`
+		// Minimum execution time: 33_340_000 picoseconds.
+		Weight::from_parts(34_431_000, 4595)
 			.saturating_add(T::DbWeight::get().reads(6))
-			.saturating_add(T::DbWeight::get().writes(5))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:1 w:1)
-	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(290), added: 2765, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
 	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionIndex` (r:1 w:1)
-	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(554), added: 3029, mode: `MaxEncodedLen`)
+	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	fn complete_access() -> Weight {
-		// Proof size: measured `751`, estimated `4019`
-		// Minimum execution time: 22_754_000 picoseconds.
-		Weight::from_parts(23_395_000, 4019)
+		// Proof size: measured `736`, estimated `4595`
+		// Minimum execution time: 22_904_000 picoseconds.
+		Weight::from_parts(24_887_000, 4595)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -190,38 +182,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn request_access() -> Weight {
-		Weight::from_parts(71_386_000, 4130)
+		Weight::from_parts(46_079_000, 4595)
 			.saturating_add(ParityDbWeight::get().reads(8))
-			.saturating_add(ParityDbWeight::get().writes(6))
+			.saturating_add(ParityDbWeight::get().writes(5))
 	}
 	fn request_access_consents(c: u32, k: u32, ) -> Weight {
-		Weight::from_parts(74_323_339, 4130)
-			.saturating_add(Weight::from_parts(1_676_934, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(8_390_303, 0).saturating_mul(k.into()))
+		Weight::from_parts(25_889_546, 4595)
+			.saturating_add(Weight::from_parts(3_271_106, 0).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(7_678_205, 0).saturating_mul(k.into()))
 			.saturating_add(ParityDbWeight::get().reads(7))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(k.into())))
-			.saturating_add(ParityDbWeight::get().writes(5))
+			.saturating_add(ParityDbWeight::get().writes(4))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(k.into())))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
 			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
 	}
 	fn request_access_batch(n: u32, ) -> Weight {
-		Weight::from_parts(42_423_000, 4130)
-			.saturating_add(Weight::from_parts(22_499_375, 0).saturating_mul(n.into()))
+		Weight::from_parts(45_438_000, 4595)
+			.saturating_add(Weight::from_parts(20_106_755, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
-			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2876).saturating_mul(n.into()))
 	}
 	fn emergency_access() -> Weight {
-		Weight::from_parts(34_061_000, 4130)
+		Weight::from_parts(34_431_000, 4595)
 			.saturating_add(ParityDbWeight::get().reads(6))
-			.saturating_add(ParityDbWeight::get().writes(5))
+			.saturating_add(ParityDbWeight::get().writes(4))
 	}
 	fn complete_access() -> Weight {
-		Weight::from_parts(23_395_000, 4019)
+		Weight::from_parts(24_887_000, 4595)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}

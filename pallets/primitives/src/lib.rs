@@ -130,10 +130,13 @@ sp_api::decl_runtime_apis! {
     /// Paged reads of the access audit log.
     ///
     /// Version 2: a subject's pages are cursored by record id instead of index position.
-    #[api_version(2)]
+    /// Version 3: records are stored under their subject, so one is named by subject and id.
+    #[api_version(3)]
     pub trait AuditApi<AccountId, BlockNumber> where AccountId: Codec, BlockNumber: Codec {
-        /// One access record.
-        fn record(id: AccessId) -> Option<AccessRecord<AccountId, BlockNumber>>;
+        /// Access record `id` of `subject` (`None`: a denial whose pseudonym named no live
+        /// patient; every record's events carry its subject).
+        fn record(subject: Option<SubjectId>, id: AccessId)
+            -> Option<AccessRecord<AccountId, BlockNumber>>;
         /// A subject's records, newest first, older than record `before` (`None` = from the
         /// newest), at most `limit` (1 to 1,000). Returns the records and the id to pass as
         /// `before` for the next page (`None` at the end).

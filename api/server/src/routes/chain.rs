@@ -14,7 +14,7 @@ use crate::{
 use axum::extract::State;
 use codec::Decode;
 use consentry_client::{runtime, subxt::utils::AccountId32, subxt::utils::Static};
-use consentry_primitives::{AccessRecord, Decision, SubjectRef};
+use consentry_primitives::{AccessRecord, Decision, NewestFirst, SubjectRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,6 +24,9 @@ use utoipa::ToSchema;
 pub struct ProofDoc {
     /// The access record's id.
     pub id: u64,
+    /// The record's subject, which it is stored under (`None`: a denial whose pseudonym named no
+    /// live patient).
+    pub subject: Option<u64>,
     /// The finalized block whose state the proof is taken from.
     pub block_number: u32,
     /// That block's hash.
@@ -34,7 +37,7 @@ pub struct ProofDoc {
     pub recorded_block_hash: Option<String>,
     /// The index of the extrinsic that recorded the request, within that block.
     pub extrinsic_index: Option<u32>,
-    /// The storage key of `Audit::Records(id)`.
+    /// The storage key of `Audit::Records(subject, id)`.
     pub storage_key: String,
     /// The trie nodes of the proof, hex.
     pub proof: Vec<String>,
@@ -67,7 +70,20 @@ pub async fn proof(
         .await
         .map_err(ApiError::node)?
         .ok_or_else(|| ApiError::node("finalized header missing"))?;
-    let address = runtime::storage().audit().records(id);
+    // The chain stores a record under its subject; the index knows every finalized record's.
+    let indexed = state
+        .store
+        .access_record(id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no access record {id} in the index (a record is indexed once its block is final)"
+            ))
+        })?;
+    let address = runtime::storage()
+        .audit()
+        .records(indexed.subject, Static(NewestFirst::of(id)));
     let key = state
         .client
         .storage()
@@ -80,7 +96,11 @@ pub async fn proof(
         .fetch_raw(key.clone())
         .await
         .map_err(ApiError::node)?
-        .ok_or_else(|| ApiError::NotFound(format!("no access record {id} on the chain")))?;
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "access record {id} is indexed but not on the chain at the finalized head"
+            ))
+        })?;
     let record = AccessRecord::<AccountId32, u32>::decode(&mut &raw[..])
         .map_err(|e| ApiError::internal(format!("record {id} does not decode: {e}")))?;
     if !may_see(&session.identity, record.institution, record.subject) {
@@ -93,18 +113,14 @@ pub async fn proof(
         .state_get_read_proof([key.as_slice()], Some(hash))
         .await
         .map_err(ApiError::node)?;
-    let indexed = state
-        .store
-        .access_record(id)
-        .await
-        .map_err(ApiError::internal)?;
     Ok(axum::Json(ProofDoc {
         id,
+        subject: indexed.subject,
         block_number: header.number,
         block_hash: format!("{hash:?}"),
-        recorded_block_number: indexed.as_ref().map(|r| r.block_number),
-        recorded_block_hash: indexed.as_ref().map(|r| r.block_hash.clone()),
-        extrinsic_index: indexed.as_ref().and_then(|r| r.extrinsic_index),
+        recorded_block_number: Some(indexed.block_number),
+        recorded_block_hash: Some(indexed.block_hash),
+        extrinsic_index: indexed.extrinsic_index,
         storage_key: format!("0x{}", hex::encode(&key)),
         proof: read
             .proof

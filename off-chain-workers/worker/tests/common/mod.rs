@@ -253,15 +253,20 @@ pub async fn grant(
         .consent)
 }
 
-/// An access record at the latest finalized block.
-pub async fn record(api: &Client, id: u64) -> anyhow::Result<AccessRecord<AccountId32, u32>> {
+/// A decided job's access record at the latest finalized block, found where the job's view
+/// says it is stored (its `subject` and `access_id`).
+pub async fn record(api: &Client, job: &Value) -> anyhow::Result<AccessRecord<AccountId32, u32>> {
+    let id = job["access_id"]
+        .as_u64()
+        .expect("a decided job has an access id");
+    let subject = job["subject"].as_u64();
     Ok(api
         .runtime_api()
         .at_latest()
         .await?
-        .call(runtime::apis().audit_api().record(id))
+        .call(runtime::apis().audit_api().record(subject, id))
         .await?
-        .expect("record exists"))
+        .unwrap_or_else(|| panic!("record ({subject:?}, {id}) exists")))
 }
 
 /// Every `AccessClosed` event for `id` in finalized blocks `from..=head`, read block by block.

@@ -49,7 +49,7 @@ proptest! {
                         let who = if lab { LAB_KEY } else { HOSPITAL_KEY };
                         prop_assert!(Audit::request_access(RuntimeOrigin::signed(who), PSEUDONYM, Purpose::Simulation, labs(), JOB).is_ok());
                         prop_assert_eq!(NextAccessId::<Test>::get(), before + 1);
-                        let r = Records::<Test>::get(before).unwrap();
+                        let r = Audit::record(Some(SUBJECT), before).unwrap();
                         if r.state == AccessState::Granted {
                             for c in r.consents.iter() {
                                 let c = consent::Consents::<Test>::get(c).unwrap();
@@ -72,7 +72,7 @@ proptest! {
                     Op::Complete(id, o) => {
                         let outcome = [Outcome::Completed, Outcome::Failed, Outcome::Aborted][o as usize];
                         for who in [LAB_KEY, HOSPITAL_KEY] {
-                            let _ = Audit::complete_access(RuntimeOrigin::signed(who), id as u64, outcome, Some(RESULT));
+                            let _ = Audit::complete_access(RuntimeOrigin::signed(who), SUBJECT, id as u64, outcome, Some(RESULT));
                         }
                         prop_assert_eq!(NextAccessId::<Test>::get(), before);
                     }
@@ -80,17 +80,17 @@ proptest! {
                 }
                 // Records that were final stay byte-for-byte the same.
                 for (id, r) in &finals {
-                    prop_assert_eq!(&Records::<Test>::get(id).unwrap(), r);
+                    prop_assert_eq!(&Audit::record(Some(SUBJECT), *id).unwrap(), r);
                 }
                 finals = (0..NextAccessId::<Test>::get())
-                    .filter_map(|id| Records::<Test>::get(id).map(|r| (id, r)))
+                    .filter_map(|id| Audit::record(Some(SUBJECT), id).map(|r| (id, r)))
                     .filter(|(_, r)| r.state != AccessState::Granted)
                     .collect();
             }
             // Counts agree with the records.
             let mut expected = [StateCounts::default(), StateCounts::default()];
             for id in 0..NextAccessId::<Test>::get() {
-                let r = Records::<Test>::get(id).unwrap();
+                let r = Audit::record(Some(SUBJECT), id).unwrap();
                 let c = &mut expected[r.institution as usize];
                 match r.state {
                     AccessState::Granted => c.granted += 1,

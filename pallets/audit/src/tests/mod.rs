@@ -70,8 +70,17 @@ fn request(who: u64) -> AccessId {
     id
 }
 
+/// Record `id`, wherever it is stored; checks it is stored under its own subject and id.
+fn record(id: AccessId) -> RecordOf<Test> {
+    let (subject, key, record) = Records::<Test>::iter()
+        .find(|(_, _, r)| r.id == id)
+        .unwrap_or_else(|| panic!("record {id} is stored"));
+    assert_eq!((subject, key), (record.subject, NewestFirst::of(id)));
+    record
+}
+
 fn state(id: AccessId) -> AccessState {
-    Records::<Test>::get(id).unwrap().state
+    record(id).state
 }
 
 #[test]
@@ -79,7 +88,7 @@ fn a_permitted_request_is_recorded_granted_with_its_consents() {
     new_test_ext().execute_with(|| {
         let c = grant_lab(Purpose::Simulation, None);
         let id = request(LAB_KEY);
-        let r = Records::<Test>::get(id).unwrap();
+        let r = record(id);
         assert_eq!(r.state, AccessState::Granted);
         assert_eq!(r.consents.to_vec(), vec![c]);
         assert_eq!(
@@ -116,7 +125,10 @@ fn a_denied_request_is_recorded_with_its_reason_and_the_call_succeeds() {
             .into(),
         );
         assert_eq!(Audit::counts(LAB).denied, 1);
-        assert_eq!(Audit::records_by_subject(SUBJECT, None, 10).0.len(), 1);
+        assert_eq!(
+            Audit::records_by_subject(Some(SUBJECT), None, 10).0.len(),
+            1
+        );
     });
 }
 
@@ -243,6 +255,7 @@ fn complete_closes_a_granted_record_once() {
         assert_noop!(
             Audit::complete_access(
                 RuntimeOrigin::signed(HOSPITAL_KEY),
+                SUBJECT,
                 id,
                 Outcome::Completed,
                 Some(RESULT)
@@ -252,6 +265,7 @@ fn complete_closes_a_granted_record_once() {
         assert_noop!(
             Audit::complete_access(
                 RuntimeOrigin::signed(OUTSIDER),
+                SUBJECT,
                 id,
                 Outcome::Completed,
                 Some(RESULT)
@@ -259,16 +273,40 @@ fn complete_closes_a_granted_record_once() {
             Error::<Test>::NotRegistered
         );
         assert_noop!(
-            Audit::complete_access(RuntimeOrigin::signed(LAB_KEY), id, Outcome::Completed, None),
+            Audit::complete_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                SUBJECT,
+                id,
+                Outcome::Completed,
+                None
+            ),
             Error::<Test>::MissingResultDigest
         );
         assert_noop!(
-            Audit::complete_access(RuntimeOrigin::signed(LAB_KEY), 99, Outcome::Failed, None),
+            Audit::complete_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                SUBJECT,
+                99,
+                Outcome::Failed,
+                None
+            ),
+            Error::<Test>::UnknownAccess
+        );
+        // The record exists, but not under another patient.
+        assert_noop!(
+            Audit::complete_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                SUBJECT + 1,
+                id,
+                Outcome::Failed,
+                None
+            ),
             Error::<Test>::UnknownAccess
         );
         pallet_timestamp::Now::<Test>::put(1_500);
         assert_ok!(Audit::complete_access(
             RuntimeOrigin::signed(LAB_KEY),
+            SUBJECT,
             id,
             Outcome::Completed,
             Some(RESULT)
@@ -276,13 +314,14 @@ fn complete_closes_a_granted_record_once() {
         System::assert_last_event(
             Event::AccessClosed {
                 id,
+                subject: SUBJECT,
                 institution: LAB,
                 outcome: Outcome::Completed,
                 result_digest: Some(RESULT),
             }
             .into(),
         );
-        let r = Records::<Test>::get(id).unwrap();
+        let r = record(id);
         assert_eq!(
             (r.state, r.result_digest, r.closed_at),
             (
@@ -292,7 +331,13 @@ fn complete_closes_a_granted_record_once() {
             )
         );
         assert_noop!(
-            Audit::complete_access(RuntimeOrigin::signed(LAB_KEY), id, Outcome::Aborted, None),
+            Audit::complete_access(
+                RuntimeOrigin::signed(LAB_KEY),
+                SUBJECT,
+                id,
+                Outcome::Aborted,
+                None
+            ),
             Error::<Test>::NotOpen
         );
         let counts = Audit::counts(LAB);
@@ -309,6 +354,7 @@ fn complete_closes_a_granted_record_once() {
         assert_noop!(
             Audit::complete_access(
                 RuntimeOrigin::signed(LAB_KEY),
+                SUBJECT,
                 denied,
                 Outcome::Failed,
                 None
@@ -355,7 +401,7 @@ fn emergency_access_is_flagged_counted_and_announced() {
             }
             .into(),
         );
-        let r = Records::<Test>::get(0).unwrap();
+        let r = record(0);
         assert_eq!(
             (r.state, r.emergency, r.purpose),
             (AccessState::Granted, Some(WHY), Purpose::Treatment)
@@ -365,6 +411,7 @@ fn emergency_access_is_flagged_counted_and_announced() {
         // The second key of the same institution may close it.
         assert_ok!(Audit::complete_access(
             RuntimeOrigin::signed(HOSPITAL_KEY_2),
+            SUBJECT,
             0,
             Outcome::Completed,
             Some(RESULT)
@@ -486,19 +533,19 @@ fn pages_run_newest_first_with_stable_cursors() {
     new_test_ext().execute_with(|| {
         grant_lab(Purpose::Simulation, None);
         let ids: Vec<_> = (0..5).map(|_| request(LAB_KEY)).collect();
-        let (page1, cursor) = Audit::records_by_subject(SUBJECT, None, 2);
+        let (page1, cursor) = Audit::records_by_subject(Some(SUBJECT), None, 2);
         assert_eq!(
             page1.iter().map(|r| r.id).collect::<Vec<_>>(),
             vec![ids[4], ids[3]]
         );
-        let (page2, cursor) = Audit::records_by_subject(SUBJECT, cursor, 2);
+        let (page2, cursor) = Audit::records_by_subject(Some(SUBJECT), cursor, 2);
         assert_eq!(
             page2.iter().map(|r| r.id).collect::<Vec<_>>(),
             vec![ids[2], ids[1]]
         );
         // New records do not shift an existing cursor.
         request(LAB_KEY);
-        let (page3, cursor) = Audit::records_by_subject(SUBJECT, cursor, 2);
+        let (page3, cursor) = Audit::records_by_subject(Some(SUBJECT), cursor, 2);
         assert_eq!(page3.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[0]]);
         assert_eq!(cursor, None);
         assert_eq!(Audit::records_by_institution(LAB, None, 100).0.len(), 6);
@@ -515,25 +562,30 @@ fn indexes_read_back_newest_first_across_pages() {
         // The mock's pages hold four ids: ten records make two full institution pages and a tail
         // of two; the subject's index is a key per record.
         let ids: Vec<_> = (0..10).map(|_| request(LAB_KEY)).collect();
+        let keys = |ids: &[AccessId]| {
+            ids.iter()
+                .map(|id| RecordKey {
+                    subject: Some(SUBJECT),
+                    id: *id,
+                })
+                .collect::<Vec<_>>()
+        };
         let log = InstitutionIndex::<Test>::get(LAB).index;
-        assert_eq!((log.count, log.tail.to_vec()), (10, ids[8..].to_vec()));
+        assert_eq!((log.count, log.tail.to_vec()), (10, keys(&ids[8..])));
         assert_eq!(
             InstitutionPages::<Test>::get(LAB, 0).unwrap().to_vec(),
-            ids[..4]
+            keys(&ids[..4])
         );
         assert_eq!(
             InstitutionPages::<Test>::get(LAB, 1).unwrap().to_vec(),
-            ids[4..8]
+            keys(&ids[4..8])
         );
         assert!(!InstitutionPages::<Test>::contains_key(LAB, 2));
-        assert!(ids
-            .iter()
-            .all(|id| SubjectRecords::<Test>::contains_key(SUBJECT, NewestFirst::of(*id))));
         let newest_first: Vec<_> = ids.iter().rev().copied().collect();
         let ids_of =
             |records: Vec<RecordOf<Test>>| records.iter().map(|r| r.id).collect::<Vec<_>>();
         assert_eq!(
-            ids_of(Audit::records_by_subject(SUBJECT, None, 100).0),
+            ids_of(Audit::records_by_subject(Some(SUBJECT), None, 100).0),
             newest_first
         );
         assert_eq!(
@@ -547,11 +599,11 @@ fn indexes_read_back_newest_first_across_pages() {
         );
         // The subject's pages start below the id given.
         assert_eq!(
-            Audit::records_by_subject(SUBJECT, Some(ids[7]), 3),
+            Audit::records_by_subject(Some(SUBJECT), Some(ids[7]), 3),
             (
                 vec![ids[6], ids[5], ids[4]]
                     .into_iter()
-                    .map(|id| Records::<Test>::get(id).unwrap())
+                    .map(record)
                     .collect(),
                 Some(ids[4])
             )
@@ -567,21 +619,26 @@ fn a_subjects_index_holds_only_its_own_records() {
         // A pseudonym nobody has claimed: denied, with no subject to index it under.
         let unknown = NextAccessId::<Test>::get();
         assert_ok!(request_as(LAB_KEY, [9; 32]));
-        assert_eq!(Records::<Test>::get(unknown).unwrap().subject, None);
+        assert_eq!(record(unknown).subject, None);
         let also_mine = request(LAB_KEY);
-        let (records, next) = Audit::records_by_subject(SUBJECT, None, 10);
+        let (records, next) = Audit::records_by_subject(Some(SUBJECT), None, 10);
         assert_eq!(
             records.iter().map(|r| r.id).collect::<Vec<_>>(),
             vec![also_mine, mine]
         );
         assert_eq!(next, None);
-        assert!(Audit::records_by_subject(SUBJECT + 1, None, 10)
+        assert!(Audit::records_by_subject(Some(SUBJECT + 1), None, 10)
             .0
             .is_empty());
         // Past the oldest record there is nothing more.
         assert_eq!(
-            Audit::records_by_subject(SUBJECT, Some(mine), 10),
+            Audit::records_by_subject(Some(SUBJECT), Some(mine), 10),
             (vec![], None)
+        );
+        // Denials without a subject are kept together, and only they.
+        assert_eq!(
+            Audit::records_by_subject(None, None, 10),
+            (vec![record(unknown)], None)
         );
     });
 }

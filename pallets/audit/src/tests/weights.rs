@@ -80,7 +80,10 @@ fn uses_of_unlimited_consents_are_refunded_not_written() {
                 )
             });
             assert_eq!(NextAccessId::<Test>::get(), records as u64);
-            assert_eq!(Records::<Test>::get(0).unwrap().state, AccessState::Granted);
+            assert_eq!(
+                Audit::record(Some(SUBJECT), 0).unwrap().state,
+                AccessState::Granted
+            );
             let uses = consent::Consents::<Test>::get(consent).unwrap().uses;
             (weight, uses)
         })
