@@ -3,14 +3,16 @@
 //! Three costs of a request are only known once it runs: how many consents the decision read and
 //! cited (a patient may hold up to the consent index's bound, and a permit cites one consent per
 //! data category at most), how many of the cited consents have a use limit (only those have a
-//! use counted, a write each), and how many pages appending to the institution's index wrote.
+//! use counted, a write each, and the patient's consent index written once if any was), and how
+//! many pages appending to the institution's index wrote.
 //! Calls are charged for the costliest case and return the weight of what they did, per the
 //! generated weights: `request_access` and `request_access_batch(n)` are benchmarked with one
 //! use-limited consent per record, read and cited, and `request_access_consents(c, k)` (`c`
 //! consents read but not cited, `k` cited) prices what each further consent adds. Only that
 //! benchmark's slopes are used, so the common case is charged exactly what it was measured at;
 //! writes that did not happen (pages not flushed, uses of unlimited consents not counted) are
-//! refunded at the runtime's `DbWeight`.
+//! refunded at the runtime's `DbWeight`, and so is the consent index write of a record that
+//! counted no use.
 
 use crate::{Config, WeightInfo};
 use consentry_primitives::{CategorySet, ConsentCheck, DataCategory};
@@ -35,6 +37,8 @@ pub struct Tally {
     pub cited: u32,
     /// Cited consents that had a use counted (those with a use limit).
     pub counted: u32,
+    /// Records whose patient's consent index was rewritten (those that counted a use).
+    pub reindexed: u32,
 }
 
 impl Tally {
@@ -53,6 +57,7 @@ impl Tally {
             uncited: records.saturating_mul(read - cited),
             cited: records.saturating_mul(cited),
             counted: records.saturating_mul(cited),
+            reindexed: records,
         }
     }
 
@@ -64,6 +69,7 @@ impl Tally {
             uncited: self.uncited.saturating_add(other.uncited),
             cited: self.cited.saturating_add(other.cited),
             counted: self.counted.saturating_add(other.counted),
+            reindexed: self.reindexed.saturating_add(other.reindexed),
         }
     }
 }
@@ -74,12 +80,21 @@ fn most_flushes<T: Config>(records: u32) -> u32 {
     1u32.saturating_add(records.saturating_sub(1) / T::IndexPage::get().max(1))
 }
 
-/// `charged`, which assumed the most page writes `tally.records` records can make and a use
-/// counted for every cited consent, less the writes that did not happen.
+/// `charged`, which assumed the most page writes `tally.records` records can make, a use
+/// counted for every cited consent and every record's consent index rewritten, less the writes
+/// that did not happen.
 pub fn without_unwritten<T: Config>(charged: Weight, tally: Tally) -> Weight {
-    let pages = most_flushes::<T>(tally.records).saturating_sub(tally.flushes);
     let uses = tally.cited.saturating_sub(tally.counted);
-    charged.saturating_sub(T::DbWeight::get().writes(u64::from(pages) + u64::from(uses)))
+    let indexes = tally.records.saturating_sub(tally.reindexed);
+    without_unflushed::<T>(charged, tally.records, tally.flushes)
+        .saturating_sub(T::DbWeight::get().writes(u64::from(uses) + u64::from(indexes)))
+}
+
+/// `charged`, which assumed the most institution index pages `records` records can write, less
+/// the pages that `flushes` says were not written.
+pub fn without_unflushed<T: Config>(charged: Weight, records: u32, flushes: u32) -> Weight {
+    let pages = most_flushes::<T>(records).saturating_sub(flushes);
+    charged.saturating_sub(T::DbWeight::get().writes(u64::from(pages)))
 }
 
 /// What the consents of `tally` cost beyond one read and cited per record. Never less than

@@ -314,13 +314,8 @@ pub mod pallet {
             } else {
                 Self::deposit_denied(&record);
             }
-            let tally = cost::Tally {
-                records: 1,
-                flushes,
-                ..Default::default()
-            };
             let used = <T as Config>::WeightInfo::emergency_access();
-            Ok(Some(cost::without_unwritten::<T>(used, tally)).into())
+            Ok(Some(cost::without_unflushed::<T>(used, 1, flushes)).into())
         }
 
         /// Closes granted record `id` of patient `subject` (both in the `AccessGranted` event),

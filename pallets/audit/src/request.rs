@@ -71,7 +71,7 @@ impl<T: Config> RequestCall<T> {
             Decision::Permit { subject, consents } => (
                 T::ConsentCheck::consents_read(*subject),
                 consents.len() as u32,
-                T::ConsentCheck::consume(consents),
+                T::ConsentCheck::consume(*subject, consents),
             ),
             Decision::Deny {
                 subject: Some(subject),
@@ -99,6 +99,7 @@ impl<T: Config> RequestCall<T> {
             uncited: read.saturating_sub(cited),
             cited,
             counted,
+            reindexed: u32::from(counted > 0),
         }
     }
 

@@ -3,7 +3,7 @@
 //! Do not edit by hand: regenerate with `scripts/weights.sh` (see `docs/WEIGHTS.md`).
 //!
 //! CLI VERSION 48.0.0, DATE 2026-12-02, HOST `vm`, CPU `AMD EPYC`
-//! STEPS `25`, REPEAT `10`, WASM-EXECUTION `Compiled`, CHAIN `None`
+//! STEPS `50`, REPEAT `20`, WASM-EXECUTION `Compiled`, CHAIN `None`
 
 // Executed command:
 // /root/.cache/consentry-target-bench/release/consentry-node
@@ -16,9 +16,9 @@
 // --extrinsic
 // *
 // --steps
-// 25
+// 50
 // --repeat
-// 10
+// 20
 // --pallet
 // pallet_consentry_audit
 // --template
@@ -56,20 +56,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:1 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
-	/// Storage: `Consent::SubjectConsents` (r:1 w:0)
-	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
-	/// Storage: `Consent::Consents` (r:1 w:1)
-	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::SubjectConsents` (r:1 w:1)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
 	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:0 w:1)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	fn request_access() -> Weight {
-		// Proof size: measured `2013`, estimated `4595`
-		// Minimum execution time: 44_026_000 picoseconds.
-		Weight::from_parts(46_079_000, 4595)
-			.saturating_add(T::DbWeight::get().reads(8))
-			.saturating_add(T::DbWeight::get().writes(5))
+		// Proof size: measured `2009`, estimated `8282`
+		// Minimum execution time: 58_227_000 picoseconds.
+		Weight::from_parts(62_033_000, 8282)
+			.saturating_add(T::DbWeight::get().reads(7))
+			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -83,29 +83,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:1 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
-	/// Storage: `Consent::SubjectConsents` (r:1 w:0)
-	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
-	/// Storage: `Consent::Consents` (r:32 w:6)
-	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::SubjectConsents` (r:1 w:1)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:1)
 	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:1)
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:0 w:6)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 26]`.
 	/// The range of component `k` is `[1, 6]`.
-	fn request_access_consents(c: u32, k: u32, ) -> Weight {
-		// Proof size: measured `1905 + c * (108 ±0) + k * (108 ±0)`, estimated `4595 + c * (2583 ±0) + k * (2583 ±0)`
-		// Minimum execution time: 72_929_000 picoseconds.
-		Weight::from_parts(25_889_546, 4595)
-			.saturating_add(Weight::from_parts(3_271_106, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(7_678_205, 0).saturating_mul(k.into()))
+	fn request_access_consents(_c: u32, k: u32, ) -> Weight {
+		// Proof size: measured `1925 + c * (84 ±0) + k * (84 ±0)`, estimated `8282`
+		// Minimum execution time: 45_557_000 picoseconds.
+		Weight::from_parts(60_247_241, 8282)
+			.saturating_add(Weight::from_parts(504_598, 0).saturating_mul(k.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(k.into())))
-			.saturating_add(T::DbWeight::get().writes(4))
+			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(k.into())))
-			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -119,25 +114,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Pseudonyms` (r:256 w:0)
 	/// Proof: `Identity::Pseudonyms` (`max_values`: None, `max_size`: Some(86), added: 2561, mode: `MaxEncodedLen`)
-	/// Storage: `Consent::SubjectConsents` (r:256 w:0)
-	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
-	/// Storage: `Consent::Consents` (r:256 w:256)
-	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::SubjectConsents` (r:256 w:256)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::InstitutionPages` (r:0 w:4)
 	/// Proof: `Audit::InstitutionPages` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
 	/// Storage: `Audit::Records` (r:0 w:256)
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:0 w:256)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn request_access_batch(n: u32, ) -> Weight {
-		// Proof size: measured `1803 + n * (219 ±0)`, estimated `4595 + n * (2876 ±0)`
-		// Minimum execution time: 44_567_000 picoseconds.
-		Weight::from_parts(45_438_000, 4595)
-			.saturating_add(Weight::from_parts(20_106_755, 0).saturating_mul(n.into()))
+		// Proof size: measured `1815 + n * (200 ±0)`, estimated `4595 + n * (7292 ±0)`
+		// Minimum execution time: 39_859_000 picoseconds.
+		Weight::from_parts(41_351_000, 4595)
+			.saturating_add(Weight::from_parts(16_658_636, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2876).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 7292).saturating_mul(n.into()))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
 	/// Proof: `Identity::ServiceKeys` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
@@ -157,8 +152,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::Records` (`max_values`: None, `max_size`: Some(299), added: 2774, mode: `MaxEncodedLen`)
 	fn emergency_access() -> Weight {
 		// Proof size: measured `1815`, estimated `4595`
-		// Minimum execution time: 33_340_000 picoseconds.
-		Weight::from_parts(34_431_000, 4595)
+		// Minimum execution time: 34_391_000 picoseconds.
+		Weight::from_parts(42_423_000, 4595)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -172,8 +167,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Audit::InstitutionIndex` (`max_values`: None, `max_size`: Some(1130), added: 3605, mode: `MaxEncodedLen`)
 	fn complete_access() -> Weight {
 		// Proof size: measured `736`, estimated `4595`
-		// Minimum execution time: 22_904_000 picoseconds.
-		Weight::from_parts(24_887_000, 4595)
+		// Minimum execution time: 24_376_000 picoseconds.
+		Weight::from_parts(32_008_000, 4595)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -182,38 +177,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn request_access() -> Weight {
-		Weight::from_parts(46_079_000, 4595)
-			.saturating_add(ParityDbWeight::get().reads(8))
-			.saturating_add(ParityDbWeight::get().writes(5))
-	}
-	fn request_access_consents(c: u32, k: u32, ) -> Weight {
-		Weight::from_parts(25_889_546, 4595)
-			.saturating_add(Weight::from_parts(3_271_106, 0).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(7_678_205, 0).saturating_mul(k.into()))
+		Weight::from_parts(62_033_000, 8282)
 			.saturating_add(ParityDbWeight::get().reads(7))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(k.into())))
-			.saturating_add(ParityDbWeight::get().writes(4))
+			.saturating_add(ParityDbWeight::get().writes(6))
+	}
+	fn request_access_consents(_c: u32, k: u32, ) -> Weight {
+		Weight::from_parts(60_247_241, 8282)
+			.saturating_add(Weight::from_parts(504_598, 0).saturating_mul(k.into()))
+			.saturating_add(ParityDbWeight::get().reads(7))
+			.saturating_add(ParityDbWeight::get().writes(5))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(k.into())))
-			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(c.into()))
-			.saturating_add(Weight::from_parts(0, 2583).saturating_mul(k.into()))
 	}
 	fn request_access_batch(n: u32, ) -> Weight {
-		Weight::from_parts(45_438_000, 4595)
-			.saturating_add(Weight::from_parts(20_106_755, 0).saturating_mul(n.into()))
+		Weight::from_parts(41_351_000, 4595)
+			.saturating_add(Weight::from_parts(16_658_636, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5))
-			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2876).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 7292).saturating_mul(n.into()))
 	}
 	fn emergency_access() -> Weight {
-		Weight::from_parts(34_431_000, 4595)
+		Weight::from_parts(42_423_000, 4595)
 			.saturating_add(ParityDbWeight::get().reads(6))
 			.saturating_add(ParityDbWeight::get().writes(4))
 	}
 	fn complete_access() -> Weight {
-		Weight::from_parts(24_887_000, 4595)
+		Weight::from_parts(32_008_000, 4595)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}

@@ -46,6 +46,27 @@ fn grant_one<T: Config>(who: &T::AccountId, subject: SubjectId, inst: u32) -> Co
     id
 }
 
+/// A consent in force at the end of a full index (the rest revoked): amending or revoking it
+/// rewrites the largest index there can be.
+fn last_of_full_index<T: Config>(who: &T::AccountId, subject: SubjectId, inst: u32) -> ConsentId {
+    for _ in 1..T::MaxIndexedConsents::get() {
+        let id = grant_one::<T>(who, subject, inst);
+        ConsentPallet::<T>::revoke(RawOrigin::Signed(who.clone()).into(), id).unwrap();
+    }
+    let id = grant_one::<T>(who, subject, inst);
+    assert!(SubjectConsents::<T>::get(subject).is_full());
+    id
+}
+
+/// The copy of consent `id` in `subject`'s index.
+fn indexed<T: Config>(subject: SubjectId, id: ConsentId) -> Consent<T::AccountId> {
+    SubjectConsents::<T>::get(subject)
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .expect("indexed")
+        .1
+}
+
 #[benchmarks]
 mod benchmarks {
     use super::*;
@@ -75,7 +96,7 @@ mod benchmarks {
     #[benchmark]
     fn amend() {
         let (who, subject, inst) = setup::<T>();
-        let id = grant_one::<T>(&who, subject, inst);
+        let id = last_of_full_index::<T>(&who, subject, inst);
         #[extrinsic_call]
         _(
             RawOrigin::Signed(who),
@@ -86,18 +107,39 @@ mod benchmarks {
             Some(1),
         );
         assert_eq!(Consents::<T>::get(id).unwrap().max_uses, Some(1));
+        assert_eq!(indexed::<T>(subject, id).max_uses, Some(1));
     }
 
     #[benchmark]
     fn revoke() {
         let (who, subject, inst) = setup::<T>();
-        let id = grant_one::<T>(&who, subject, inst);
+        let id = last_of_full_index::<T>(&who, subject, inst);
         #[extrinsic_call]
         _(RawOrigin::Signed(who), id);
         assert!(matches!(
-            Consents::<T>::get(id).unwrap().status,
+            indexed::<T>(subject, id).status,
             ConsentStatus::Revoked { .. }
         ));
+        assert_eq!(Consents::<T>::get(id), Some(indexed::<T>(subject, id)));
+    }
+
+    /// `identity::forget`'s part here: ending `n` consents in force (linear in `n`; `forget` is
+    /// charged for a full index).
+    #[benchmark]
+    fn erase(n: Linear<0, { T::MaxLiveConsents::get() }>) {
+        let (who, subject, inst) = setup::<T>();
+        for _ in 0..n {
+            grant_one::<T>(&who, subject, inst);
+        }
+        #[block]
+        {
+            <ConsentPallet<T> as identity::OnErasure>::on_erasure(subject, 1);
+        }
+        let all = ConsentPallet::<T>::consents_of(subject);
+        assert_eq!(all.len() as u32, n);
+        assert!(all
+            .iter()
+            .all(|(_, c)| c.status == ConsentStatus::Erased { at: 1 }));
     }
 
     impl_benchmark_test_suite!(

@@ -148,16 +148,20 @@ impl<T: Config> ConsentCheck<T::AccountId> for Pallet<T> {
         }
     }
 
-    fn consume(permit: &[ConsentId]) -> u32 {
+    fn consume(subject: SubjectId, permit: &[ConsentId]) -> u32 {
+        // The index was just read by the decision (cached). Only limited consents count uses,
+        // each written by id, and the index once if any did: `mutate` would write it always.
+        let mut index = SubjectConsents::<T>::get(subject);
         let mut counted = 0;
-        for id in permit {
-            // Read (the decision just read it, so this is cached) and write only limited ones:
-            // `mutate` would write back every consent, limited or not.
-            if let Some(mut c) = Consents::<T>::get(id).filter(|c| c.max_uses.is_some()) {
+        for (id, c) in index.iter_mut() {
+            if permit.contains(id) && c.max_uses.is_some() {
                 c.uses = c.uses.saturating_add(1);
-                Consents::<T>::insert(id, c);
+                Consents::<T>::insert(*id, &*c);
                 counted += 1;
             }
+        }
+        if counted > 0 {
+            SubjectConsents::<T>::insert(subject, index);
         }
         counted
     }

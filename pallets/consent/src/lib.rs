@@ -15,6 +15,12 @@
 //! reason: of the consents that name the accessor, the one that passed the most checks decides
 //! (checks in the order of [`DenyReason`]).
 //!
+//! A consent is stored twice: by id ([`Consents`], never removed, what clients and auditors
+//! resolve) and inline in its patient's index ([`SubjectConsents`]), so that a decision reads one
+//! key for all of a patient's consents — every access request decides, and storage reads
+//! dominate its weight. Every change writes both: `Pallet::store` for one consent, `consume` and
+//! erasure for several with one write of the index.
+//!
 //! FHIR R4 mapping of a consent: see [`Consent`] and `pallets/consent/README.md`.
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -66,19 +72,21 @@ pub mod pallet {
     #[pallet::storage]
     pub type Consents<T: Config> = StorageMap<_, Twox64Concat, ConsentId, Consent<T::AccountId>>;
 
+    /// A patient's index, as held in [`SubjectConsents`]: ids with their consents, oldest first.
+    pub type IndexOf<T> = BoundedVec<
+        (ConsentId, Consent<<T as frame_system::Config>::AccountId>),
+        <T as Config>::MaxIndexedConsents,
+    >;
+
     /// The id the next consent gets.
     #[pallet::storage]
     pub type NextConsentId<T> = StorageValue<_, ConsentId, ValueQuery>;
 
-    /// A patient's indexed consents, oldest first: those in force and the most recently ended.
+    /// A patient's indexed consents with their terms, oldest first: those in force and the most
+    /// recently ended. A copy of their entries in [`Consents`], written with them.
     #[pallet::storage]
-    pub type SubjectConsents<T: Config> = StorageMap<
-        _,
-        Twox64Concat,
-        SubjectId,
-        BoundedVec<ConsentId, T::MaxIndexedConsents>,
-        ValueQuery,
-    >;
+    pub type SubjectConsents<T: Config> =
+        StorageMap<_, Twox64Concat, SubjectId, IndexOf<T>, ValueQuery>;
 
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -179,7 +187,7 @@ pub mod pallet {
             }
 
             let mut index = SubjectConsents::<T>::get(subject);
-            let live = index.iter().filter(|id| !Self::has_ended(id, now)).count() as u32;
+            let live = index.iter().filter(|(_, c)| !has_ended(c, now)).count() as u32;
             ensure!(
                 live < T::MaxLiveConsents::get(),
                 Error::<T>::TooManyConsents
@@ -189,33 +197,31 @@ pub mod pallet {
                 // `Consents`, so its id still resolves).
                 let pos = index
                     .iter()
-                    .position(|id| Self::has_ended(id, now))
+                    .position(|(_, c)| has_ended(c, now))
                     .ok_or(Error::<T>::TooManyConsents)?;
                 index.remove(pos);
             }
 
             let id = NextConsentId::<T>::get();
             NextConsentId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+            let consent = Consent {
+                subject,
+                grantee,
+                purposes,
+                categories,
+                valid_from,
+                valid_until,
+                max_uses,
+                uses: 0,
+                status: ConsentStatus::Active,
+                granted_by: who.clone(),
+                granted_at: now,
+            };
+            Consents::<T>::insert(id, &consent);
             index
-                .try_push(id)
+                .try_push((id, consent))
                 .map_err(|_| Error::<T>::TooManyConsents)?;
             SubjectConsents::<T>::insert(subject, index);
-            Consents::<T>::insert(
-                id,
-                Consent {
-                    subject,
-                    grantee,
-                    purposes,
-                    categories,
-                    valid_from,
-                    valid_until,
-                    max_uses,
-                    uses: 0,
-                    status: ConsentStatus::Active,
-                    granted_by: who.clone(),
-                    granted_at: now,
-                },
-            );
             Self::deposit_event(Event::ConsentGranted {
                 consent: id,
                 subject,
@@ -277,7 +283,7 @@ pub mod pallet {
             c.valid_until = valid_until;
             c.max_uses = max_uses;
             let subject = c.subject;
-            Consents::<T>::insert(consent, c);
+            Self::store(consent, c);
             Self::deposit_event(Event::ConsentAmended {
                 consent,
                 subject,
@@ -298,7 +304,7 @@ pub mod pallet {
                 at: <T as identity::Config>::Time::now(),
             };
             let subject = c.subject;
-            Consents::<T>::insert(consent, c);
+            Self::store(consent, c);
             Self::deposit_event(Event::ConsentRevoked {
                 consent,
                 subject,
@@ -314,39 +320,51 @@ pub mod pallet {
             Consents::<T>::get(id).is_some_and(|c| decision::failure(&c, now).is_none())
         }
 
-        /// Whether a consent can never permit again at or after `now`: revoked, erased, expired or
-        /// out of uses. (A consent whose period has not started has not ended.)
-        pub fn has_ended(id: &ConsentId, now: Moment) -> bool {
-            Consents::<T>::get(id).is_none_or(
-                |c| matches!(decision::failure(&c, now), Some(r) if r != DenyReason::NotYetValid),
-            )
-        }
-
         /// Every indexed consent of a subject, oldest first.
         pub fn consents_of(
             subject: SubjectId,
         ) -> alloc::vec::Vec<(ConsentId, Consent<T::AccountId>)> {
-            SubjectConsents::<T>::get(subject)
-                .into_iter()
-                .filter_map(|id| Consents::<T>::get(id).map(|c| (id, c)))
-                .collect()
+            SubjectConsents::<T>::get(subject).into_inner()
         }
+
+        /// Writes consent `id`'s new state by id and, while its patient's index holds it, there
+        /// too. The only writer of an existing consent, so the two copies stay equal.
+        pub(crate) fn store(id: ConsentId, consent: Consent<T::AccountId>) {
+            let mut index = SubjectConsents::<T>::get(consent.subject);
+            if let Some((_, held)) = index.iter_mut().find(|(i, _)| *i == id) {
+                *held = consent.clone();
+                SubjectConsents::<T>::insert(consent.subject, index);
+            }
+            Consents::<T>::insert(id, consent);
+        }
+    }
+
+    /// Whether a consent can never permit again at or after `now`: revoked, erased, expired or
+    /// out of uses. (A consent whose period has not started has not ended.)
+    fn has_ended<A>(c: &Consent<A>, now: Moment) -> bool {
+        matches!(decision::failure(c, now), Some(r) if r != DenyReason::NotYetValid)
     }
 
     impl<T: Config> identity::OnErasure for Pallet<T> {
         fn on_erasure(subject: SubjectId, now: Moment) {
+            let mut index = SubjectConsents::<T>::get(subject);
             let mut count = 0u32;
-            for id in SubjectConsents::<T>::get(subject) {
-                Consents::<T>::mutate(id, |c| {
-                    if let Some(c) = c {
-                        if c.status == ConsentStatus::Active {
-                            c.status = ConsentStatus::Erased { at: now };
-                            count += 1;
-                        }
-                    }
-                });
+            for (id, c) in index.iter_mut() {
+                if c.status == ConsentStatus::Active {
+                    c.status = ConsentStatus::Erased { at: now };
+                    Consents::<T>::insert(*id, &*c);
+                    count += 1;
+                }
+            }
+            if count > 0 {
+                SubjectConsents::<T>::insert(subject, index);
             }
             Self::deposit_event(Event::ConsentsErased { subject, count });
+        }
+
+        /// Ending a full index of consents still marked active (expired and exhausted ones are).
+        fn max_weight() -> Weight {
+            <T as Config>::WeightInfo::erase(T::MaxIndexedConsents::get())
         }
     }
 }

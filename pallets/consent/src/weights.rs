@@ -37,6 +37,7 @@ pub trait WeightInfo {
 	fn grant(n: u32, ) -> Weight;
 	fn amend() -> Weight;
 	fn revoke() -> Weight;
+	fn erase(n: u32, ) -> Weight;
 }
 
 /// Weights measured for a runtime `T`.
@@ -49,32 +50,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Identity::Institutions` (r:1 w:0)
 	/// Proof: `Identity::Institutions` (`max_values`: None, `max_size`: Some(665), added: 3140, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::SubjectConsents` (r:1 w:1)
-	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(401), added: 2876, mode: `MaxEncodedLen`)
-	/// Storage: `Consent::Consents` (r:48 w:1)
-	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	/// Storage: `Consent::NextConsentId` (r:1 w:1)
 	/// Proof: `Consent::NextConsentId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:0 w:1)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 48]`.
 	fn grant(n: u32, ) -> Weight {
-		// Proof size: measured `558 + n * (124 ±0)`, estimated `4130 + n * (2588 ±1)`
-		// Minimum execution time: 23_685_000 picoseconds.
-		Weight::from_parts(21_654_573, 4130)
-			.saturating_add(Weight::from_parts(3_224_603, 0).saturating_mul(n.into()))
+		// Proof size: measured `575 + n * (100 ±0)`, estimated `8282`
+		// Minimum execution time: 25_528_000 picoseconds.
+		Weight::from_parts(31_902_682, 8282)
+			.saturating_add(Weight::from_parts(53_532, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
-			.saturating_add(Weight::from_parts(0, 2588).saturating_mul(n.into()))
 	}
 	/// Storage: `Consent::Consents` (r:1 w:1)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
 	/// Storage: `Identity::Subjects` (r:1 w:0)
 	/// Proof: `Identity::Subjects` (`max_values`: None, `max_size`: Some(578), added: 3053, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::SubjectConsents` (r:1 w:1)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	fn amend() -> Weight {
-		// Proof size: measured `480`, estimated `4043`
-		// Minimum execution time: 15_333_000 picoseconds.
-		Weight::from_parts(16_004_000, 4043)
-			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().writes(1))
+		// Proof size: measured `5851`, estimated `8282`
+		// Minimum execution time: 28_853_000 picoseconds.
+		Weight::from_parts(31_056_000, 8282)
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Consent::Consents` (r:1 w:1)
 	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
@@ -82,33 +83,54 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Identity::Subjects` (`max_values`: None, `max_size`: Some(578), added: 3053, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
 	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::SubjectConsents` (r:1 w:1)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	fn revoke() -> Weight {
-		// Proof size: measured `484`, estimated `4043`
-		// Minimum execution time: 18_657_000 picoseconds.
-		Weight::from_parts(24_687_000, 4043)
-			.saturating_add(T::DbWeight::get().reads(3))
+		// Proof size: measured `5855`, estimated `8282`
+		// Minimum execution time: 30_266_000 picoseconds.
+		Weight::from_parts(33_981_000, 8282)
+			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	/// Storage: `Consent::SubjectConsents` (r:1 w:1)
+	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:0 w:32)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(108), added: 2583, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 32]`.
+	fn erase(n: u32, ) -> Weight {
+		// Proof size: measured `148 + n * (92 ±0)`, estimated `8282`
+		// Minimum execution time: 5_278_000 picoseconds.
+		Weight::from_parts(8_848_278, 8282)
+			.saturating_add(Weight::from_parts(1_263_392, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
 }
 
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn grant(n: u32, ) -> Weight {
-		Weight::from_parts(21_654_573, 4130)
-			.saturating_add(Weight::from_parts(3_224_603, 0).saturating_mul(n.into()))
+		Weight::from_parts(31_902_682, 8282)
+			.saturating_add(Weight::from_parts(53_532, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
-			.saturating_add(Weight::from_parts(0, 2588).saturating_mul(n.into()))
 	}
 	fn amend() -> Weight {
-		Weight::from_parts(16_004_000, 4043)
-			.saturating_add(ParityDbWeight::get().reads(2))
-			.saturating_add(ParityDbWeight::get().writes(1))
+		Weight::from_parts(31_056_000, 8282)
+			.saturating_add(ParityDbWeight::get().reads(3))
+			.saturating_add(ParityDbWeight::get().writes(2))
 	}
 	fn revoke() -> Weight {
-		Weight::from_parts(24_687_000, 4043)
-			.saturating_add(ParityDbWeight::get().reads(3))
+		Weight::from_parts(33_981_000, 8282)
+			.saturating_add(ParityDbWeight::get().reads(4))
+			.saturating_add(ParityDbWeight::get().writes(2))
+	}
+	fn erase(n: u32, ) -> Weight {
+		Weight::from_parts(8_848_278, 8282)
+			.saturating_add(Weight::from_parts(1_263_392, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
 }

@@ -49,10 +49,16 @@ pub use weights::WeightInfo;
 pub trait OnErasure {
     /// Called once, inside the `forget` transaction.
     fn on_erasure(subject: SubjectId, now: consentry_primitives::Moment);
+    /// The most [`on_erasure`](OnErasure::on_erasure) can weigh: `forget` is charged it on top
+    /// of its own weight.
+    fn max_weight() -> frame_support::weights::Weight;
 }
 
 impl OnErasure for () {
     fn on_erasure(_: SubjectId, _: consentry_primitives::Moment) {}
+    fn max_weight() -> frame_support::weights::Weight {
+        frame_support::weights::Weight::zero()
+    }
 }
 
 #[frame_support::pallet]
@@ -560,7 +566,7 @@ pub mod pallet {
         #[pallet::weight(T::WeightInfo::forget(
             T::MaxPseudonymsPerSubject::get(),
             T::MaxGuardians::get()
-        ))]
+        ).saturating_add(T::OnErasure::max_weight()))]
         pub fn forget(origin: OriginFor<T>, subject: SubjectId) -> DispatchResult {
             let who = ensure_signed(origin)?;
             Self::ensure_patient_or_guardian(&who, subject)?;

@@ -38,6 +38,9 @@ impl crate::OnErasure for RecordErasure {
     fn on_erasure(subject: u64, _now: u64) {
         Erased::mutate(|v| v.push(subject));
     }
+    fn max_weight() -> frame_support::weights::Weight {
+        frame_support::weights::Weight::zero()
+    }
 }
 
 impl pallet_identity::Config for Test {

@@ -93,11 +93,11 @@ pub trait ConsentCheck<AccountId> {
         now: Moment,
     ) -> Decision;
 
-    /// Counts one use against each use-limited consent of a permit; returns how many it counted
-    /// (each is one storage write). Consents without a limit are not counted: the audit log
-    /// already holds every access that cited them, and a write per record is the largest part of
-    /// a record's weight.
-    fn consume(permit: &[ConsentId]) -> u32;
+    /// Counts one use against each use-limited consent of `subject`'s permit; returns how many
+    /// it counted (each is one storage write, and the patient's consent index is written once if
+    /// any was). Consents without a limit are not counted: the audit log already holds every
+    /// access that cited them, and a write per record is the largest part of a record's weight.
+    fn consume(subject: SubjectId, permit: &[ConsentId]) -> u32;
 
     /// How many consents a decision about `subject` reads: all the patient's indexed consents.
     /// Callers weigh a decision by it.

@@ -220,7 +220,10 @@ fn unlimited_consents_count_no_uses_until_limited() {
             let consents = permit();
             assert_eq!(consents.len(), 2);
             // One of the two cited consents is limited: one use counted (one write).
-            assert_eq!(<ConsentPallet as ConsentCheck<u64>>::consume(&consents), 1);
+            assert_eq!(
+                <ConsentPallet as ConsentCheck<u64>>::consume(SUBJECT, &consents),
+                1
+            );
         }
         assert_eq!((uses(labs), uses(genomic)), (0, 3));
         // The patient limits the labs consent to two uses: both are still available.
@@ -233,7 +236,10 @@ fn unlimited_consents_count_no_uses_until_limited() {
             Some(2)
         ));
         for _ in 0..2 {
-            assert_eq!(<ConsentPallet as ConsentCheck<u64>>::consume(&permit()), 2);
+            assert_eq!(
+                <ConsentPallet as ConsentCheck<u64>>::consume(SUBJECT, &permit()),
+                2
+            );
         }
         assert_eq!((uses(labs), uses(genomic)), (2, 5));
         assert_eq!(
@@ -259,7 +265,10 @@ fn use_limits_are_consumed_and_then_deny() {
             else {
                 panic!("expected a permit")
             };
-            assert_eq!(<ConsentPallet as ConsentCheck<u64>>::consume(&consents), 1);
+            assert_eq!(
+                <ConsentPallet as ConsentCheck<u64>>::consume(SUBJECT, &consents),
+                1
+            );
         }
         assert_eq!(Consents::<Test>::get(id).unwrap().uses, 2);
         assert_eq!(
@@ -425,7 +434,9 @@ fn live_consents_are_capped_and_ended_ones_make_room() {
             assert_ok!(g());
         }
         assert_eq!(SubjectConsents::<Test>::get(SUBJECT).len(), 6);
-        assert!(!SubjectConsents::<Test>::get(SUBJECT).contains(&ids[0]));
+        assert!(!SubjectConsents::<Test>::get(SUBJECT)
+            .iter()
+            .any(|(id, _)| *id == ids[0]));
         assert!(Consents::<Test>::contains_key(ids[0]));
     });
 }
@@ -628,6 +639,11 @@ fn a_forgotten_patient_is_never_granted_again() {
         assert_eq!(
             Consents::<Test>::get(id).unwrap().status,
             ConsentStatus::Erased { at: 1_000 }
+        );
+        // The index's copy ended with it.
+        assert_eq!(
+            ConsentPallet::consents_of(SUBJECT),
+            vec![(id, Consents::<Test>::get(id).unwrap())]
         );
         assert_eq!(
             decide(LAB_KEY, Purpose::Simulation, &[C::Labs]),

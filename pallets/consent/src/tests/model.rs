@@ -238,7 +238,7 @@ proptest! {
                         match (&got, &want) {
                             (Decision::Permit { consents, .. }, Ok(ids)) => {
                                 prop_assert_eq!(consents, ids);
-                                let counted = <ConsentPallet as ConsentCheck<u64>>::consume(consents);
+                                let counted = <ConsentPallet as ConsentCheck<u64>>::consume(SUBJECT, consents);
                                 // Only use-limited consents count their uses.
                                 let mut limited = 0;
                                 for id in ids {
@@ -255,6 +255,12 @@ proptest! {
                         now += ms;
                         set_time(now);
                     }
+                }
+                // The index holds the model's ids, each an exact copy of the consent by id.
+                let held = SubjectConsents::<Test>::get(SUBJECT);
+                prop_assert_eq!(held.iter().map(|(id, _)| *id).collect::<Vec<_>>(), index.clone());
+                for (id, c) in held.iter() {
+                    prop_assert_eq!(Some(c.clone()), Consents::<Test>::get(id));
                 }
             }
             Ok(())
