@@ -176,7 +176,7 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
         } => {
             fx.access = Some((
                 RecordKey {
-                    subject: subject.into(),
+                    subject: Some(subject),
                     id,
                 },
                 false,
@@ -193,13 +193,7 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
             subject,
             reason,
         } => {
-            fx.access = Some((
-                RecordKey {
-                    subject: subject.into(),
-                    id,
-                },
-                false,
-            ));
+            fx.access = Some((RecordKey { subject, id }, false));
             (
                 "AccessDenied",
                 json!({ "id": id, "institution": institution, "subject": subject, "reason": format!("{:?}", reason.0) }),
@@ -213,7 +207,7 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
         } => {
             fx.access = Some((
                 RecordKey {
-                    subject: subject.into(),
+                    subject: Some(subject),
                     id,
                 },
                 false,

@@ -132,7 +132,7 @@ mod tests {
     /// The key of record `id`, for a subject that differs between neighbouring records.
     fn key(id: u64) -> RecordKey {
         RecordKey {
-            subject: (id % 3 != 0).then_some(id % 5),
+            subject: (!id.is_multiple_of(3)).then_some(id % 5),
             id,
         }
     }
