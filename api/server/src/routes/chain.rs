@@ -59,6 +59,18 @@ pub async fn proof(
     session: Session,
     Path(id): Path<u64>,
 ) -> Result<axum::Json<ProofDoc>, ApiError> {
+    // The chain stores a record under its subject; the index knows every finalized record's. Asked
+    // before the head is read, so the record's block is at or below the head proven at.
+    let indexed = state
+        .store
+        .access_record(id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no access record {id} in the index (a record is indexed once its block is final)"
+            ))
+        })?;
     let hash = state
         .rpc
         .chain_get_finalized_head()
@@ -70,17 +82,6 @@ pub async fn proof(
         .await
         .map_err(ApiError::node)?
         .ok_or_else(|| ApiError::node("finalized header missing"))?;
-    // The chain stores a record under its subject; the index knows every finalized record's.
-    let indexed = state
-        .store
-        .access_record(id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no access record {id} in the index (a record is indexed once its block is final)"
-            ))
-        })?;
     let address = runtime::storage()
         .audit()
         .records(indexed.subject, Static(NewestFirst::of(id)));
