@@ -66,29 +66,11 @@ fn grant_validates_its_input() {
         );
         // Only the patient or a guardian may grant.
         assert_noop!(
-            ConsentPallet::grant(
-                RuntimeOrigin::signed(LAB_KEY),
-                SUBJECT,
-                lab,
-                sim,
-                labs,
-                None,
-                None,
-                None
-            ),
+            grant_labs_as(LAB_KEY, SUBJECT, Purpose::Simulation),
             identity::Error::<Test>::NotPatientOrGuardian
         );
         assert_noop!(
-            ConsentPallet::grant(
-                RuntimeOrigin::signed(PATIENT),
-                9,
-                lab,
-                sim,
-                labs,
-                None,
-                None,
-                None
-            ),
+            grant_labs_as(PATIENT, 9, Purpose::Simulation),
             identity::Error::<Test>::UnknownSubject
         );
     });
@@ -108,18 +90,7 @@ fn live_consents_are_capped_and_ended_ones_make_room() {
                 )
             })
             .collect();
-        let g = || {
-            ConsentPallet::grant(
-                RuntimeOrigin::signed(PATIENT),
-                SUBJECT,
-                Grantee::Institution(LAB),
-                purposes(&[Purpose::Research]),
-                cats(&[C::Labs]),
-                None,
-                None,
-                None,
-            )
-        };
+        let g = || grant_labs_as(PATIENT, SUBJECT, Purpose::Research);
         assert_noop!(g(), Error::<Test>::TooManyConsents);
         // Revoke and re-grant until the index (6) is full of ended consents: the oldest ended one
         // leaves the index but its record stays.
@@ -294,16 +265,7 @@ fn revoke_ends_a_consent_once_and_guardians_act_only_while_appointed() {
             GUARDIAN
         ));
         assert_noop!(
-            ConsentPallet::grant(
-                RuntimeOrigin::signed(GUARDIAN),
-                SUBJECT,
-                Grantee::Institution(LAB),
-                purposes(&[Purpose::Simulation]),
-                cats(&[C::Labs]),
-                None,
-                None,
-                None
-            ),
+            grant_labs_as(GUARDIAN, SUBJECT, Purpose::Simulation),
             identity::Error::<Test>::NotPatientOrGuardian
         );
     });
@@ -352,16 +314,7 @@ fn a_forgotten_patient_is_never_granted_again() {
         );
         assert_eq!(by_subject, denied(DenyReason::SubjectErased));
         assert_noop!(
-            ConsentPallet::grant(
-                RuntimeOrigin::signed(PATIENT),
-                SUBJECT,
-                Grantee::Institution(LAB),
-                purposes(&[Purpose::Simulation]),
-                cats(&[C::Labs]),
-                None,
-                None,
-                None
-            ),
+            grant_labs_as(PATIENT, SUBJECT, Purpose::Simulation),
             identity::Error::<Test>::SubjectErased
         );
     });
@@ -413,16 +366,7 @@ fn the_consent_counter_refuses_to_overflow() {
     new_test_ext().execute_with(|| {
         NextConsentId::<Test>::put(u64::MAX);
         assert_noop!(
-            ConsentPallet::grant(
-                RuntimeOrigin::signed(PATIENT),
-                SUBJECT,
-                Grantee::Institution(LAB),
-                purposes(&[Purpose::Simulation]),
-                cats(&[C::Labs]),
-                None,
-                None,
-                None
-            ),
+            grant_labs_as(PATIENT, SUBJECT, Purpose::Simulation),
             Error::<Test>::Overflow
         );
     });

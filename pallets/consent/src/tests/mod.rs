@@ -2,7 +2,7 @@
 
 use crate::{mock::*, *};
 use consentry_primitives::{DataCategory as C, Role};
-use frame_support::{assert_noop, assert_ok};
+use frame_support::{assert_noop, assert_ok, pallet_prelude::DispatchResult};
 use pallet_consentry_identity as identity;
 
 mod calls;
@@ -36,6 +36,21 @@ fn grant_to(
         uses
     ));
     id
+}
+
+/// `who` grants `LAB` simulation or research over labs for `subject`, without limits: the plain
+/// grant whose refusals the call tests check.
+fn grant_labs_as(who: u64, subject: SubjectId, purpose: Purpose) -> DispatchResult {
+    ConsentPallet::grant(
+        RuntimeOrigin::signed(who),
+        subject,
+        Grantee::Institution(LAB),
+        purposes(&[purpose]),
+        cats(&[C::Labs]),
+        None,
+        None,
+        None,
+    )
 }
 
 fn decide(accessor: u64, purpose: Purpose, c: &[C]) -> Decision {
