@@ -123,6 +123,49 @@ async fn consent_gates_access_on_a_dev_chain() -> anyhow::Result<()> {
         vec![denied.id, granted.id]
     );
     assert_eq!(next, None);
+    // One record a page: each API hands back the cursor of the next page, then none.
+    let (first_page, cursor) = rt
+        .call(
+            runtime::apis()
+                .audit_api()
+                .records_by_subject(subject, None, 1),
+        )
+        .await?;
+    assert_eq!(
+        first_page.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![denied.id]
+    );
+    let (second_page, end) = rt
+        .call(runtime::apis().audit_api().records_by_subject(
+            subject,
+            Some(cursor.expect("a second page")),
+            1,
+        ))
+        .await?;
+    assert_eq!(
+        second_page.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![granted.id]
+    );
+    assert_eq!(end, None);
+    let mut by_institution = Vec::new();
+    let mut position = None;
+    loop {
+        let (page, next) = rt
+            .call(
+                runtime::apis()
+                    .audit_api()
+                    .records_by_institution(HOSPITAL, position, 1),
+            )
+            .await?;
+        assert!(page.len() <= 1, "a page holds at most its limit");
+        by_institution.extend(page.iter().map(|r| r.id));
+        match next {
+            Some(p) => position = Some(p),
+            None => break,
+        }
+        assert!(by_institution.len() < 10, "the cursor never ends");
+    }
+    assert_eq!(by_institution, vec![denied.id, granted.id]);
     let decision = rt
         .call(runtime::apis().consent_api().decide(
             Static(SubjectRef::Pseudonym(pseudonym)),
