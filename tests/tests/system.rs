@@ -1,7 +1,8 @@
 //! The whole system as `scripts/start.sh` runs it — dev node, `consentry-api` with its indexer,
 //! `consentry-worker` over a patient store — driven the way its users drive it: the patient grants,
-//! a clinician's job goes in through the API, the worker asks the chain, runs the PK/PD twin and
-//! closes the record; the clinician gets the result through the API and the patient sees the
+//! a clinician's job goes in through the API (with the `consentry institution job` command), the
+//! worker asks the chain, runs the PK/PD twin and closes the record; the clinician gets the result
+//! through the API and the patient sees the
 //! access both through the API and straight from the chain.
 
 use consentry_client::{
@@ -60,6 +61,24 @@ async fn wait_ok(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     anyhow::bail!("{url} never answered")
+}
+
+/// Runs the `consentry` command as a user would, with `--json` and the passphrase from the
+/// environment; its JSON answer, or its error message.
+async fn consentry(args: &[&str]) -> anyhow::Result<Value> {
+    let out = tokio::process::Command::new(workspace_binary("consentry"))
+        .args(args)
+        .args(["--json", "--passphrase-env", "SYSTEM_TEST_PASS"])
+        .env("SYSTEM_TEST_PASS", "correct horse")
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "consentry {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 async fn login(
@@ -192,39 +211,35 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
     )
     .await?;
 
-    // The clinician's job goes in through the API and comes back with the twin's profile.
-    let clinician = login(&http, &api_url, &hospital).await?;
-    let queued: Value = http
-        .post(format!("{api_url}/v1/jobs"))
-        .bearer_auth(&clinician)
-        .json(&json!({
-            "pseudonym": hex::encode(pseudonym),
-            "workload": "simulation",
-            "params": {"drug": "warfarin", "dose_mg": 5.0, "interval_h": 24.0, "n_doses": 3},
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = queued["id"].as_str().expect("job id").to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let job = loop {
-        let job: Value = http
-            .get(format!("{api_url}/v1/jobs/{id}"))
-            .bearer_auth(&clinician)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if ["completed", "failed", "denied", "aborted", "error"]
-            .contains(&job["state"].as_str().unwrap_or_default())
-        {
-            break job;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "job stuck: {job}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    // The clinician runs the job with the `consentry` command, signed in to the API with the
+    // hospital's service key; it comes back with the twin's profile.
+    let keystore = dir.path().join("hospital.json").display().to_string();
+    consentry(&[
+        "wallet",
+        "import",
+        "--uri",
+        "//Bob",
+        "--keystore",
+        &keystore,
+    ])
+    .await?;
+    let job = consentry(&[
+        "institution",
+        "job",
+        "--keystore",
+        &keystore,
+        "--api",
+        &api_url,
+        "--pseudonym",
+        &hex::encode(pseudonym),
+        "--workload",
+        "simulation",
+        "--params",
+        r#"{"drug": "warfarin", "dose_mg": 5.0, "interval_h": 24.0, "n_doses": 3}"#,
+        "--timeout",
+        "120",
+    ])
+    .await?;
     assert_eq!(job["state"], "completed", "{job}");
     assert!(job["result"].to_string().contains("warfarin"), "{job}");
     let access_id = job["access_id"].as_u64().expect("access id");

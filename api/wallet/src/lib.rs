@@ -13,6 +13,7 @@
 pub mod chain;
 pub mod cli;
 pub mod institution;
+pub mod jobs;
 pub mod keystore;
 pub mod names;
 pub mod patient;

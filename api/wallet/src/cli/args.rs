@@ -212,6 +212,28 @@ pub enum InstitutionCmd {
         #[arg(long)]
         patient: String,
     },
+    /// Run a digital-twin job for an enrolled patient through the API, signed in with this
+    /// service key, and wait for it to end. The worker reads nothing until the chain grants.
+    Job {
+        /// The API's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+        /// The patient's pseudonym at this institution (64 hex digits), as `enrol` printed it.
+        #[arg(long)]
+        pseudonym: String,
+        /// The workload: `simulation` (PK/PD twin) or `inference` (drug response).
+        #[arg(long)]
+        workload: String,
+        /// The workload's parameters, a JSON object (e.g. `{"drug":"warfarin","dose_mg":5}`).
+        #[arg(long, default_value = "{}")]
+        params: String,
+        /// Return once the job is queued instead of waiting for it to end.
+        #[arg(long)]
+        no_wait: bool,
+        /// How long to wait for the job to end, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Pepper files.
     #[command(subcommand)]
     Pepper(PepperCmd),

@@ -12,7 +12,7 @@ pub use args::*;
 
 use crate::{
     chain::Chain,
-    institution, keystore, names,
+    institution, jobs, keystore, names,
     patient::{self, AmendSpec, GrantSpec},
     proof::{self, ProofDoc},
     view::{ConsentView, RecordView},
@@ -21,7 +21,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use consentry_client::subxt::utils::AccountId32;
 use consentry_primitives::{Grantee, Moment, Pseudonym};
 use serde_json::json;
-use std::{path::PathBuf, str::FromStr};
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
 /// A command's result in both renderings.
 #[derive(Debug)]
@@ -414,6 +414,28 @@ async fn institution_cmd(c: Common, cmd: InstitutionCmd) -> Result<Output> {
         }
         _ => None,
     };
+    if let InstitutionCmd::Job {
+        api,
+        pseudonym,
+        workload,
+        params,
+        no_wait,
+        timeout,
+    } = cmd
+    {
+        let spec = jobs::JobSpec {
+            pseudonym: parse_pseudonym(&pseudonym)?,
+            workload,
+            params: parse_params(&params)?,
+        };
+        return job(
+            &c,
+            &api,
+            spec,
+            (!no_wait).then(|| Duration::from_secs(timeout)),
+        )
+        .await;
+    }
     let key = unlock(&c)?;
     let chain = Chain::connect(&c.node, c.relay.clone()).await?;
     match cmd {
@@ -450,8 +472,34 @@ async fn institution_cmd(c: Common, cmd: InstitutionCmd) -> Result<Output> {
                 json!({"account": acct, "tx": tx_json(&tx)}),
             ))
         }
-        InstitutionCmd::Pepper(_) => unreachable!("handled above"),
+        InstitutionCmd::Pepper(_) | InstitutionCmd::Job { .. } => unreachable!("handled above"),
     }
+}
+
+/// `--params`: a JSON object.
+fn parse_params(s: &str) -> Result<serde_json::Value> {
+    let v: serde_json::Value =
+        serde_json::from_str(s).map_err(|e| anyhow!("--params: not JSON: {e}"))?;
+    if !v.is_object() {
+        bail!("--params: expected a JSON object, got {v}");
+    }
+    Ok(v)
+}
+
+/// Signs in, queues the job and, given a timeout, waits for it to end.
+async fn job(c: &Common, api: &str, spec: jobs::JobSpec, wait: Option<Duration>) -> Result<Output> {
+    let key = unlock(c)?;
+    let token = crate::session::login(api, &key.keypair).await?;
+    let queued = jobs::submit(api, &token, &spec).await?;
+    let id = queued["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("--api: the queued job has no id: {queued}"))?
+        .to_string();
+    let Some(timeout) = wait else {
+        return Ok(out(c, format!("job {id} queued"), queued));
+    };
+    let ended = jobs::wait(api, &token, &id, timeout).await?;
+    Ok(out(c, jobs::summary(&ended), ended))
 }
 
 async fn verify(v: VerifyArgs) -> Result<Output> {

@@ -124,3 +124,72 @@ fn local_input_errors_name_the_flag() {
         .to_string()
         .starts_with("--patient: 'bob' is not an SS58 address"));
 }
+
+/// The error `consentry institution job` ends with for this input, with no keystore at hand and
+/// nothing listening at `--api`: only input checked before signing in can answer otherwise.
+async fn job_error(params: &str, pseudonym: &str) -> String {
+    let Ok(Command::Institution(a)) = parse(&[
+        "institution",
+        "job",
+        "--pseudonym",
+        pseudonym,
+        "--workload",
+        "simulation",
+        "--params",
+        params,
+        "--api",
+        "http://127.0.0.1:9",
+    ]) else {
+        panic!("institution job parses")
+    };
+    let common = Common {
+        keystore: Some("/nonexistent/keystore.json".into()),
+        ..a.common
+    };
+    institution_cmd(common, a.cmd)
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_job_names_its_bad_input_before_any_passphrase_or_network() {
+    let pseudonym = "ab".repeat(32);
+    let e = job_error("[1]", &pseudonym).await;
+    assert!(e.starts_with("--params: expected a JSON object"), "{e}");
+    let e = job_error("{", &pseudonym).await;
+    assert!(e.starts_with("--params: not JSON"), "{e}");
+    let e = job_error("{}", "0x12").await;
+    assert!(e.starts_with("--pseudonym: expected 64 hex digits"), "{e}");
+    // Good input goes on to the keystore.
+    let e = job_error("{}", &pseudonym).await;
+    assert!(e.starts_with("--keystore"), "{e}");
+}
+
+#[test]
+fn a_job_summary_says_how_it_ended() {
+    let completed = json!({
+        "id": "job-1", "state": "completed", "access_id": 7, "result_digest": "ab",
+        "result": {"drug": "warfarin", "times_h": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]},
+    });
+    let s = jobs::summary(&completed);
+    assert!(
+        s.starts_with("job job-1 completed (access record 7, result digest ab)"),
+        "{s}"
+    );
+    assert!(s.contains("times_h: 6 values, 0.0 … 5.0"), "{s}");
+    assert!(s.contains("drug: \"warfarin\""), "{s}");
+    let denied = json!({
+        "id": "job-2", "state": "denied", "access_id": 8,
+        "decision": {"granted": false, "reason": "Revoked"},
+    });
+    assert_eq!(
+        jobs::summary(&denied),
+        "job job-2 denied by the chain (access record 8): \"Revoked\""
+    );
+    let failed = json!({"id": "job-3", "state": "error", "error": "node unreachable"});
+    assert_eq!(
+        jobs::summary(&failed),
+        "job job-3 error (no access record): node unreachable"
+    );
+}
