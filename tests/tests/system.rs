@@ -2,8 +2,8 @@
 //! `consentry-worker` over a patient store — driven the way its users drive it: the patient grants,
 //! a clinician's job goes in through the API (with the `consentry institution job` command), the
 //! worker asks the chain, runs the PK/PD twin and closes the record; the clinician gets the result
-//! through the API and the patient sees the
-//! access both through the API and straight from the chain.
+//! through the API and the patient sees the access both through the API and straight from the
+//! chain.
 
 use consentry_client::{
     runtime,

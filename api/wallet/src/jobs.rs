@@ -3,7 +3,7 @@
 //! after the chain has recorded a grant. The job's end — completed, denied, failed — is read back
 //! from the API, which reads it from the worker.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use consentry_primitives::Pseudonym;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -19,24 +19,15 @@ pub struct JobSpec {
     pub params: Value,
 }
 
-/// The API's answer, or its problem document's `detail` as the error.
-async fn answer(resp: reqwest::Response, what: &str) -> Result<Value> {
-    let status = resp.status();
-    let body: Value = resp
-        .json()
-        .await
-        .with_context(|| format!("--api: {what} answered {status} without JSON"))?;
-    if !status.is_success() {
-        let detail = body["detail"].as_str().unwrap_or_default();
-        bail!("--api: {what} answered {status}: {detail}");
-    }
-    Ok(body)
-}
-
 /// Queues `spec` with the API as the holder of `token`; returns the queued job (`id`, `state`).
-pub async fn submit(api: &str, token: &str, spec: &JobSpec) -> Result<Value> {
+pub async fn submit(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    spec: &JobSpec,
+) -> Result<Value> {
     let url = format!("{}/v1/jobs", api.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
+    let resp = http
         .post(&url)
         .bearer_auth(token)
         .json(&json!({
@@ -47,26 +38,33 @@ pub async fn submit(api: &str, token: &str, spec: &JobSpec) -> Result<Value> {
         .send()
         .await
         .with_context(|| format!("--api: cannot reach {url}"))?;
-    answer(resp, &format!("POST {url}")).await
+    crate::session::answer(resp, &format!("POST {url}")).await
 }
 
 /// Job `id` as the API reports it now.
-pub async fn get(api: &str, token: &str, id: &str) -> Result<Value> {
+pub async fn get(http: &reqwest::Client, api: &str, token: &str, id: &str) -> Result<Value> {
     let url = format!("{}/v1/jobs/{id}", api.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
+    let resp = http
         .get(&url)
         .bearer_auth(token)
         .send()
         .await
         .with_context(|| format!("--api: cannot reach {url}"))?;
-    answer(resp, &format!("GET {url}")).await
+    crate::session::answer(resp, &format!("GET {url}")).await
 }
 
-/// Polls job `id` until it has ended, or fails after `timeout`.
-pub async fn wait(api: &str, token: &str, id: &str, timeout: Duration) -> Result<Value> {
+/// Polls job `id` until it has ended, or fails after `timeout`. One client, so the polls reuse
+/// its connection.
+pub async fn wait(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    id: &str,
+    timeout: Duration,
+) -> Result<Value> {
     let deadline = Instant::now() + timeout;
     loop {
-        let job = get(api, token, id).await?;
+        let job = get(http, api, token, id).await?;
         let state = job["state"].as_str().unwrap_or_default();
         if ENDED.contains(&state) {
             return Ok(job);

@@ -17,6 +17,24 @@ struct Granted {
     token: String,
 }
 
+/// The API's JSON answer; on a 4xx/5xx an error naming `what` with the problem document's
+/// `detail` (or the body as sent, when it is not one).
+pub(crate) async fn answer<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+    what: &str,
+) -> Result<T> {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        let detail = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["detail"].as_str().map(str::to_owned))
+            .unwrap_or(body);
+        bail!("--api: {what} answered {status}: {detail}");
+    }
+    serde_json::from_str(&body).with_context(|| format!("--api: unexpected answer from {what}"))
+}
+
 async fn post<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
@@ -28,16 +46,7 @@ async fn post<T: serde::de::DeserializeOwned>(
         .send()
         .await
         .with_context(|| format!("--api: cannot reach {url}"))?;
-    let status = resp.status();
-    if !status.is_success() {
-        bail!(
-            "--api: {url} answered {status}: {}",
-            resp.text().await.unwrap_or_default()
-        );
-    }
-    resp.json()
-        .await
-        .with_context(|| format!("--api: unexpected answer from {url}"))
+    answer(resp, &format!("POST {url}")).await
 }
 
 /// Signs in as `key` and returns a bearer token.

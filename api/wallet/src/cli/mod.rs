@@ -490,7 +490,8 @@ fn parse_params(s: &str) -> Result<serde_json::Value> {
 async fn job(c: &Common, api: &str, spec: jobs::JobSpec, wait: Option<Duration>) -> Result<Output> {
     let key = unlock(c)?;
     let token = crate::session::login(api, &key.keypair).await?;
-    let queued = jobs::submit(api, &token, &spec).await?;
+    let http = reqwest::Client::new();
+    let queued = jobs::submit(&http, api, &token, &spec).await?;
     let id = queued["id"]
         .as_str()
         .ok_or_else(|| anyhow!("--api: the queued job has no id: {queued}"))?
@@ -498,7 +499,7 @@ async fn job(c: &Common, api: &str, spec: jobs::JobSpec, wait: Option<Duration>)
     let Some(timeout) = wait else {
         return Ok(out(c, format!("job {id} queued"), queued));
     };
-    let ended = jobs::wait(api, &token, &id, timeout).await?;
+    let ended = jobs::wait(&http, api, &token, &id, timeout).await?;
     Ok(out(c, jobs::summary(&ended), ended))
 }
 
@@ -543,15 +544,7 @@ async fn verify(v: VerifyArgs) -> Result<Output> {
             if status == reqwest::StatusCode::UNAUTHORIZED && token.is_none() {
                 bail!("--api: {url} wants a session; pass --keystore PATH (an auditor's or the patient's key) or --token-env VAR");
             }
-            if !status.is_success() {
-                bail!(
-                    "--api: {url} answered {status}: {}",
-                    resp.text().await.unwrap_or_default()
-                );
-            }
-            resp.json()
-                .await
-                .with_context(|| format!("--api: {url} did not return a proof document"))?
+            crate::session::answer(resp, &format!("GET {url}")).await?
         }
         (None, None) => bail!("--api or --proof-file: say where the proof comes from"),
     };
