@@ -192,6 +192,7 @@ fn exposure_metric(drug: &DrugSpec, params: &PkParams, dose_multiplier: f64) -> 
         TargetMetric::Trough => c[c.len() - 1],
         TargetMetric::Cmax => c.iter().copied().fold(0.0, f64::max),
         TargetMetric::Cavg => c.iter().sum::<f64>() / c.len() as f64,
+        TargetMetric::Auc24 => 24.0 * c.iter().sum::<f64>() / c.len() as f64,
     })
 }
 

@@ -422,6 +422,7 @@ pub fn execute(args: &SimulateArgs) -> anyhow::Result<Report> {
                 .map(|p| (p.p05.as_slice(), p.p50.as_slice(), p.p95.as_slice())),
             window: window.map(|w| (w.lower_mg_l, w.upper_mg_l)),
             toxic: window.map(|w| w.toxic_mg_l),
+            ..PlotData::default()
         };
         plot_profile(&path, &data)?;
         outputs.push(path);

@@ -145,6 +145,19 @@ pub enum TargetMetric {
     Cmax,
     /// Average concentration over the last interval.
     Cavg,
+    /// Area under the curve over 24 h at steady state (mg·h/L), i.e. 24·Cavg; the vancomycin
+    /// target of the 2020 consensus guideline.
+    Auc24,
+}
+
+impl TargetMetric {
+    /// Unit of the metric's values.
+    pub fn unit(self) -> &'static str {
+        match self {
+            TargetMetric::Auc24 => "mg·h/L",
+            _ => "mg/L",
+        }
+    }
 }
 
 /// Therapeutic window and toxicity threshold.
@@ -199,6 +212,61 @@ pub struct ExpectedRatio {
     pub source: String,
 }
 
+/// Therapeutic drug monitoring: what model-informed precision dosing needs beyond the model
+/// (`crate::mipd`). Only drugs that are monitored by measured levels in practice carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TdmSpec {
+    /// Exposure target the recommendation aims for.
+    pub target: TdmTarget,
+    /// Smallest practical dose increment (mg); recommended doses are multiples of it.
+    pub dose_step_mg: f64,
+    /// Smallest dose considered (mg).
+    pub min_dose_mg: f64,
+    /// Largest dose considered (mg).
+    pub max_dose_mg: f64,
+    /// Dosing intervals considered (h).
+    pub intervals_h: Vec<f64>,
+    /// LOINC codes of the drug's level in FHIR `Observation`s.
+    pub level_loinc: Vec<String>,
+    /// Sources for the above.
+    pub source: String,
+}
+
+/// An exposure window at steady state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TdmTarget {
+    /// Metric the window applies to.
+    pub metric: TargetMetric,
+    /// Lower bound (in the metric's unit).
+    pub lower: f64,
+    /// Upper bound (in the metric's unit).
+    pub upper: f64,
+}
+
+impl TdmSpec {
+    fn validate(&self) -> Result<()> {
+        let t = &self.target;
+        if !(t.lower.is_finite() && t.lower > 0.0 && t.upper > t.lower) {
+            return Err(invalid("tdm.target", "need 0 < lower < upper"));
+        }
+        if !(self.dose_step_mg.is_finite() && self.dose_step_mg > 0.0) {
+            return Err(invalid("tdm.dose_step_mg", "must be > 0"));
+        }
+        if !(self.min_dose_mg >= self.dose_step_mg && self.max_dose_mg >= self.min_dose_mg) {
+            return Err(invalid(
+                "tdm.min_dose_mg",
+                "need dose_step_mg <= min_dose_mg <= max_dose_mg",
+            ));
+        }
+        if self.intervals_h.is_empty() || self.intervals_h.iter().any(|h| !(*h > 0.0)) {
+            return Err(invalid("tdm.intervals_h", "need at least one interval > 0"));
+        }
+        Ok(())
+    }
+}
+
 /// One library drug.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +293,9 @@ pub struct DrugSpec {
     /// Literature PM/NM exposure ratios.
     #[serde(default)]
     pub expected_ratio: Vec<ExpectedRatio>,
+    /// Therapeutic drug monitoring, for drugs dosed from measured levels.
+    #[serde(default)]
+    pub tdm: Option<TdmSpec>,
 }
 
 impl DrugSpec {
@@ -268,6 +339,9 @@ impl DrugSpec {
                     "must be in [0, 1]",
                 ));
             }
+        }
+        if let Some(t) = &self.tdm {
+            t.validate()?;
         }
         let o = &self.variability.omega;
         let symmetric = (0..3).all(|i| (0..3).all(|j| (o[i][j] - o[j][i]).abs() <= 1e-12));

@@ -59,6 +59,9 @@ pub enum SimError {
     /// Plot rendering failed.
     #[error("plot: {0}")]
     Plot(String),
+    /// Bayesian individualisation failed to converge to a usable estimate.
+    #[error("fit: {0}")]
+    Fit(String),
     /// Filesystem error.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod drugs;
 pub mod error;
 pub mod metrics;
+pub mod mipd;
 pub mod patient;
 pub mod pd;
 pub mod personalize;
@@ -34,6 +35,7 @@ pub mod plot;
 pub mod population;
 pub mod regimen;
 pub mod renal;
+pub mod tdm;
 
 pub use drugs::{DrugLibrary, DrugSpec};
 pub use error::{Result, SimError};

@@ -119,6 +119,7 @@ impl ProfileMetrics {
             TargetMetric::Trough => self.trough,
             TargetMetric::Cmax => self.cmax,
             TargetMetric::Cavg => self.cavg,
+            TargetMetric::Auc24 => 24.0 * self.cavg,
         }
     }
 }

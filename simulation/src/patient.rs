@@ -181,7 +181,7 @@ fn parse_fhir_date(s: &str) -> Option<f64> {
     Some(days)
 }
 
-fn codes(concept: &Value) -> impl Iterator<Item = &str> {
+pub(crate) fn codes(concept: &Value) -> impl Iterator<Item = &str> {
     concept
         .get("coding")
         .and_then(Value::as_array)
@@ -190,7 +190,7 @@ fn codes(concept: &Value) -> impl Iterator<Item = &str> {
         .filter_map(|c| c.get("code").and_then(Value::as_str))
 }
 
-fn concept_text(concept: &Value) -> Option<&str> {
+pub(crate) fn concept_text(concept: &Value) -> Option<&str> {
     concept.get("text").and_then(Value::as_str).or_else(|| {
         concept
             .get("coding")?

@@ -25,6 +25,24 @@ pub struct PlotData<'a> {
     pub window: Option<(f64, f64)>,
     /// Toxic threshold (mg/L).
     pub toxic: Option<f64>,
+    /// Measured levels `(time h, mg/L)`, drawn as points.
+    pub observed: Option<&'a [(f64, f64)]>,
+    /// A second individual profile (e.g. under a recommended regimen), drawn dashed.
+    pub comparison: Option<&'a [f64]>,
+    /// Legend labels for `individual`, `band` and `comparison` (defaults: a patient's typical
+    /// profile and the population percentiles).
+    pub labels: PlotLabels<'a>,
+}
+
+/// Legend labels; `None` keeps the default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlotLabels<'a> {
+    /// Label of `individual`.
+    pub individual: Option<&'a str>,
+    /// Label of `band`'s area (its median is labelled "… median").
+    pub band: Option<&'a str>,
+    /// Label of `comparison`.
+    pub comparison: Option<&'a str>,
 }
 
 static FONT: Once = Once::new();
@@ -76,12 +94,20 @@ where
     let t0 = d.times[0];
     let t1 = *d.times.last().unwrap_or(&t0);
     let mut ymax = 0.0_f64;
-    for s in d.individual.into_iter().chain(d.band.map(|b| b.2)) {
+    for s in d
+        .individual
+        .into_iter()
+        .chain(d.band.map(|b| b.2))
+        .chain(d.comparison)
+    {
         ymax = s
             .iter()
             .copied()
             .filter(|x| x.is_finite())
             .fold(ymax, f64::max);
+    }
+    for &(_, c) in d.observed.unwrap_or(&[]) {
+        ymax = ymax.max(c);
     }
     if let Some((_, hi)) = d.window {
         ymax = ymax.max(hi);
@@ -136,7 +162,10 @@ where
         chart
             .draw_series(std::iter::once(Polygon::new(poly, blue.mix(0.25).filled())))
             .map_err(perr)?
-            .label("population 5th–95th percentile")
+            .label(format!(
+                "{} 5th–95th percentile",
+                d.labels.band.unwrap_or("population")
+            ))
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 5), (x + 20, y + 5)], blue.mix(0.25).filled())
             });
@@ -146,7 +175,7 @@ where
                 blue.stroke_width(2),
             ))
             .map_err(perr)?
-            .label("population median")
+            .label(format!("{} median", d.labels.band.unwrap_or("population")))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], blue.stroke_width(2)));
     }
     if let Some(ind) = d.individual {
@@ -156,8 +185,31 @@ where
                 BLACK.stroke_width(2),
             ))
             .map_err(perr)?
-            .label("this patient (typical)")
+            .label(d.labels.individual.unwrap_or("this patient (typical)"))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+    }
+    if let Some(cmp) = d.comparison {
+        let orange = RGBColor(230, 120, 20);
+        chart
+            .draw_series(DashedLineSeries::new(
+                d.times.iter().zip(cmp).map(|(&t, &c)| (t, c)),
+                8,
+                5,
+                orange.stroke_width(2),
+            ))
+            .map_err(perr)?
+            .label(d.labels.comparison.unwrap_or("comparison"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], orange.stroke_width(2)));
+    }
+    if let Some(obs) = d.observed {
+        chart
+            .draw_series(
+                obs.iter()
+                    .map(|&(t, c)| Circle::new((t, c), 5, BLACK.filled())),
+            )
+            .map_err(perr)?
+            .label("measured levels")
+            .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.filled()));
     }
     chart
         .configure_series_labels()

@@ -16,6 +16,10 @@ enum Command {
     /// Simulate a patient's drug exposure and response (PK/PD digital twin), optionally across a
     /// virtual population, writing a JSON report and plots.
     Simulate(consentry_simulation::cli::SimulateArgs),
+    /// The living twin: fit a patient's PK to their measured drug levels (`fit`) and recommend
+    /// the regimen most likely to reach the drug's target (`recommend`).
+    #[command(subcommand)]
+    Twin(consentry_simulation::mipd::cli::TwinCommand),
     /// Drug-response prediction: `train`, `predict`, `explain`.
     #[command(flatten)]
     Inference(consentry_inference::cli::Command),
@@ -31,6 +35,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => consentry_simulation::cli::run(args),
+        Command::Twin(cmd) => consentry_simulation::mipd::cli::run(cmd),
         Command::Inference(cmd) => consentry_inference::cli::run(cmd),
         Command::Data(cmd) => consentry_datastore::cli::run(cmd),
         Command::Ledger(cmd) => consentry_wallet::cli::run(cmd),
