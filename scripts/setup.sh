@@ -24,7 +24,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 rustup target list --installed | grep -qx wasm32v1-none || rustup target add wasm32v1-none
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 
-# The inference tests check our GBDT files load in the real XGBoost (an independent implementation).
-if command -v python3 >/dev/null 2>&1 && ! python3 -c "import xgboost" >/dev/null 2>&1; then
-  python3 -m pip install -q "xgboost==3.2.0" || python3 -m pip install -q --break-system-packages "xgboost==3.2.0" || echo "warning: could not install xgboost; its interop test will fail" >&2
+# The inference tests check our GBDT files load in the real XGBoost, and the twin's MAP fit is
+# checked against scipy's optimiser (independent implementations). xgboost pulls numpy and scipy;
+# scipy is pinned here because a test uses it directly.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import xgboost, scipy" >/dev/null 2>&1; then
+  python3 -m pip install -q "xgboost==3.2.0" "scipy==1.17.1" || python3 -m pip install -q --break-system-packages "xgboost==3.2.0" "scipy==1.17.1" || echo "warning: could not install xgboost and scipy; their interop tests will fail" >&2
 fi

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # If they cannot be installed, that one test fails naming what is missing; the rest still run.
 tests/polkadot-js/install.sh || echo "warning: could not install @polkadot/api; tests/tests/polkadot_js.rs will fail" >&2
 . scripts/env.sh
-export CONSENTRY_REQUIRE_XGBOOST=1
+export CONSENTRY_REQUIRE_XGBOOST=1 CONSENTRY_REQUIRE_SCIPY=1
 
 # A throwaway PostgreSQL server for the indexer's query suite, and the official FHIR R4 models
 # for the export validation; the tests fail rather than skip when either is missing.

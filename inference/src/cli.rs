@@ -24,6 +24,34 @@ pub enum Command {
     Predict(PredictArgs),
     /// Full per-feature explanation of one prediction (IG for the hybrid, TreeSHAP for the GBDT) as JSON.
     Explain(PredictArgs),
+    /// The synthetic cohort: `export` writes it as CSV, exactly as a training config sees it.
+    #[command(subcommand)]
+    Cohort(CohortCommand),
+}
+
+/// `consentry cohort …`.
+#[derive(Debug, Subcommand)]
+pub enum CohortCommand {
+    /// Write the cohort and split of a training config as CSV: features, labels, split, and the
+    /// generating (oracle) probabilities in their own columns.
+    Export(CohortExportArgs),
+}
+
+/// `consentry cohort export`.
+#[derive(Debug, Args)]
+pub struct CohortExportArgs {
+    /// TOML config whose [cohort] section to use, e.g. inference/configs/small.toml.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override cohort.n_patients.
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Override cohort.seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output CSV file.
+    #[arg(long)]
+    pub csv: PathBuf,
 }
 
 /// `consentry train`.
@@ -102,24 +130,63 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Train(a) => train(a),
         Command::Predict(a) => predict(a, false),
         Command::Explain(a) => predict(a, true),
+        Command::Cohort(CohortCommand::Export(a)) => export(a),
     }
 }
 
-fn train(a: TrainArgs) -> Result<()> {
-    let mut cfg = match &a.config {
+/// The config at `path` (or the default) after `edit` applies the command's overrides,
+/// validated; `n_flag` names the flag that sets the cohort size in the error.
+fn load_config(
+    path: Option<&PathBuf>,
+    n_flag: &str,
+    edit: impl FnOnce(&mut InferenceConfig),
+) -> Result<InferenceConfig> {
+    let mut cfg = match path {
         Some(p) => InferenceConfig::load(p)?,
         None => InferenceConfig::default(),
     };
-    if let Some(n) = a.patients {
-        cfg.cohort.n_patients = n;
-    }
-    if let Some(s) = a.seeds {
-        cfg.train.seeds = s;
-    }
+    edit(&mut cfg);
     cfg.validate()?;
     if cfg.cohort.n_patients < 200 {
-        bail!("--patients / cohort.n_patients = {} is too small for a stratified split; use at least 200", cfg.cohort.n_patients);
+        bail!("{n_flag} / cohort.n_patients = {} is too small for a stratified split; use at least 200", cfg.cohort.n_patients);
     }
+    Ok(cfg)
+}
+
+fn export(a: CohortExportArgs) -> Result<()> {
+    let cfg = load_config(a.config.as_ref(), "--n", |c| {
+        if let Some(n) = a.n {
+            c.cohort.n_patients = n;
+        }
+        if let Some(s) = a.seed {
+            c.cohort.seed = s;
+        }
+    })?;
+    let cohort = crate::cohort::Cohort::generate(&cfg.cohort)?;
+    let data = crate::pipeline::Prepared::new(&cohort, cfg.cohort.seq_len)?;
+    let file = std::fs::File::create(&a.csv)
+        .with_context(|| format!("csv: cannot create {}", a.csv.display()))?;
+    crate::export::write_csv(&cohort, &data, std::io::BufWriter::new(file))?;
+    eprintln!(
+        "wrote {} rows ({} train, {} valid, {} test) to {}",
+        cohort.rows.len(),
+        cohort.train.len(),
+        cohort.valid.len(),
+        cohort.test.len(),
+        a.csv.display()
+    );
+    Ok(())
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let cfg = load_config(a.config.as_ref(), "--patients", |c| {
+        if let Some(n) = a.patients {
+            c.cohort.n_patients = n;
+        }
+        if let Some(s) = a.seeds.clone() {
+            c.train.seeds = s;
+        }
+    })?;
     let device = a.device.open()?;
     if !a.quiet {
         eprintln!("neural models on {}", device_name(&device));

@@ -21,6 +21,7 @@ pub mod cohort;
 pub mod config;
 pub mod device;
 pub mod explain;
+pub mod export;
 pub mod features;
 pub mod metrics;
 pub mod models;

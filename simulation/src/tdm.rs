@@ -120,8 +120,8 @@ fn label(r: &Value) -> String {
     }
 }
 
-/// mg/L per unit of a UCUM mass concentration.
-fn mg_per_l(unit: &str) -> Option<f64> {
+/// mg/L per unit of a UCUM mass concentration (mg/L, ug/mL, ng/mL, ug/L, mg/dL).
+pub fn mg_per_l(unit: &str) -> Option<f64> {
     Some(match unit {
         "mg/L" | "ug/mL" | "µg/mL" | "mcg/mL" => 1.0,
         "ng/mL" | "ug/L" | "µg/L" | "mcg/L" => 1e-3,
@@ -130,8 +130,8 @@ fn mg_per_l(unit: &str) -> Option<f64> {
     })
 }
 
-/// mg per unit of a UCUM mass.
-fn mg_of(unit: &str) -> Option<f64> {
+/// mg per unit of a UCUM mass (mg, g, ug).
+pub fn mg_of(unit: &str) -> Option<f64> {
     Some(match unit {
         "mg" => 1.0,
         "g" => 1000.0,

@@ -289,7 +289,14 @@ fn bad_inputs_are_refused_naming_the_field() {
 #[test]
 fn fhir_bundle_gives_doses_and_levels_on_one_time_axis() {
     let d = drug("vancomycin");
-    let text = std::fs::read_to_string(consentry_simulation::mipd::cli::example_bundle()).unwrap();
+    // The running test's package directory (a shared target directory may hold a binary built
+    // from another clone, whose compile-time path is stale).
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    );
+    let text =
+        std::fs::read_to_string(dir.join("data/examples/vancomycin-tdm-bundle.json")).unwrap();
     let tdm = TdmRecord::from_json_str(&text, &d).unwrap();
     // Four completed infusions 12 h apart (the not-done one is skipped), levels at 38 h and 47.5 h.
     assert_eq!(tdm.doses.len(), 4);

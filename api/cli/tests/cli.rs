@@ -115,3 +115,94 @@ fn train_then_predict_and_explain() {
         "the error names the field"
     );
 }
+
+#[test]
+fn twin_recommend_fits_the_levels_and_draws_both_plots() {
+    let out = tempfile::tempdir().unwrap();
+    let bundle = manifest_dir().join("../../simulation/data/examples/vancomycin-tdm-bundle.json");
+    let o = consentry()
+        .args([
+            "twin",
+            "recommend",
+            "--drug",
+            "vancomycin",
+            "--json",
+            "--plot",
+            "both",
+            "--patient",
+        ])
+        .arg(&bundle)
+        .arg("-o")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["patient_id"], "tdm-001");
+    assert_eq!(report["tdm"]["levels"].as_array().unwrap().len(), 2);
+    let rec = &report["recommendation"];
+    assert_eq!(rec["target"]["metric"], "auc24");
+    let dose = rec["recommended"]["dose_mg"].as_f64().unwrap();
+    assert_eq!(dose % 250.0, 0.0, "{rec}");
+    // The recommended regimen is at least as likely to be in target as the current one.
+    assert!(
+        rec["recommended"]["prob_target"].as_f64().unwrap()
+            >= rec["current"]["prob_target"].as_f64().unwrap()
+    );
+    for f in [
+        "vancomycin-fit.png",
+        "vancomycin-fit.svg",
+        "vancomycin-recommendation.png",
+        "vancomycin-recommendation.svg",
+    ] {
+        let len = std::fs::metadata(out.path().join(f))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 1000, "{f}: {len} bytes");
+    }
+}
+
+#[test]
+fn twin_names_the_bad_input() {
+    let bundle = manifest_dir().join("../../simulation/data/examples/vancomycin-tdm-bundle.json");
+    let o = consentry()
+        .args([
+            "twin",
+            "recommend",
+            "--drug",
+            "vancomycin",
+            "--target",
+            "auc:400-600",
+            "--patient",
+        ])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--target: unknown metric `auc`; use trough, cmax, cavg or auc24"),
+        "{err}"
+    );
+    // A plain PatientRecord carries no doses or levels: the message says where to give them.
+    let plain = manifest_dir().join("../../simulation/data/examples/patient.json");
+    let o = consentry()
+        .args([
+            "twin",
+            "fit",
+            "--drug",
+            "vancomycin",
+            "--plot",
+            "none",
+            "--patient",
+        ])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no doses and levels found in the file") && err.contains("--tdm"),
+        "{err}"
+    );
+}

@@ -6,7 +6,7 @@
 //! - [`jobs`]: the durable job queue (`jobs.sqlite`) and the job digest the ledger cites.
 //! - [`chain`]: the signer task (one key, one nonce counter), submission and finalized reads.
 //! - [`runner`]: the per-job state machine and crash recovery.
-//! - [`workload`]: the [`Workload`] trait, `simulation` and `inference`.
+//! - [`workload`]: the [`Workload`] trait, `simulation`, `inference` and `twin`.
 //! - [`http`]: `POST /jobs`, `GET /jobs/{id}`, `GET /jobs`.
 //!
 //! [`run`] wires them together for the `consentry-worker` binary.

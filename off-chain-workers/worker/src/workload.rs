@@ -1,5 +1,5 @@
-//! Pluggable workloads and the two first ones: the PK/PD twin (`simulation`) and the drug
-//! response predictor (`inference`).
+//! Pluggable workloads: the PK/PD twin (`simulation`), the drug response predictor
+//! (`inference`) and the living twin fitted to the patient's measured levels (`twin`).
 //!
 //! A workload declares its purpose and the categories it needs; the worker asks the chain for
 //! exactly those and refuses to run it under a record whose purpose or categories do not cover
@@ -17,6 +17,9 @@ use consentry_simulation::{
     PatientRecord,
 };
 use serde_json::{json, Value};
+
+mod twin;
+pub use twin::Twin;
 
 /// Bad workload parameters: which field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +75,7 @@ impl Registry {
     pub fn standard(model: Option<&Path>) -> anyhow::Result<Self> {
         let mut r = Registry::default();
         r.add(Arc::new(Simulation::new()));
+        r.add(Arc::new(Twin::default()));
         match model {
             Some(dir) => r.add(Arc::new(Inference::load(dir)?)),
             None => {

@@ -4,6 +4,7 @@
 //!   once, and closes the record with the digest of the result it returns; after revocation the
 //!   next job is denied on chain and reads nothing; bad input is a problem+json naming the field;
 //! - a Simulation grant does not let an `inference` job run;
+//! - the living twin (`twin`) runs only under a Treatment grant that covers the medications;
 //! - `kill -9` between grant and completion: after a restart the record is closed exactly once
 //!   and the job never runs twice.
 
@@ -528,5 +529,158 @@ async fn killed_while_completing_the_same_close_is_resubmitted() -> anyhow::Resu
     let closes = closed_events(&node.ws_url(), access, rec.block).await?;
     assert_eq!(closes.len(), 1, "closed exactly once");
     assert_eq!(patients.open().read_log(access)?.len(), 1, "read once");
+    Ok(())
+}
+
+/// Synthetic patient 0's vancomycin course and two measured levels, as the hospital's EHR would
+/// send them: the store's own Patient resource with the new administrations and levels.
+fn vancomycin_course() -> Value {
+    let synth = consentry_datastore::synth::generate(5, 1).remove(0);
+    let patient = synth.bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Patient")
+        .unwrap()
+        .clone();
+    let reference = format!("Patient/{}", patient["resource"]["id"].as_str().unwrap());
+    let mut entry = vec![patient];
+    for (k, at) in [
+        "2026-03-01T08:00:00Z",
+        "2026-03-01T20:00:00Z",
+        "2026-03-02T08:00:00Z",
+        "2026-03-02T20:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        entry.push(json!({"resource": {
+            "resourceType": "MedicationAdministration", "id": format!("vanco-{k}"), "status": "completed",
+            "medicationCodeableConcept": {"text": "Vancomycin 1 g IV"},
+            "subject": {"reference": reference},
+            "effectiveDateTime": at,
+            "dosage": {"route": {"text": "Intravenous route"}, "dose": {"value": 1, "code": "g"}},
+        }}));
+    }
+    for (id, loinc, at, v) in [
+        ("peak", "20578-1", "2026-03-02T22:00:00Z", 31.5),
+        ("trough", "4092-3", "2026-03-03T07:30:00Z", 18.2),
+    ] {
+        entry.push(json!({"resource": {
+            "resourceType": "Observation", "id": format!("vanco-{id}"), "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "subject": {"reference": reference},
+            "effectiveDateTime": at,
+            "valueQuantity": {"value": v, "unit": "ug/mL", "code": "ug/mL"},
+        }}));
+    }
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entry})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_living_twin_doses_from_levels_only_under_a_treatment_grant_covering_the_ehr(
+) -> anyhow::Result<()> {
+    let patients = Patients::new(1)?;
+    let pseudonym = patients.pseudonym(0);
+    patients.open().ingest_bundle(
+        &patients.pepper,
+        &vancomycin_course(),
+    )?;
+    let node = Node::dev()?;
+    let api = node.client().await?;
+    let patient = key("//WorkerPatient/twin");
+    let subject = enrol(&api, &patient, pseudonym).await?;
+    // Treatment over the simulation's categories: the medications (EHR) are not covered.
+    grant(
+        &api,
+        &patient,
+        subject,
+        PurposeSet::of(&[Purpose::Treatment]),
+        sim_scope(),
+    )
+    .await?;
+
+    let http = reqwest::Client::new();
+    let mut worker = Worker::start(&node.ws_url(), &patients.store, &patients.jobs, &[]);
+    let health = worker.wait_ready(&http).await?;
+    assert!(
+        health["workloads"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("twin")),
+        "{health}"
+    );
+    let body = json!({
+        "requester": "dr. example (infectious diseases)",
+        "pseudonym": hex::encode(pseudonym),
+        "workload": "twin",
+        "params": {"drug": "vancomycin"},
+    });
+    let (status, _, problem) = worker
+        .post(&http, &{
+            let mut b = body.clone();
+            b["params"]["drug"] = json!("warfarin");
+            b
+        })
+        .await?;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("params.drug")),
+        "{problem}"
+    );
+
+    let (status, _, accepted) = worker.post(&http, &body).await?;
+    assert_eq!(status, 202, "{accepted}");
+    let job = worker
+        .wait_job(&http, accepted["id"].as_str().unwrap(), terminal)
+        .await?;
+    assert_eq!(job["state"], "denied", "{job}");
+    assert_eq!(job["decision"]["reason"], "CategoryNotCovered");
+    let rec = record(&api, &job).await?;
+    assert_eq!(rec.purpose.0, Purpose::Treatment);
+    assert!(
+        patients.open().reads_for(&pseudonym)?.is_empty(),
+        "nothing read when denied"
+    );
+
+    // A Treatment grant over what the twin reads: the job fits the levels and recommends.
+    let twin_scope = CategorySet::of(&[
+        DataCategory::Demographics,
+        DataCategory::Labs,
+        DataCategory::Ehr,
+        DataCategory::Genomic,
+    ]);
+    grant(
+        &api,
+        &patient,
+        subject,
+        PurposeSet::of(&[Purpose::Treatment]),
+        twin_scope,
+    )
+    .await?;
+    let (_, _, accepted) = worker.post(&http, &body).await?;
+    let job = worker
+        .wait_job(&http, accepted["id"].as_str().unwrap(), terminal)
+        .await?;
+    assert_eq!(job["state"], "completed", "{job}");
+    let result = &job["result"];
+    assert_eq!(result["tdm"]["doses"].as_array().unwrap().len(), 4);
+    assert_eq!(result["tdm"]["levels"][1]["time_h"], 47.5);
+    let cl = &result["fit"]["estimates"][0];
+    assert!(
+        cl["map"].as_f64().unwrap() < cl["prior"].as_f64().unwrap(),
+        "{cl}"
+    );
+    let rec_dose = result["recommendation"]["recommended"]["dose_mg"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(rec_dose % 250.0, 0.0);
+    let access = job["access_id"].as_u64().unwrap();
+    let log = patients.open().read_log(access)?;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].categories, twin_scope);
+    let rec = record(&api, &job).await?;
+    assert_eq!(rec.result_digest, Some(sha256_json(&job["result"])));
     Ok(())
 }

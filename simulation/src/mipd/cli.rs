@@ -1,7 +1,7 @@
 //! `consentry twin fit|recommend`: a patient's measured levels → individual parameters, a
 //! regimen, plots and a JSON report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -373,12 +373,4 @@ pub fn run(cmd: TwinCommand) -> anyhow::Result<()> {
             print(&execute(&a.twin, Some(settings))?, a.twin.json)
         }
     }
-}
-
-/// Where the example bundle for the README lives (used by tests and docs).
-pub fn example_bundle() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/data/examples/vancomycin-tdm-bundle.json"
-    ))
 }
