@@ -232,7 +232,7 @@ pub fn from_fhir_bundle(bundle: &Value, drug: &DrugSpec) -> Result<TdmRecord> {
                         })?;
                         let e = instant(e, &format!("{field}.end"))?;
                         let h = (e - s).as_seconds_f64() / 3600.0;
-                        if !(h > 0.0) {
+                        if h.is_nan() || h <= 0.0 {
                             return Err(fhir(format!("{field}: end must be after start")));
                         }
                         (s, Some(h))
