@@ -15,9 +15,11 @@ use candle_core::Device;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::calibration::Platt;
 use crate::config::InferenceConfig;
 use crate::features::{FeatureSpec, Standardizer};
 use crate::models::gbdt::Gbdt;
+use crate::pipeline::Prepared;
 use crate::train::{GbdtPair, NeuralKind, NeuralModel};
 
 /// Hex SHA-256 of a file's bytes.
@@ -74,9 +76,14 @@ pub struct Manifest {
     pub seed: u64,
 }
 
+/// The hybrid's Platt calibration (response, ADR), fitted on the validation split; bundles
+/// written before calibration existed have none and predict uncalibrated.
+pub type Calibration = [Platt; 2];
+
 /// A loaded model bundle: hybrid + boosters + preprocessing.
 pub struct Bundle {
     pub manifest: Manifest,
+    pub calibration: Option<Calibration>,
     pub hybrid: NeuralModel,
     pub gbdt: GbdtPair,
     pub dir: PathBuf,
@@ -85,15 +92,17 @@ pub struct Bundle {
 const HYBRID: &str = "hybrid.safetensors";
 const GBDT_R: &str = "gbdt_response.json";
 const GBDT_A: &str = "gbdt_adr.json";
+const CALIBRATION: &str = "calibration.json";
 
-/// Writes a bundle into `dir`; returns the manifest (with digests).
+/// Writes a bundle into `dir` (the feature spec and standardiser from `data`); returns the
+/// manifest (with digests).
 pub fn save_bundle(
     dir: &Path,
     cfg: &InferenceConfig,
-    spec: &FeatureSpec,
-    standardizer: &Standardizer,
+    data: &Prepared,
     hybrid: &NeuralModel,
     gbdt: &GbdtPair,
+    calibration: &Calibration,
     seed: u64,
 ) -> Result<Manifest> {
     std::fs::create_dir_all(dir)
@@ -107,13 +116,21 @@ pub fn save_bundle(
     gbdt.adr.save(&dir.join(GBDT_A))?;
     files.insert(GBDT_R.to_string(), sha256_file(&dir.join(GBDT_R))?);
     files.insert(GBDT_A.to_string(), sha256_file(&dir.join(GBDT_A))?);
-    let model_version = combine_digests(&[&files[HYBRID], &files[GBDT_R], &files[GBDT_A]]);
+    std::fs::write(
+        dir.join(CALIBRATION),
+        serde_json::to_vec_pretty(calibration)?,
+    )?;
+    files.insert(
+        CALIBRATION.to_string(),
+        sha256_file(&dir.join(CALIBRATION))?,
+    );
+    let model_version = version_of(&files);
     let manifest = Manifest {
         model_version,
         files,
         config: cfg.clone(),
-        spec: spec.clone(),
-        standardizer: standardizer.clone(),
+        spec: data.spec.clone(),
+        standardizer: data.standardizer.clone(),
         seed,
     };
     std::fs::write(
@@ -121,6 +138,17 @@ pub fn save_bundle(
         serde_json::to_vec_pretty(&manifest)?,
     )?;
     Ok(manifest)
+}
+
+/// The model version the ledger cites: the digests of the weights, the boosters and (where the
+/// bundle has one) the calibration, so a recalibrated model is a new version.
+fn version_of(files: &BTreeMap<String, String>) -> String {
+    let mut parts: Vec<&str> = [HYBRID, GBDT_R, GBDT_A]
+        .iter()
+        .map(|f| files.get(*f).map_or("", String::as_str))
+        .collect();
+    parts.extend(files.get(CALIBRATION).map(String::as_str));
+    combine_digests(&parts)
 }
 
 /// Loads and verifies a bundle written by [`save_bundle`].
@@ -139,9 +167,7 @@ pub fn load_bundle(dir: &Path, device: &Device) -> Result<Bundle> {
             bail!("{name}: SHA-256 {got} does not match the manifest ({want}); the bundle was modified or is incomplete");
         }
     }
-    let f = &manifest.files;
-    let version = combine_digests(&[&f[HYBRID], &f[GBDT_R], &f[GBDT_A]]);
-    if version != manifest.model_version {
+    if version_of(&manifest.files) != manifest.model_version {
         bail!("manifest.json: model_version does not match its file digests");
     }
     let hybrid = load_safetensors(
@@ -155,8 +181,15 @@ pub fn load_bundle(dir: &Path, device: &Device) -> Result<Bundle> {
         response: Gbdt::load(&dir.join(GBDT_R))?,
         adr: Gbdt::load(&dir.join(GBDT_A))?,
     };
+    let calibration = match manifest.files.contains_key(CALIBRATION) {
+        true => Some(serde_json::from_slice(&std::fs::read(
+            dir.join(CALIBRATION),
+        )?)?),
+        false => None,
+    };
     Ok(Bundle {
         manifest,
+        calibration,
         hybrid,
         gbdt,
         dir: dir.to_path_buf(),

@@ -15,6 +15,7 @@
 //! No chain dependency: the worker calls this behind the consent gate and
 //! records the checkpoint digest ([`checkpoint`]) as the model version.
 
+pub mod calibration;
 pub mod checkpoint;
 pub mod cli;
 pub mod cohort;

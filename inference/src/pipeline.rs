@@ -148,7 +148,10 @@ pub struct Attribution {
 /// Attributions for one task, largest |value| first.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskExplanation {
+    /// The hybrid's probability, Platt-calibrated where the bundle carries a calibration.
     pub probability: f64,
+    /// The hybrid's probability before calibration (what the attributions explain).
+    pub uncalibrated_probability: f64,
     /// Integrated Gradients (+ TreeSHAP through the GBDT input) for the hybrid.
     pub hybrid_ig: Vec<Attribution>,
     /// `Σ IG − (logit − baseline logit)`.
@@ -237,7 +240,8 @@ impl Bundle {
         let names = attribution_names(spec);
         let tab_names = spec.names();
         let task = |k: usize, phi: &[f64], g: &crate::models::gbdt::Gbdt| TaskExplanation {
-            probability: p[k],
+            probability: self.calibration.map_or(p[k], |c| c[k].apply(p[k])),
+            uncalibrated_probability: p[k],
             hybrid_ig: ranked(&names, &ig[k].values),
             ig_completeness_gap: ig[k].completeness_gap(),
             gbdt_treeshap: ranked(&tab_names, phi),

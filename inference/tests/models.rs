@@ -4,6 +4,7 @@ mod common;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
+use consentry_inference::calibration::Platt;
 use consentry_inference::checkpoint::{load_bundle, save_bundle};
 use consentry_inference::models::bilstm::BiLstm;
 use consentry_inference::models::fusion::FusionHead;
@@ -184,13 +185,15 @@ fn save_load_gives_identical_predictions_and_detects_tampering() {
         NeuralModel::build(NeuralKind::Hybrid, &fx.cfg, &fx.data.spec, 9, &Device::Cpu).unwrap();
     fit(&model, &fx.cfg.train, &fx.train, &fx.test, 9, false).unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // A non-trivial calibration, so applying it is visible in the prediction.
+    let calibration = [Platt { a: 0.5, b: -0.25 }, Platt { a: 1.5, b: 0.1 }];
     let man = save_bundle(
         dir.path(),
         &fx.cfg,
-        &fx.data.spec,
-        &fx.data.standardizer,
+        &fx.data,
         &model,
         &fx.gbdt,
+        &calibration,
         9,
     )
     .unwrap();
@@ -215,6 +218,13 @@ fn save_load_gives_identical_predictions_and_detects_tampering() {
         .unwrap();
     assert_eq!(p1.response.probability, p2.response.probability);
     assert_eq!(p1.adr.probability, p2.adr.probability);
+    // The served probability is the calibrated one; the raw one is kept beside it.
+    assert_eq!(loaded.calibration, Some(calibration));
+    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let raw = p1.response.uncalibrated_probability;
+    assert!((p1.response.probability - sig(0.5 * logit(raw) - 0.25)).abs() < 1e-12);
+    assert_ne!(p1.response.probability, raw);
     // Flip one byte of the weights: the digest check must refuse the bundle.
     let w = dir.path().join("hybrid.safetensors");
     let mut bytes = std::fs::read(&w).unwrap();
