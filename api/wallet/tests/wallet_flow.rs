@@ -148,7 +148,7 @@ async fn patient_and_institution_wallet_flow() -> anyhow::Result<()> {
         .fetch(&runtime::storage().identity().pseudonyms(expected))
         .await?
         .expect("enrolment on chain");
-    assert_eq!(link.patient, patient_key.account);
+    assert_eq!(link.patient, Some(patient_key.account.clone()));
 
     // The patient claims (library), and a second claim is refused by name.
     let chain = Chain::connect(&node.ws_url(), None).await?;

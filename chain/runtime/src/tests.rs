@@ -345,3 +345,101 @@ fn the_permission_check_is_charged_at_least_the_reads_it_makes() {
         );
     }
 }
+
+/// The four Consentry pallets' storage versions, on chain and in code.
+fn storage_versions() -> [(u16, u16); 4] {
+    use frame_support::traits::{GetStorageVersion, StorageVersion};
+    fn of<P: GetStorageVersion<InCodeStorageVersion = StorageVersion>>() -> (u16, u16) {
+        let number = |v: StorageVersion| (0..=u16::MAX).find(|n| v == *n).unwrap();
+        (
+            number(P::on_chain_storage_version()),
+            number(P::in_code_storage_version()),
+        )
+    }
+    [
+        of::<crate::Identity>(),
+        of::<crate::Consent>(),
+        of::<crate::Audit>(),
+        of::<crate::ValidatorSet>(),
+    ]
+}
+
+/// A chain that ran the previous runtime (no declared storage versions: all at 0) with a
+/// forgotten patient whose account version 0 left linked: the runtime's migrations bring every
+/// Consentry pallet to its current version and unlink the account, once.
+#[test]
+fn the_runtime_migrates_every_consentry_pallet_from_version_0() {
+    use frame_support::traits::OnRuntimeUpgrade;
+    use pallet_consentry_identity::migrations::v1::v0;
+    ext().execute_with(|| {
+        assert_eq!(storage_versions(), [(0, 1); 4]);
+        let patient = Sr25519Keyring::Two.to_account_id();
+        v0::Pseudonyms::<Runtime>::insert(
+            [5; 32],
+            v0::PseudonymLink {
+                institution: 0,
+                patient: patient.clone(),
+                subject: Some(0),
+                erased: true,
+                enrolled_at: 1,
+            },
+        );
+        v0::Subjects::<Runtime>::insert(
+            0,
+            v0::Subject {
+                account: patient.clone(),
+                pseudonyms: vec![[5; 32]].try_into().unwrap(),
+                erased_at: Some(2),
+                created_at: 1,
+            },
+        );
+        pallet_consentry_identity::SubjectOfAccount::<Runtime>::insert(&patient, 0);
+        frame_system::Pallet::<Runtime>::inc_providers(&patient);
+
+        let weight = crate::Migrations::on_runtime_upgrade();
+        assert!(weight.ref_time() > 0);
+        assert_eq!(storage_versions(), [(1, 1); 4]);
+        let link = pallet_consentry_identity::Pseudonyms::<Runtime>::get([5; 32]).unwrap();
+        assert_eq!((link.patient, link.erased), (None, true));
+        assert_eq!(
+            pallet_consentry_identity::Subjects::<Runtime>::get(0)
+                .unwrap()
+                .account,
+            None
+        );
+        assert!(!Identity::is_registered_account(&patient));
+        assert_eq!(frame_system::Pallet::<Runtime>::providers(&patient), 0);
+        // A second upgrade finds every pallet current and changes nothing.
+        let again = crate::Migrations::on_runtime_upgrade();
+        assert_eq!(
+            again,
+            <Runtime as frame_system::Config>::DbWeight::get().reads(4)
+        );
+    });
+}
+
+/// A chain started at this runtime is stamped with every pallet's current storage version at
+/// genesis, so the migrations find nothing to do.
+#[test]
+fn a_new_chain_starts_at_the_current_storage_versions() {
+    use frame_support::traits::OnRuntimeUpgrade;
+    let mut ext = sp_io::TestExternalities::new_empty();
+    ext.execute_with(|| {
+        let patch: serde_json::Value = serde_json::from_slice(
+            &crate::genesis::get_preset(&sp_genesis_builder::DEV_RUNTIME_PRESET.into())
+                .expect("preset"),
+        )
+        .unwrap();
+        let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).unwrap();
+        merge(&mut config, patch);
+        frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(
+            serde_json::to_vec(&config).unwrap(),
+        )
+        .expect("genesis builds");
+        assert_eq!(storage_versions(), [(1, 1); 4]);
+        assert_eq!(
+            crate::Migrations::on_runtime_upgrade(),
+            <Runtime as frame_system::Config>::DbWeight::get().reads(4)
+        );
+    });
+}

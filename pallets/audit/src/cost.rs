@@ -97,6 +97,25 @@ pub fn without_unflushed<T: Config>(charged: Weight, records: u32, flushes: u32)
     charged.saturating_sub(T::DbWeight::get().writes(u64::from(pages)))
 }
 
+/// What `emergency_access` is charged: its benchmarked weight (a permit for a claimed patient)
+/// and the write that indexes a record stored under no subject by its pseudonym, which a refused
+/// attempt makes instead (its benchmark predates that index; refunded by
+/// [`without_unindexed`] when the record has a subject). `request_access` and batches need no
+/// such term: a record under no subject reads and writes no consents, which they were charged for.
+pub fn emergency<T: Config>() -> Weight {
+    W::<T>::emergency_access().saturating_add(T::DbWeight::get().writes(1))
+}
+
+/// `charged`, which assumed `record` was indexed by its pseudonym, less that write if it was not
+/// (it has a subject).
+pub fn without_unindexed<T: Config>(charged: Weight, record: &crate::RecordOf<T>) -> Weight {
+    if record.subject.is_some() {
+        charged.saturating_sub(T::DbWeight::get().writes(1))
+    } else {
+        charged
+    }
+}
+
 /// What the consents of `tally` cost beyond one read and cited per record. Never less than
 /// nothing: a denial cites none, and charging it as if it had is the safe side.
 fn consents_beyond_one<T: Config>(tally: Tally) -> Weight {

@@ -21,9 +21,19 @@
 //!
 //! Storage answers the auditor's questions without scanning the log: records by patient (they are
 //! stored under the patient's subject id, newest first) and by institution (an append-only index
-//! read newest first, see [`index`]), and counts by state. A record costs one write and no read of
-//! the audit pallet's own state (the record itself; the institution's log and the id counter are
-//! read and written once per call, in `request.rs`) because storage accesses dominate its weight.
+//! read newest first, see [`index`]), and counts by state. A record whose pseudonym named no live
+//! patient (not claimed yet, unknown, or forgotten for an emergency attempt) is stored under no
+//! subject and indexed by its pseudonym ([`PseudonymRecords`]); a patient's records
+//! ([`records_by_subject`](Pallet::records_by_subject)) include those of the patient's
+//! pseudonyms, so what was asked about a patient before they claimed is theirs to see once they
+//! have. After erasure there is no patient to show them to: an emergency attempt on a forgotten
+//! patient is refused, stored under no subject and indexed by its pseudonym, where auditors (and
+//! `records_by_subject` of the forgotten subject, which keeps its pseudonyms) find it.
+//!
+//! A record costs one write and no read of the audit pallet's own state (the record itself, and
+//! the pseudonym index entry of a record under no subject; the institution's log and the id
+//! counter are read and written once per call, in `request.rs`) because storage accesses dominate
+//! its weight.
 //! What is only known at dispatch — how many consents a decision read and cited, whether an index
 //! page was written — is charged for the costliest case and refunded ([`cost`]).
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -36,6 +46,7 @@ pub use pallet::*;
 mod benchmarking;
 pub mod cost;
 pub mod index;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 mod request;
@@ -75,7 +86,7 @@ pub trait BenchmarkHelper<AccountId> {
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
-    use alloc::vec::Vec;
+    use alloc::{boxed::Box, vec::Vec};
     use consentry_primitives::AccessorStatus;
     use frame_support::{pallet_prelude::*, traits::Time};
     use frame_system::pallet_prelude::*;
@@ -85,8 +96,14 @@ pub mod pallet {
     pub type RecordOf<T> = AccessRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
     /// A full page of an index for runtime `T`.
     pub type PageOf<T> = index::Page<<T as Config>::IndexPage>;
+    /// Record keys read newest first from one of the indexes.
+    type KeysOf = Box<dyn Iterator<Item = RecordKey>>;
+
+    /// The storage layout's version. 1 added [`PseudonymRecords`] (`migrations::v1`).
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
     #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
     pub struct Pallet<T>(_);
 
     #[pallet::config]
@@ -115,6 +132,13 @@ pub mod pallet {
     #[pallet::storage]
     pub type Records<T: Config> =
         StorageDoubleMap<_, Twox64Concat, Option<SubjectId>, Identity, NewestFirst, RecordOf<T>>;
+
+    /// The records stored under no subject (in [`Records`] under `None`: the pseudonym named no
+    /// live patient when they were made), by the pseudonym they named, newest first. The key is
+    /// the index entry (the value is empty), so indexing a record costs one write.
+    #[pallet::storage]
+    pub type PseudonymRecords<T: Config> =
+        StorageDoubleMap<_, Identity, Pseudonym, Identity, NewestFirst, ()>;
 
     /// The id the next record gets (= number of records ever made).
     #[pallet::storage]
@@ -258,7 +282,7 @@ pub mod pallet {
         /// digest of a justification kept off-chain. Refused (and recorded as denied) for forgotten
         /// or unknown patients and suspended institutions.
         #[pallet::call_index(2)]
-        #[pallet::weight(<T as Config>::WeightInfo::emergency_access())]
+        #[pallet::weight(cost::emergency::<T>())]
         pub fn emergency_access(
             origin: OriginFor<T>,
             pseudonym: Pseudonym,
@@ -314,8 +338,9 @@ pub mod pallet {
             } else {
                 Self::deposit_denied(&record);
             }
-            let used = <T as Config>::WeightInfo::emergency_access();
-            Ok(Some(cost::without_unflushed::<T>(used, 1, flushes)).into())
+            let used = cost::emergency::<T>();
+            let used = cost::without_unflushed::<T>(used, 1, flushes);
+            Ok(Some(cost::without_unindexed::<T>(used, &record)).into())
         }
 
         /// Closes granted record `id` of patient `subject` (both in the `AccessGranted` event),
@@ -402,30 +427,102 @@ pub mod pallet {
             Records::<T>::get(subject, NewestFirst::of(id))
         }
 
-        /// A subject's records (`None`: denials whose pseudonym named no live patient), newest
-        /// first, older than record `before` (`None`: from the newest), at most `limit` (1 to
-        /// 1,000); with the id to pass as `before` for the next page (`None` at the end).
+        /// A subject's records, newest first, older than record `before` (`None`: from the
+        /// newest), at most `limit` (1 to 1,000); with the id to pass as `before` for the next
+        /// page (`None` at the end). A subject's records are those stored under it and those
+        /// stored under no subject that named one of its pseudonyms (made before the patient
+        /// claimed it, while its institution was suspended, or after erasure): see
+        /// [`PseudonymRecords`]. `None`: every record stored under no subject.
         pub fn records_by_subject(
             subject: Option<SubjectId>,
             before: Option<AccessId>,
             limit: u32,
         ) -> (Vec<RecordOf<T>>, Option<AccessId>) {
-            let mut records = match before {
-                None => Records::<T>::iter_prefix(subject),
+            let pseudonyms = subject
+                .and_then(identity::Subjects::<T>::get)
+                .map(|s| s.pseudonyms.into_inner())
+                .unwrap_or_default();
+            let mut streams: Vec<_> = core::iter::once(Self::subject_keys(subject, before))
+                .chain(
+                    pseudonyms
+                        .into_iter()
+                        .map(|p| Self::pseudonym_keys(p, before)),
+                )
+                .map(Iterator::peekable)
+                .collect();
+            Self::merge_newest_first(&mut streams, limit)
+        }
+
+        /// The records stored under no subject that named `pseudonym`, newest first, paged as
+        /// [`Self::records_by_subject`].
+        pub fn records_by_pseudonym(
+            pseudonym: Pseudonym,
+            before: Option<AccessId>,
+            limit: u32,
+        ) -> (Vec<RecordOf<T>>, Option<AccessId>) {
+            Self::merge_newest_first(
+                &mut [Self::pseudonym_keys(pseudonym, before).peekable()],
+                limit,
+            )
+        }
+
+        /// The keys of the records stored under `subject`, newest first, older than `before`.
+        fn subject_keys(subject: Option<SubjectId>, before: Option<AccessId>) -> KeysOf {
+            let keys = match before {
+                None => Records::<T>::iter_key_prefix(subject),
                 // Walking on from a key yields the keys after it: the older records.
-                Some(id) => Records::<T>::iter_prefix_from(
+                Some(id) => Records::<T>::iter_key_prefix_from(
                     subject,
                     Records::<T>::hashed_key_for(subject, NewestFirst::of(id)),
                 ),
+            };
+            Box::new(keys.map(move |k| RecordKey {
+                subject,
+                id: k.id(),
+            }))
+        }
+
+        /// The keys of the records indexed under `pseudonym`, newest first, older than `before`.
+        fn pseudonym_keys(pseudonym: Pseudonym, before: Option<AccessId>) -> KeysOf {
+            let keys = match before {
+                None => PseudonymRecords::<T>::iter_key_prefix(pseudonym),
+                Some(id) => PseudonymRecords::<T>::iter_key_prefix_from(
+                    pseudonym,
+                    PseudonymRecords::<T>::hashed_key_for(pseudonym, NewestFirst::of(id)),
+                ),
+            };
+            Box::new(keys.map(|k| RecordKey {
+                subject: None,
+                id: k.id(),
+            }))
+        }
+
+        /// Up to `limit` (1 to 1,000) records from `streams` of newest-first keys, newest first,
+        /// with the id to continue from while any stream has older ones.
+        fn merge_newest_first(
+            streams: &mut [core::iter::Peekable<KeysOf>],
+            limit: u32,
+        ) -> (Vec<RecordOf<T>>, Option<AccessId>) {
+            let limit = limit.clamp(1, 1_000) as usize;
+            let mut page: Vec<RecordOf<T>> = Vec::new();
+            loop {
+                let newest = streams
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.peek().map(|k| (k.id, i)))
+                    .max();
+                let Some((_, i)) = newest else {
+                    return (page, None);
+                };
+                if page.len() >= limit {
+                    // A cursor only while older records remain.
+                    let next = page.last().map(|r| r.id);
+                    return (page, next);
+                }
+                if let Some(key) = streams[i].next() {
+                    page.extend(Self::record(key.subject, key.id));
+                }
             }
-            .map(|(_, record)| record);
-            let page: Vec<RecordOf<T>> = records
-                .by_ref()
-                .take(limit.clamp(1, 1_000) as usize)
-                .collect();
-            // A cursor only while older records remain.
-            let next = records.next().and(page.last().map(|r| r.id));
-            (page, next)
         }
 
         /// An institution's records, newest first, from position `before` in its index

@@ -8,7 +8,7 @@
 
 use crate::{
     cost, AccessState, Config, Event, InstitutionIndex, InstitutionPages, NewestFirst, Pallet,
-    RecordKey, RecordOf, Records,
+    PseudonymRecords, RecordKey, RecordOf, Records,
 };
 use consentry_primitives::{
     AccessId, AccessRecord, AccessorStatus, CategorySet, ConsentCheck, Decision, Digest,
@@ -144,8 +144,12 @@ impl<T: Config> RequestCall<T> {
             block: self.block,
             closed_at: None,
         };
-        // The record is its subject's index entry; the institution's is the log's head.
+        // The record is its subject's index entry; the institution's is the log's head. A record
+        // under no subject is indexed by its pseudonym, for the patient who claims it later.
         Records::<T>::insert(subject, NewestFirst::of(id), &record);
+        if subject.is_none() {
+            PseudonymRecords::<T>::insert(pseudonym, NewestFirst::of(id), ());
+        }
         self.log.counts.shift(None, state);
         if emergency.is_some() && state == AccessState::Granted {
             self.log.counts.emergency = self.log.counts.emergency.saturating_add(1);

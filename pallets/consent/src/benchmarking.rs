@@ -123,13 +123,17 @@ mod benchmarks {
         assert_eq!(Consents::<T>::get(id), Some(indexed::<T>(subject, id)));
     }
 
-    /// `identity::forget`'s part here: ending `n` consents in force (linear in `n`; `forget` is
-    /// charged for a full index).
+    /// `identity::forget`'s part here: unlinking `n` indexed consents from their signer and ending
+    /// those in force (linear in `n`; `forget` is charged for a full index). Beyond the live
+    /// bound the consents are revoked ones, which erasure rewrites too.
     #[benchmark]
-    fn erase(n: Linear<0, { T::MaxLiveConsents::get() }>) {
+    fn erase(n: Linear<0, { T::MaxIndexedConsents::get() }>) {
         let (who, subject, inst) = setup::<T>();
-        for _ in 0..n {
-            grant_one::<T>(&who, subject, inst);
+        for i in 0..n {
+            let id = grant_one::<T>(&who, subject, inst);
+            if i + 1 >= T::MaxLiveConsents::get() {
+                ConsentPallet::<T>::revoke(RawOrigin::Signed(who.clone()).into(), id).unwrap();
+            }
         }
         #[block]
         {
@@ -137,9 +141,12 @@ mod benchmarks {
         }
         let all = ConsentPallet::<T>::consents_of(subject);
         assert_eq!(all.len() as u32, n);
-        assert!(all
-            .iter()
-            .all(|(_, c)| c.status == ConsentStatus::Erased { at: 1 }));
+        let nobody: T::AccountId = erased_signer();
+        assert!(all.iter().all(|(_, c)| c.granted_by == nobody
+            && matches!(
+                c.status,
+                ConsentStatus::Erased { at: 1 } | ConsentStatus::Revoked { .. }
+            )));
     }
 
     impl_benchmark_test_suite!(

@@ -31,6 +31,7 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod decision;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -50,7 +51,12 @@ pub mod pallet {
     use frame_system::pallet_prelude::*;
     use pallet_consentry_identity as identity;
 
+    /// The storage layout's version. 1: unchanged layout; a forgotten subject's indexed consents
+    /// name no signer (`granted_by` is [`erased_signer`]), see `migrations::v1`.
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
     #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
     pub struct Pallet<T>(_);
 
     #[pallet::config]
@@ -345,20 +351,46 @@ pub mod pallet {
         matches!(decision::failure(c, now), Some(r) if r != DenyReason::NotYetValid)
     }
 
-    impl<T: Config> identity::OnErasure for Pallet<T> {
-        fn on_erasure(subject: SubjectId, now: Moment) {
+    /// The account a forgotten subject's consents name as their signer: the all-zero account,
+    /// which no key signs for. Erasure replaces the patient's (or guardian's) account with it so
+    /// that no consent links the subject to an account any more.
+    pub fn erased_signer<A: Decode>() -> A {
+        A::decode(&mut sp_runtime::traits::TrailingZeroInput::zeroes())
+            .expect("an infinite input of zeroes decodes every account type")
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// Ends every indexed consent of `subject` still active (when `now` is given) and
+        /// unlinks every indexed consent from its signer (both copies); returns how many it
+        /// ended. A consent dropped from the index before (ended, pushed out by newer ones) keeps
+        /// its by-id copy as it was.
+        pub(crate) fn erase(subject: SubjectId, now: Option<Moment>) -> u32 {
             let mut index = SubjectConsents::<T>::get(subject);
-            let mut count = 0u32;
+            let nobody: T::AccountId = erased_signer();
+            let (mut count, mut changed) = (0u32, false);
             for (id, c) in index.iter_mut() {
-                if c.status == ConsentStatus::Active {
-                    c.status = ConsentStatus::Erased { at: now };
-                    Consents::<T>::insert(*id, &*c);
+                let end = now.filter(|_| c.status == ConsentStatus::Active);
+                if end.is_none() && c.granted_by == nobody {
+                    continue;
+                }
+                if let Some(at) = end {
+                    c.status = ConsentStatus::Erased { at };
                     count += 1;
                 }
+                c.granted_by = nobody.clone();
+                Consents::<T>::insert(*id, &*c);
+                changed = true;
             }
-            if count > 0 {
+            if changed {
                 SubjectConsents::<T>::insert(subject, index);
             }
+            count
+        }
+    }
+
+    impl<T: Config> identity::OnErasure for Pallet<T> {
+        fn on_erasure(subject: SubjectId, now: Moment) {
+            let count = Self::erase(subject, Some(now));
             Self::deposit_event(Event::ConsentsErased { subject, count });
         }
 

@@ -88,4 +88,14 @@ impl<T: Config> Pallet<T> {
             *n = if left == 0 { None } else { Some(left) };
         });
     }
+
+    /// Removes what links `account` to its (forgotten) `subject`: its `SubjectOfAccount` entry and
+    /// the provider reference the subject gave it (so `frame_system` reaps the account unless
+    /// something else, a pending enrolment or a guardianship of another subject, still needs it).
+    pub(crate) fn unlink_account(account: &T::AccountId, subject: SubjectId) {
+        if SubjectOfAccount::<T>::get(account) == Some(subject) {
+            SubjectOfAccount::<T>::remove(account);
+            frame_system::Pallet::<T>::dec_providers(account).ok();
+        }
+    }
 }

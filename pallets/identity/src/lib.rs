@@ -11,9 +11,15 @@
 //!   by both sides. Every pseudonym a patient claims resolves to the same [`SubjectId`].
 //! - **Guardians** may manage consents for a patient while appointed.
 //! - **Erasure**: [`forget`] ends every consent (through [`Config::OnErasure`]), marks every
-//!   pseudonym link erased and refuses any later access. The audit log stays: it holds digests
-//!   only, and once the institution destroys its pepper entry off-chain, nothing links the
-//!   pseudonym to a person.
+//!   pseudonym link erased and refuses any later access. It removes every on-chain link from the
+//!   subject or its pseudonyms to the patient's account: the links keep their subject and the
+//!   erased flag (what refuses access) but not the account, the subject keeps its erasure time
+//!   and pseudonyms but not the account, `SubjectOfAccount` loses the account and the account its
+//!   provider reference (so `frame_system` reaps it). The audit
+//!   log stays: it holds digests only, and once the institution destroys its pepper entry
+//!   off-chain, nothing links the pseudonym to a person. An enrolment still pending (unclaimed)
+//!   when the subject is forgotten is not the subject's and stays addressed to the account; the
+//!   account, no longer a patient, may claim it as a new subject.
 //!
 //! Registered accounts get a provider reference in `frame_system`, which is what lets their
 //! transactions pass nonce checks on a chain without balances: an account this pallet does not
@@ -31,6 +37,7 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod bookkeeping;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 mod queries;
@@ -70,7 +77,12 @@ pub mod pallet {
     };
     use frame_system::pallet_prelude::*;
 
+    /// The storage layout's version: 1 made the links' and subjects' account optional, removed on
+    /// erasure (`migrations::v1`).
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
     #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
     pub struct Pallet<T>(_);
 
     #[pallet::config]
@@ -120,7 +132,7 @@ pub mod pallet {
     #[pallet::storage]
     pub type Subjects<T: Config> = StorageMap<_, Twox64Concat, SubjectId, SubjectOf<T>>;
 
-    /// The subject a patient account is.
+    /// The subject a patient account is (none once the subject is forgotten).
     #[pallet::storage]
     pub type SubjectOfAccount<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, SubjectId>;
 
@@ -450,7 +462,7 @@ pub mod pallet {
                 pseudonym,
                 PseudonymLink {
                     institution,
-                    patient: patient.clone(),
+                    patient: Some(patient.clone()),
                     subject: None,
                     erased: false,
                     enrolled_at: T::Time::now(),
@@ -472,7 +484,10 @@ pub mod pallet {
         pub fn claim(origin: OriginFor<T>, pseudonym: Pseudonym) -> DispatchResult {
             let who = ensure_signed(origin)?;
             let mut link = Pseudonyms::<T>::get(pseudonym).ok_or(Error::<T>::UnknownPseudonym)?;
-            ensure!(link.patient == who, Error::<T>::NotAddressee);
+            ensure!(
+                link.patient.as_ref() == Some(&who),
+                Error::<T>::NotAddressee
+            );
             ensure!(link.subject.is_none(), Error::<T>::AlreadyClaimed);
             let subject = match SubjectOfAccount::<T>::get(&who) {
                 Some(s) => s,
@@ -482,7 +497,7 @@ pub mod pallet {
                     Subjects::<T>::insert(
                         id,
                         Subject {
-                            account: who.clone(),
+                            account: Some(who.clone()),
                             pseudonyms: BoundedVec::new(),
                             erased_at: None,
                             created_at: T::Time::now(),
@@ -548,7 +563,7 @@ pub mod pallet {
             let who = ensure_signed(origin)?;
             let s = Subjects::<T>::get(subject).ok_or(Error::<T>::UnknownSubject)?;
             ensure!(
-                who == s.account || who == guardian,
+                s.account.as_ref() == Some(&who) || who == guardian,
                 Error::<T>::NotPatientOrGuardian
             );
             ensure!(
@@ -562,11 +577,20 @@ pub mod pallet {
 
         /// The right to be forgotten: ends every consent, erases every pseudonym link and removes
         /// every guardian of `subject`. Signed by the patient or an appointed guardian. Irreversible.
+        ///
+        /// No link from the subject or its pseudonyms to the patient's account is left: each link
+        /// keeps its subject and the erased flag (which is what refuses every later access) but
+        /// not the account, the subject keeps its pseudonyms and erasure time but not the account,
+        /// the account's `SubjectOfAccount` entry is removed and its provider reference dropped.
         #[pallet::call_index(11)]
         #[pallet::weight(T::WeightInfo::forget(
             T::MaxPseudonymsPerSubject::get(),
             T::MaxGuardians::get()
-        ).saturating_add(T::OnErasure::max_weight()))]
+        )
+        // Unlinking the account (`SubjectOfAccount` read and removed, its `System::Account` entry
+        // read and written): not yet in the generated weights (`scripts/weights.sh identity`).
+        .saturating_add(T::DbWeight::get().reads_writes(2, 2))
+        .saturating_add(T::OnErasure::max_weight()))]
         pub fn forget(origin: OriginFor<T>, subject: SubjectId) -> DispatchResult {
             let who = ensure_signed(origin)?;
             Self::ensure_patient_or_guardian(&who, subject)?;
@@ -576,11 +600,15 @@ pub mod pallet {
                 Pseudonyms::<T>::mutate(p, |l| {
                     if let Some(l) = l {
                         l.erased = true;
+                        l.patient = None;
                     }
                 });
             }
             for (guardian, _) in Guardians::<T>::drain_prefix(subject) {
                 Self::end_guardianship(&guardian);
+            }
+            if let Some(account) = s.account.take() {
+                Self::unlink_account(&account, subject);
             }
             s.erased_at = Some(now);
             Subjects::<T>::insert(subject, s);

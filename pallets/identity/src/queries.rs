@@ -64,7 +64,7 @@ impl<T: Config> Pallet<T> {
         let s = Subjects::<T>::get(subject).ok_or(Error::<T>::UnknownSubject)?;
         ensure!(s.erased_at.is_none(), Error::<T>::SubjectErased);
         ensure!(
-            s.account == *who || Guardians::<T>::contains_key(subject, who),
+            s.account.as_ref() == Some(who) || Guardians::<T>::contains_key(subject, who),
             Error::<T>::NotPatientOrGuardian
         );
         Ok(())
@@ -81,6 +81,7 @@ impl<T: Config> Pallet<T> {
 
     /// Whether `pseudonym` is an unclaimed enrolment addressed to `who`.
     pub fn is_claimable_by(pseudonym: &Pseudonym, who: &T::AccountId) -> bool {
-        Pseudonyms::<T>::get(pseudonym).is_some_and(|l| l.subject.is_none() && l.patient == *who)
+        Pseudonyms::<T>::get(pseudonym)
+            .is_some_and(|l| l.subject.is_none() && l.patient.as_ref() == Some(who))
     }
 }

@@ -437,15 +437,76 @@ fn forget_erases_links_removes_guardians_and_tells_dependents() {
             Identity::forget(RuntimeOrigin::signed(PATIENT), subject),
             Error::<Test>::SubjectErased
         );
+        // The account is no longer linked to the subject: it is no patient any more, and a new
+        // enrolment addressed to it would start a new subject (the old links stay erased).
+        assert_eq!(SubjectOfAccount::<Test>::get(PATIENT), None);
+        assert_eq!(Subjects::<Test>::get(subject).unwrap().account, None);
+        assert_eq!(Pseudonyms::<Test>::get(P1).unwrap().patient, None);
+        assert!(!Identity::is_registered_account(&PATIENT));
+        assert_eq!(System::providers(&PATIENT), 0);
         assert_noop!(
             Identity::appoint_guardian(RuntimeOrigin::signed(PATIENT), 300),
-            Error::<Test>::SubjectErased
-        );
-        assert_noop!(
-            Identity::enrol(RuntimeOrigin::signed(HOSPITAL_KEY), P2, PATIENT),
-            Error::<Test>::SubjectErased
+            Error::<Test>::NotPatient
         );
     });
+}
+
+/// Erasure leaves nothing in the whole state that names the patient's account: not in a key, not
+/// in a value (the pallet's links and subject, `SubjectOfAccount`, `frame_system`'s account), while
+/// the erased links still refuse to resolve.
+#[test]
+fn forget_leaves_no_trace_of_the_account_in_state() {
+    const ACCOUNT: u64 = 0x5EED_C0DE_1234_5678;
+    new_test_ext().execute_with(|| {
+        setup();
+        for p in [P1, P2] {
+            assert_ok!(Identity::enrol(
+                RuntimeOrigin::signed(HOSPITAL_KEY),
+                p,
+                ACCOUNT
+            ));
+            assert_ok!(Identity::claim(RuntimeOrigin::signed(ACCOUNT), p));
+        }
+        let subject = SubjectOfAccount::<Test>::get(ACCOUNT).unwrap();
+        assert_ok!(Identity::appoint_guardian(
+            RuntimeOrigin::signed(ACCOUNT),
+            GUARDIAN
+        ));
+        let needle = ACCOUNT.to_le_bytes();
+        assert!(!keys_or_values_containing(&needle).is_empty());
+        assert_ok!(Identity::forget(RuntimeOrigin::signed(ACCOUNT), subject));
+        // Events are not kept: the next block starts without them.
+        System::reset_events();
+        assert_eq!(keys_or_values_containing(&needle), Vec::<Vec<u8>>::new());
+        for p in [P1, P2] {
+            let link = Pseudonyms::<Test>::get(p).unwrap();
+            assert_eq!(
+                (link.patient, link.subject, link.erased),
+                (None, Some(subject), true)
+            );
+            assert_eq!(Identity::resolve(&p), Err(true));
+        }
+        assert!(Identity::is_erased(subject));
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(ACCOUNT), P1),
+            Error::<Test>::NotAddressee
+        );
+    });
+}
+
+/// Every storage key whose key or value contains `needle`, walking the whole state.
+fn keys_or_values_containing(needle: &[u8]) -> Vec<Vec<u8>> {
+    let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let mut found = Vec::new();
+    let mut key = Vec::new();
+    while let Some(next) = sp_io::storage::next_key(&key) {
+        let value = sp_io::storage::get(&next).unwrap_or_default();
+        if contains(&next) || contains(&value) {
+            found.push(next.clone());
+        }
+        key = next;
+    }
+    found
 }
 
 /// The consent decision trusts `resolve` alone for a subject's liveness (it skips reading the
@@ -472,11 +533,13 @@ fn a_resolving_pseudonym_never_names_a_forgotten_subject() {
         assert_ok!(Identity::forget(RuntimeOrigin::signed(PATIENT), subject));
         assert_eq!(Identity::resolve(&P1), Err(true));
         assert_eq!(Identity::resolve(&P2), Err(true));
-        assert_noop!(
-            Identity::claim(RuntimeOrigin::signed(PATIENT), p3),
-            Error::<Test>::SubjectErased
-        );
         assert_eq!(Identity::resolve(&p3), Err(false));
+        // The pending enrolment was never the forgotten subject's: claiming it starts a new one.
+        assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), p3));
+        let fresh = Identity::resolve(&p3).unwrap();
+        assert_ne!(fresh, subject);
+        assert!(!Identity::is_erased(fresh));
+        assert_eq!(Identity::resolve(&P1), Err(true));
     });
 }
 

@@ -56,8 +56,9 @@ pub type InstitutionOf<T> = Institution<
 pub struct PseudonymLink<AccountId> {
     /// The enrolling institution.
     pub institution: InstitutionId,
-    /// The wallet account the enrolment is addressed to.
-    pub patient: AccountId,
+    /// The wallet account the enrolment is addressed to; `None` once the subject is forgotten
+    /// (erasure removes every link from a pseudonym to an account).
+    pub patient: Option<AccountId>,
     /// The subject, once the patient has claimed the enrolment.
     pub subject: Option<SubjectId>,
     /// Set by `forget`: the link no longer resolves.
@@ -73,8 +74,8 @@ pub type PseudonymLinkOf<T> = PseudonymLink<<T as frame_system::Config>::Account
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
 #[scale_info(skip_type_params(MaxP))]
 pub struct Subject<AccountId, MaxP: frame_support::traits::Get<u32>> {
-    /// The patient's wallet account.
-    pub account: AccountId,
+    /// The patient's wallet account; `None` once the subject is forgotten.
+    pub account: Option<AccountId>,
     /// Every pseudonym the patient has claimed.
     pub pseudonyms: BoundedVec<Pseudonym, MaxP>,
     /// When the patient was forgotten, if they were.

@@ -89,7 +89,8 @@ pub struct Consent<AccountId> {
     pub uses: u32,
     /// Lifecycle state.
     pub status: ConsentStatus,
-    /// The patient or guardian account that signed the grant.
+    /// The patient or guardian account that signed the grant; the all-zero account once the
+    /// subject is forgotten (erasure unlinks the consents in the patient's index from it).
     pub granted_by: AccountId,
     /// When it was granted (ms).
     pub granted_at: Moment,

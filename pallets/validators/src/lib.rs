@@ -32,6 +32,7 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -54,7 +55,12 @@ pub mod pallet {
         Permill,
     };
 
+    /// The storage layout's version. 1: the first declared; the layout is version 0's
+    /// (`migrations::v1` only stamps it).
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
     #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
     pub struct Pallet<T>(_);
 
     #[pallet::config]

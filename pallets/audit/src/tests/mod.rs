@@ -7,6 +7,7 @@ use pallet_consentry_consent as consent;
 use pallet_consentry_identity as identity;
 
 mod batches;
+mod erasure;
 mod invariants;
 mod pages;
 mod weights;

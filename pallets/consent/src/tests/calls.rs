@@ -281,9 +281,33 @@ fn a_forgotten_patient_is_never_granted_again() {
             None,
             None,
         );
+        let revoked = grant_to(
+            Grantee::Institution(HOSPITAL),
+            &[Purpose::Treatment],
+            &[C::Labs],
+            None,
+            None,
+        );
+        assert_ok!(ConsentPallet::revoke(
+            RuntimeOrigin::signed(PATIENT),
+            revoked
+        ));
         assert_ok!(identity::Pallet::<Test>::forget(
             RuntimeOrigin::signed(PATIENT),
             SUBJECT
+        ));
+        // No consent names the patient's account any more, ended or not, in either copy.
+        let nobody: u64 = crate::erased_signer();
+        assert_ne!(nobody, PATIENT);
+        for c in [id, revoked] {
+            assert_eq!(Consents::<Test>::get(c).unwrap().granted_by, nobody);
+        }
+        assert!(ConsentPallet::consents_of(SUBJECT)
+            .iter()
+            .all(|(_, c)| c.granted_by == nobody));
+        assert!(matches!(
+            Consents::<Test>::get(revoked).unwrap().status,
+            ConsentStatus::Revoked { .. }
         ));
         System::assert_has_event(
             Event::ConsentsErased {
@@ -296,10 +320,13 @@ fn a_forgotten_patient_is_never_granted_again() {
             Consents::<Test>::get(id).unwrap().status,
             ConsentStatus::Erased { at: 1_000 }
         );
-        // The index's copy ended with it.
+        // The index's copies ended with them.
         assert_eq!(
             ConsentPallet::consents_of(SUBJECT),
-            vec![(id, Consents::<Test>::get(id).unwrap())]
+            vec![
+                (id, Consents::<Test>::get(id).unwrap()),
+                (revoked, Consents::<Test>::get(revoked).unwrap())
+            ]
         );
         assert_eq!(
             decide(LAB_KEY, Purpose::Simulation, &[C::Labs]),
