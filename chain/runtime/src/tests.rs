@@ -122,7 +122,7 @@ fn no_signer_may_manage_nodes_only_the_council() {
         assert!(pallet_node_authorization::WellKnownNodes::<Runtime>::get().contains(&node));
         assert!(is_permitted(
             &Sr25519Keyring::Bob.to_account_id(),
-            &remark()
+            &institution_call()
         ));
     });
 }
@@ -145,8 +145,12 @@ fn only_known_accounts_may_transact() {
             "sudo key"
         );
         assert!(
-            is_permitted(&worker, &remark()),
+            is_permitted(&worker, &institution_call()),
             "an institution's service key"
+        );
+        assert!(
+            !is_permitted(&worker, &remark()),
+            "remarks are the council's"
         );
         assert!(!is_permitted(&stranger, &remark()));
         assert!(
@@ -166,7 +170,12 @@ fn only_known_accounts_may_transact() {
         assert!(!is_permitted(&stranger, &remark()), "and nothing else");
 
         Identity::claim(RuntimeOrigin::signed(stranger.clone()), [1; 32]).unwrap();
-        assert!(is_permitted(&stranger, &remark()), "a patient may transact");
+        let subject = pallet_consentry_identity::SubjectOfAccount::<Runtime>::get(&stranger)
+            .expect("claimed");
+        assert!(
+            is_permitted(&stranger, &consent_call(subject)),
+            "a patient may transact"
+        );
     });
 }
 
@@ -191,7 +200,7 @@ fn strangers_are_refused_as_unknown_signers() {
             frame_system::CheckNonce::from(0),
             frame_system::CheckWeight::new(),
         );
-        let call = remark();
+        let call = institution_call();
         let info = frame_support::dispatch::GetDispatchInfo::get_dispatch_info(&call);
         let validate = |who: Sr25519Keyring| {
             checks.validate_only(
@@ -442,4 +451,26 @@ fn a_new_chain_starts_at_the_current_storage_versions() {
             <Runtime as frame_system::Config>::DbWeight::get().reads(4)
         );
     });
+}
+
+/// A call of an institution's service key: enrolling a patient.
+pub(crate) fn institution_call() -> RuntimeCall {
+    RuntimeCall::Identity(pallet_consentry_identity::Call::enrol {
+        pseudonym: [0xee; 32],
+        patient: Sr25519Keyring::Eve.to_account_id(),
+    })
+}
+
+/// A call of a patient (or its guardian) for `subject`: a consent grant to the hospital.
+pub(crate) fn consent_call(subject: consentry_primitives::SubjectId) -> RuntimeCall {
+    use consentry_primitives::{CategorySet, DataCategory, Grantee, Purpose, PurposeSet};
+    RuntimeCall::Consent(pallet_consentry_consent::Call::grant {
+        subject,
+        grantee: Grantee::Institution(0),
+        purposes: PurposeSet::of(&[Purpose::Research]),
+        categories: CategorySet::of(&[DataCategory::Labs]),
+        valid_from: None,
+        valid_until: None,
+        max_uses: None,
+    })
 }
