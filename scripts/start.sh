@@ -37,9 +37,15 @@ if [ ! -f "$state/pepper.key" ]; then
   "$bin/consentry" ingest --store "$state/patients.sqlite" --pepper-file "$state/pepper.key" "$state/synth"
 fi
 
-# The hospital's worker signs with the dev chain's hospital key (Bob, institution 0).
+# The hospital's worker signs with the dev chain's hospital key (Bob, institution 0; a dev key is
+# accepted only with --dev on a dev chain: production workers use --keystore). Its job API takes
+# only callers holding the credential in worker.token (the API).
+if [ ! -s "$state/worker.token" ]; then
+  (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$state/worker.token")
+fi
 "$bin/consentry-worker" --node ws://127.0.0.1:9944 --store "$state/patients.sqlite" \
-  --jobs "$state/jobs.sqlite" --listen 127.0.0.1:8090 --key-uri //Bob \
+  --jobs "$state/jobs.sqlite" --listen 127.0.0.1:8090 --dev --key-uri //Bob \
+  --api-token-file "$state/worker.token" \
   2> >(sed -u 's/^/[worker] /' >&2) &
 pids+=($!)
 

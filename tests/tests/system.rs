@@ -136,13 +136,19 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
     let api_port = free_port();
     let worker_url = format!("http://127.0.0.1:{worker_port}");
     let api_url = format!("http://127.0.0.1:{api_port}");
+    // The worker's job API takes only the API's credential (the API sends it as a bearer token).
+    let worker_token = dir.path().join("worker.token");
+    std::fs::write(&worker_token, "system-test-worker-credential-0123456789abcdef")?;
     let _worker = spawn(
         "consentry-worker",
         &[
             "--node".into(),
             node.ws_url(),
+            "--dev".into(),
             "--key-uri".into(),
             "//Bob".into(),
+            "--api-token-file".into(),
+            worker_token.display().to_string(),
             "--store".into(),
             store_path.display().to_string(),
             "--jobs".into(),

@@ -9,22 +9,31 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use consentry_client::{
-    runtime::{self, runtime_types::consentry_primitives::access::AccessRecord},
+    runtime::{
+        self,
+        runtime_types::consentry_primitives::{access::AccessRecord, consent::Consent},
+    },
     subxt::{
         config::polkadot::PolkadotExtrinsicParamsBuilder,
         tx::{SubmittableExtrinsic, TxStatus},
         utils::{AccountId32, Static, H256},
     },
     subxt_signer::sr25519::Keypair,
-    Client, Rpc,
+    Client, ConsentryConfig, Rpc,
 };
-use consentry_primitives::{CategorySet, Outcome, Purpose, RecordKey};
+use consentry_primitives::{CategorySet, Decision, Outcome, Purpose, RecordKey, SubjectRef};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::jobs::StoredTx;
 
 /// An access record as the runtime API returns it.
 pub type Record = AccessRecord<AccountId32, u32>;
+
+/// A consent as the runtime API returns it.
+pub type ConsentPolicy = Consent<AccountId32>;
+
+/// An extrinsic's events.
+pub type Events = consentry_client::subxt::blocks::ExtrinsicEvents<ConsentryConfig>;
 
 /// A call the signer signs.
 #[derive(Debug, Clone)]
@@ -103,7 +112,7 @@ pub enum Submitted {
         /// The finalized block.
         block: H256,
         /// The extrinsic's events (success only; a dispatch error is `Failed`).
-        events: consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>,
+        events: Events,
         /// Submission → in a best block.
         in_block: Duration,
         /// In a best block → finalized.
@@ -327,34 +336,78 @@ impl Chain {
             .await?)
     }
 
-    /// This institution's record naming `job_digest` at block `at`, searching newest first
-    /// down to records made before block `since` (which cannot be this job's).
-    pub async fn record_by_digest(
+    /// The number of block `at`.
+    pub async fn number_of(&self, at: H256) -> anyhow::Result<u32> {
+        Ok(self.client.blocks().at(at).await?.number())
+    }
+
+    /// Chain time (ms) at block `at`.
+    pub async fn now_at(&self, at: H256) -> anyhow::Result<u64> {
+        Ok(self
+            .client
+            .storage()
+            .at(at)
+            .fetch(&runtime::storage().timestamp().now())
+            .await?
+            .unwrap_or(0))
+    }
+
+    /// The decision the chain would take at block `at` for this key's access to `subject`.
+    pub async fn decide_at(
         &self,
-        job_digest: [u8; 32],
-        since: u32,
+        subject: u64,
+        purpose: Purpose,
+        categories: CategorySet,
         at: H256,
-    ) -> anyhow::Result<Option<Record>> {
-        let api = self.client.runtime_api().at(at);
-        let mut before = None;
-        loop {
-            let (page, next) = api
-                .call(runtime::apis().audit_api().records_by_institution(
-                    self.institution,
-                    before,
-                    200,
-                ))
-                .await?;
-            for r in &page {
-                if r.job_digest == job_digest {
-                    return Ok(Some(r.clone()));
+    ) -> anyhow::Result<Decision> {
+        Ok(self
+            .client
+            .runtime_api()
+            .at(at)
+            .call(runtime::apis().consent_api().decide(
+                Static(SubjectRef::Subject(subject)),
+                self.account.clone(),
+                Static(purpose),
+                Static(categories),
+                None,
+            ))
+            .await?
+            .0)
+    }
+
+    /// Every consent of `subject` the chain indexes at block `at`.
+    pub async fn consents_at(
+        &self,
+        subject: u64,
+        at: H256,
+    ) -> anyhow::Result<Vec<(u64, ConsentPolicy)>> {
+        Ok(self
+            .client
+            .runtime_api()
+            .at(at)
+            .call(runtime::apis().consent_api().consents_of(subject))
+            .await?)
+    }
+
+    /// Where the extrinsic `bytes` was included among the finalized blocks `from..=to`
+    /// (numbers), with its own events: each block's body is read once, and no record is scanned.
+    pub async fn find_extrinsic(
+        &self,
+        bytes: &[u8],
+        from: u32,
+        to: u32,
+    ) -> anyhow::Result<Option<(H256, Events)>> {
+        for n in from..=to {
+            let Some(hash) = self.rpc.chain_get_block_hash(Some(n.into())).await? else {
+                continue;
+            };
+            let block = self.client.blocks().at(hash).await?;
+            for ext in block.extrinsics().await?.iter() {
+                if ext.bytes() == bytes {
+                    return Ok(Some((hash, ext.events().await?)));
                 }
             }
-            // Pages are newest first: once a page reaches below `since`, older pages cannot match.
-            if page.last().is_none_or(|r| r.block < since) || next.is_none() {
-                return Ok(None);
-            }
-            before = next;
         }
+        Ok(None)
     }
 }

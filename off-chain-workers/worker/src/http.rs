@@ -2,19 +2,25 @@
 //!
 //! `POST /jobs`, `GET /jobs/{id}`, `GET /jobs?limit=`, `GET /health`. Errors are RFC 9457
 //! `application/problem+json` documents naming the offending field.
+//!
+//! Every `/jobs` route needs `Authorization: Bearer <token>` with the credential the worker was
+//! started with ([`ApiToken`]): only the institution's API holds it. `/health` (liveness, the
+//! institution and account, no patient data) stays open.
 
 use std::sync::Arc;
 
 use axum::{
     body::Bytes,
-    extract::{Path, Query, State},
-    http::{header, StatusCode},
+    extract::{Path, Query, Request, State},
+    http::{header, HeaderMap, StatusCode},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::jobs::{Job, JobState};
 use crate::runner::{drive, Ctx};
@@ -48,6 +54,103 @@ impl Problem {
     }
 }
 
+/// The environment variable holding the bearer credential (when no `--api-token-file`).
+pub const TOKEN_ENV: &str = "CONSENTRY_WORKER_API_TOKEN";
+
+/// The bearer credential the worker's callers (the institution's API) must present. Kept as its
+/// SHA-256 so that comparing takes the same time whatever the presented value.
+#[derive(Clone)]
+pub struct ApiToken {
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(..)")
+    }
+}
+
+impl ApiToken {
+    /// The shortest credential accepted.
+    pub const MIN_LEN: usize = 32;
+
+    /// A credential from its text (surrounding whitespace removed; at least [`Self::MIN_LEN`]
+    /// printable ASCII characters, no spaces).
+    pub fn new(text: &str) -> anyhow::Result<Self> {
+        let t = text.trim();
+        anyhow::ensure!(
+            t.len() >= Self::MIN_LEN && t.bytes().all(|b| b.is_ascii_graphic()),
+            "the API credential must be at least {} printable ASCII characters without spaces \
+             (e.g. `openssl rand -hex 32`)",
+            Self::MIN_LEN
+        );
+        Ok(Self {
+            digest: Sha256::digest(t.as_bytes()).into(),
+        })
+    }
+
+    /// From `--api-token-file` or, without it, `CONSENTRY_WORKER_API_TOKEN`; one is required.
+    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    anyhow::anyhow!("--api-token-file {}: cannot read: {e}", p.display())
+                })?;
+                Self::new(&text)
+                    .map_err(|e| anyhow::anyhow!("--api-token-file {}: {e}", p.display()))
+            }
+            None => {
+                let text = std::env::var(TOKEN_ENV).map_err(|_| {
+                    anyhow::anyhow!(
+                        "no API credential: give --api-token-file PATH or set {TOKEN_ENV} (the \
+                         institution's API sends it as `Authorization: Bearer <token>`)"
+                    )
+                })?;
+                Self::new(&text).map_err(|e| anyhow::anyhow!("{TOKEN_ENV}: {e}"))
+            }
+        }
+    }
+
+    /// Whether the request's `Authorization` header carries this credential.
+    pub fn admits(&self, headers: &HeaderMap) -> bool {
+        let Some(presented) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+        else {
+            return false;
+        };
+        let d: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        d.iter()
+            .zip(self.digest.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+async fn authenticate(State(token): State<ApiToken>, req: Request, next: Next) -> Response {
+    if token.admits(req.headers()) {
+        return next.run(req).await;
+    }
+    let mut r = Problem {
+        status: StatusCode::UNAUTHORIZED,
+        title: "Unauthorized",
+        detail: "the worker's job API needs the credential it was started with: \
+                 `Authorization: Bearer <token>`"
+            .into(),
+        field: None,
+    }
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer realm=\"consentry-worker\""),
+    );
+    r
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let slug = self.title.to_ascii_lowercase().replace(' ', "-");
@@ -69,11 +172,14 @@ impl IntoResponse for Problem {
     }
 }
 
-/// The router.
-pub fn router(ctx: Arc<Ctx>) -> Router {
-    Router::new()
+/// The router: `/jobs` behind the bearer credential, `/health` open.
+pub fn router(ctx: Arc<Ctx>, token: ApiToken) -> Router {
+    let jobs = Router::new()
         .route("/jobs", get(list).post(create))
         .route("/jobs/:id", get(one))
+        .route_layer(middleware::from_fn_with_state(token, authenticate));
+    Router::new()
+        .merge(jobs)
         .route("/health", get(health))
         .with_state(ctx)
 }
@@ -236,7 +342,41 @@ async fn list(
             })?,
     };
     let jobs = ctx.jobs.list(limit).map_err(Problem::internal)?;
+    // The listing is a summary: results are served one job at a time (`GET /jobs/{id}`).
     Ok(Json(json!({
-        "jobs": jobs.iter().map(|j| view(&ctx, j)).collect::<Vec<_>>(),
+        "jobs": jobs
+            .iter()
+            .map(|j| {
+                let mut v = view(&ctx, j);
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("result");
+                }
+                v
+            })
+            .collect::<Vec<_>>(),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_configured_bearer_credential_is_admitted() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let t = ApiToken::new(&format!("{secret}\n")).expect("token");
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::AUTHORIZATION, v.parse().unwrap());
+            m
+        };
+        assert!(t.admits(&h(&format!("Bearer {secret}"))));
+        assert!(t.admits(&h(&format!("bearer {secret}"))));
+        assert!(!t.admits(&h(&format!("Bearer {secret}x"))));
+        assert!(!t.admits(&h(&format!("Basic {secret}"))));
+        assert!(!t.admits(&h(secret)));
+        assert!(!t.admits(&HeaderMap::new()));
+        assert!(ApiToken::new("short").is_err());
+        assert!(ApiToken::new(&format!("{secret} {secret}")).is_err());
+    }
 }

@@ -7,23 +7,23 @@
 //! - [`chain`]: the signer task (one key, one nonce counter), submission and finalized reads.
 //! - [`runner`]: the per-job state machine and crash recovery.
 //! - [`workload`]: the [`Workload`] trait, `simulation`, `inference` and `twin`.
-//! - [`http`]: `POST /jobs`, `GET /jobs/{id}`, `GET /jobs`.
+//! - [`http`]: `POST /jobs`, `GET /jobs/{id}`, `GET /jobs`, behind a bearer credential.
+//! - [`key`]: the service key from the wallet's encrypted keystore (or a dev URI with `--dev`).
 //!
 //! [`run`] wires them together for the `consentry-worker` binary.
 
 pub mod chain;
 pub mod http;
 pub mod jobs;
+pub mod key;
 pub mod runner;
 pub mod workload;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use consentry_client::subxt_signer::{sr25519::Keypair, SecretUri};
 use tokio::sync::Semaphore;
 
 pub use jobs::{Job, JobState, JobStore};
@@ -46,9 +46,39 @@ pub struct Args {
     /// Where the HTTP API listens (keep it on loopback; the public API proxies to it).
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: String,
-    /// The institution's service key as a secret URI (`//Bob` on the dev chain).
-    #[arg(long, env = "CONSENTRY_WORKER_KEY_URI")]
-    pub key_uri: String,
+    /// The institution's service key: a keystore file written by `consentry wallet import
+    /// --keystore` (or `consentry wallet new`), decrypted with the passphrase from
+    /// `--passphrase-file` or `CONSENTRY_WORKER_PASSPHRASE`.
+    #[arg(long, env = "CONSENTRY_WORKER_KEYSTORE", conflicts_with = "key_uri")]
+    pub keystore: Option<PathBuf>,
+    /// A file whose content (trailing newline removed) is the keystore's passphrase.
+    #[arg(long, requires = "keystore")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Development only: the service key as a dev secret URI (`//Bob`), accepted only with
+    /// `--dev` and only against a development or local chain.
+    #[arg(long, requires = "dev")]
+    pub key_uri: Option<String>,
+    /// Development mode: allows `--key-uri` with a well-known dev key (`//Name`) when the node
+    /// runs a development or local chain.
+    #[arg(long)]
+    pub dev: bool,
+    /// A file holding the bearer credential every `/jobs` request must present
+    /// (`Authorization: Bearer <token>`; at least 32 characters). Or `CONSENTRY_WORKER_API_TOKEN`.
+    #[arg(long)]
+    pub api_token_file: Option<PathBuf>,
+    /// The oldest grant the worker still acts on, in seconds of chain time between the record's
+    /// request and the finalized head at the data gate. An older grant (a request that landed
+    /// late, a job resumed long after) is closed `Aborted` without reading anything.
+    #[arg(
+        long,
+        env = "CONSENTRY_WORKER_MAX_GRANT_AGE_SECS",
+        default_value_t = 600
+    )]
+    pub max_grant_age_secs: u64,
+    /// How often the supervisor looks for unfinished jobs that no task drives (one whose task
+    /// failed after its grant) and re-drives or closes them, in milliseconds.
+    #[arg(long, default_value_t = 15_000)]
+    pub supervise_interval_ms: u64,
     /// A model bundle directory from `consentry train`, enabling the `inference` workload.
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -59,6 +89,14 @@ pub struct Args {
     /// kill the worker between grant and completion. Never set in production.
     #[arg(long, hide = true)]
     pub pause_after_grant_ms: Option<u64>,
+    /// Test hook: after a finalized grant, wait until this file exists before the data gate, so
+    /// a test can change the chain (revoke, let time pass) between grant and read.
+    #[arg(long, hide = true)]
+    pub hold_after_grant_file: Option<PathBuf>,
+    /// Test hook: make every job's task fail right after it is marked running (`error`: returns
+    /// an error; `panic`: panics), before any read, so a test can watch the supervisor.
+    #[arg(long, hide = true)]
+    pub fail_after_grant: Option<runner::Fault>,
     /// Test hook: sleep this many ms after storing and submitting a new access request, before
     /// following it, so a test can kill the worker with the request in flight.
     #[arg(long, hide = true)]
@@ -74,15 +112,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.max_in_flight >= 1,
         "--max-in-flight must be at least 1"
     );
-    let uri = SecretUri::from_str(&args.key_uri)
-        .map_err(|e| anyhow::anyhow!("--key-uri: not a secret URI: {e}"))?;
-    let key = Keypair::from_uri(&uri).map_err(|e| anyhow::anyhow!("--key-uri: {e}"))?;
+    anyhow::ensure!(
+        args.supervise_interval_ms >= 100,
+        "--supervise-interval-ms must be at least 100"
+    );
+    let token = http::ApiToken::load(args.api_token_file.as_deref())?;
+    let key = key::load(&args)?;
     let registry = Registry::standard(args.model.as_deref())?;
     let store = consentry_datastore::Store::open(&args.store)
         .with_context(|| format!("--store {}", args.store.display()))?;
     let jobs =
         JobStore::open(&args.jobs).with_context(|| format!("--jobs {}", args.jobs.display()))?;
-    let chain = chain::Chain::connect(&args.node, key).await?;
+    let chain = chain::Chain::connect(&args.node, key.keypair).await?;
+    if key.dev {
+        let name = chain.rpc.system_chain().await?;
+        anyhow::ensure!(
+            key::is_dev_chain(&name),
+            "--dev --key-uri: the node runs `{name}`, not a development or local chain; \
+             use --keystore"
+        );
+    }
     tracing::info!(
         institution = chain.institution,
         account = %chain.account,
@@ -96,7 +145,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         store: Arc::new(Mutex::new(store)),
         registry,
         in_flight: Arc::new(Semaphore::new(args.max_in_flight)),
+        active: Mutex::new(Default::default()),
+        max_grant_age: Duration::from_secs(args.max_grant_age_secs),
         pause_after_grant: args.pause_after_grant_ms.map(Duration::from_millis),
+        hold_after_grant_file: args.hold_after_grant_file.clone(),
+        fail_after_grant: args.fail_after_grant,
         pause_after_request_submit: args
             .pause_after_request_submit_ms
             .map(Duration::from_millis),
@@ -109,10 +162,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!("resuming {resumed} unfinished job(s)");
     }
+    tokio::spawn(runner::supervise(
+        ctx.clone(),
+        Duration::from_millis(args.supervise_interval_ms),
+    ));
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("--listen {}", args.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, http::router(ctx)).await?;
+    axum::serve(listener, http::router(ctx, token)).await?;
     Ok(())
 }

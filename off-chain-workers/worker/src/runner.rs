@@ -3,28 +3,35 @@
 //! ```text
 //! queued → requesting → denied
 //!                     → granted → running → completing → completed | failed
-//! restart: requesting → resubmit the same bytes, find the record by job digest
+//! restart: requesting → resubmit the same bytes, find the record from the extrinsic's own events
 //!          granted | running → close Aborted (never run a job twice)
 //!          completing → resubmit the same close
 //! ```
 //!
-//! The only place patient data is read is [`run_granted`], and only after the record was read back
-//! at a finalized block and found `Granted`, naming this job, for this workload's purpose and
-//! categories.
+//! The same recovery runs while the process lives: the [`supervise`] task re-drives every
+//! unfinished job that no task drives (its task failed or panicked after the grant), so a failure
+//! never leaves a record open until the next restart.
+//!
+//! The only place patient data is read is [`run_granted`], and only after the data gate at the
+//! finalized head: the record is `Granted`, names this job, covers this workload's purpose and
+//! categories, is younger than `--max-grant-age-secs` (chain time), and the consents it cites are
+//! still in force (not revoked, expired or erased) and the chain still permits the access.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use consentry_client::runtime;
+use consentry_client::runtime::runtime_types::consentry_primitives::consent::ConsentStatus;
 use consentry_datastore::Store;
-use consentry_primitives::{AccessState, Outcome, RecordKey};
+use consentry_primitives::{AccessState, CategorySet, Decision, DenyReason, Outcome, RecordKey};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
-use crate::chain::{Call, Chain, Record, Submitted};
+use crate::chain::{Call, Chain, Events, Record, Submitted};
 use crate::jobs::{digest_of, Close, Job, JobState, JobStore, StoredTx};
 use crate::workload::{Registry, Workload};
 
@@ -49,6 +56,15 @@ pub struct Timings {
     pub completion_ms: Option<f64>,
 }
 
+/// A test hook's injected failure (see `--fail-after-grant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// The job's task returns an error.
+    Error,
+    /// The job's task panics.
+    Panic,
+}
+
 /// Everything a job needs.
 pub struct Ctx {
     /// The chain.
@@ -61,8 +77,16 @@ pub struct Ctx {
     pub registry: Registry,
     /// Bounds jobs in flight.
     pub in_flight: Arc<Semaphore>,
+    /// Jobs a task is driving now (waiting for a permit included).
+    pub active: Mutex<HashSet<String>>,
+    /// The oldest grant acted on (chain time between the request and the finalized head).
+    pub max_grant_age: Duration,
     /// Test hook: sleep this long after a grant, before reading data.
     pub pause_after_grant: Option<Duration>,
+    /// Test hook: after a grant, wait until this file exists before the data gate.
+    pub hold_after_grant_file: Option<PathBuf>,
+    /// Test hook: fail each job's task right after it is marked running.
+    pub fail_after_grant: Option<Fault>,
     /// Test hook: after storing and submitting a new `request_access`, sleep this long before
     /// following it (so a test can kill the worker with the request in flight).
     pub pause_after_request_submit: Option<Duration>,
@@ -87,18 +111,69 @@ impl Ctx {
     pub fn timings_of(&self, id: &str) -> Option<Timings> {
         self.timings.lock().ok()?.get(id).copied()
     }
+
+    /// Whether a task is driving job `id` now.
+    pub fn is_active(&self, id: &str) -> bool {
+        match self.active.lock() {
+            Ok(a) => a.contains(id),
+            Err(_) => true,
+        }
+    }
+}
+
+/// A job's claim to be driven by one task; released when the task ends.
+struct Claim {
+    ctx: Arc<Ctx>,
+    id: String,
+}
+
+impl Claim {
+    fn take(ctx: &Arc<Ctx>, id: &str) -> Option<Claim> {
+        let mut a = ctx.active.lock().ok()?;
+        a.insert(id.to_string()).then(|| Claim {
+            ctx: ctx.clone(),
+            id: id.to_string(),
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut a) = self.ctx.active.lock() {
+            a.remove(&self.id);
+        }
+    }
 }
 
 /// Drives one job to a terminal state (or leaves it recoverable), holding an in-flight permit.
+/// Does nothing if another task drives the job already.
 pub async fn drive(ctx: Arc<Ctx>, id: String) {
+    let Some(_claim) = Claim::take(&ctx, &id) else {
+        return;
+    };
     let Ok(_permit) = ctx.in_flight.clone().acquire_owned().await else {
         return;
     };
-    if let Err(e) = step(&ctx, &id).await {
+    // The step runs as its own task so that a panic in it is reported here like an error.
+    let (c, i) = (ctx.clone(), id.clone());
+    let outcome = match tokio::spawn(async move { step(&c, &i).await }).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => {
+            let p = e.into_panic();
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(anyhow::anyhow!("the job's task panicked: {what}"))
+        }
+        Err(e) => Err(anyhow::anyhow!("the job's task was cancelled: {e}")),
+    };
+    if let Err(e) = outcome {
         let msg = format!("{e:#}");
         error!(job = %id, "job stopped: {msg}");
         // Only a job that never held a grant may end in `error`; one that did stays in its state
-        // so that a restart closes its record.
+        // so that the supervisor (or a restart) closes its record.
         let state = ctx.jobs.get(&id).ok().flatten().map(|j| j.state);
         let r = match state {
             Some(JobState::Queued) => ctx.jobs.set_error(&id, &msg),
@@ -118,6 +193,38 @@ pub fn resume_all(ctx: &Arc<Ctx>) -> anyhow::Result<usize> {
         tokio::spawn(drive(ctx.clone(), j.id.clone()));
     }
     Ok(jobs.len())
+}
+
+/// The supervisor: every `every`, re-drives each unfinished job that no task drives — a job
+/// whose task failed or panicked after its grant, or gave up waiting for a decision — so that
+/// it is settled while the process runs: a `granted`/`running` job is closed `Aborted`, a
+/// `completing` one has its stored close resubmitted, a `queued`/`requesting` one is driven on.
+pub async fn supervise(ctx: Arc<Ctx>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // The first tick is immediate; `resume_all` has just run.
+    loop {
+        tick.tick().await;
+        let jobs = match ctx.jobs.unfinished() {
+            Ok(j) => j,
+            Err(e) => {
+                error!("supervisor: cannot list unfinished jobs: {e:#}");
+                continue;
+            }
+        };
+        for j in jobs {
+            if ctx.is_active(&j.id) {
+                continue;
+            }
+            warn!(
+                job = %j.id,
+                state = j.state.as_str(),
+                error = j.error.as_deref().unwrap_or(""),
+                "supervisor: no task drives this job; re-driving it"
+            );
+            tokio::spawn(drive(ctx.clone(), j.id));
+        }
+    }
 }
 
 async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
@@ -142,6 +249,12 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
                         info!(job = %id, "test hook: pausing {} ms after the grant", d.as_millis());
                         tokio::time::sleep(d).await;
                     }
+                    if let Some(f) = &ctx.hold_after_grant_file {
+                        info!(job = %id, "test hook: holding until {} exists", f.display());
+                        while !f.exists() {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
                     run_granted(ctx, &job, workload, key_of(&rec)).await
                 }
                 AccessState::Closed(o) => {
@@ -153,21 +266,23 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
             }
         }
         JobState::Granted | JobState::Running => {
+            // No task drove this job (a restart, or the supervisor found its task gone): give
+            // the grant up rather than risk running the job twice.
             let access = job.access().context("granted job without an access id")?;
-            warn!(job = %id, access = access.id, "found {} at start-up: closing as aborted", job.state.as_str());
-            close(
-                ctx,
-                &job,
-                access,
-                Close::Aborted,
-                None,
-                Some(format!(
+            warn!(job = %id, access = access.id, "found {} with no task driving it: closing as aborted", job.state.as_str());
+            let why = match &job.error {
+                Some(e) => format!(
+                    "the job's task failed while the job was {} ({e}); the grant is given up \
+                     so the job never runs twice",
+                    job.state.as_str()
+                ),
+                None => format!(
                     "the worker restarted while the job was {}; the grant is given up \
                      so the job never runs twice",
                     job.state.as_str()
-                )),
-            )
-            .await
+                ),
+            };
+            close(ctx, &job, access, Close::Aborted, None, Some(why)).await
         }
         JobState::Completing => {
             let access = job
@@ -270,34 +385,7 @@ async fn request(ctx: &Ctx, job: &Job, w: &dyn Workload) -> anyhow::Result<Recor
                     t.decision_ms = Some(ms(in_block));
                     t.finality_ms = Some(ms(finality));
                 });
-                let access = match events.find_first::<runtime::audit::events::AccessGranted>()? {
-                    Some(g) => RecordKey {
-                        subject: Some(g.subject),
-                        id: g.id,
-                    },
-                    None => {
-                        let d = events
-                            .find_first::<runtime::audit::events::AccessDenied>()?
-                            .context(
-                                "request_access emitted neither AccessGranted nor AccessDenied",
-                            )?;
-                        RecordKey {
-                            subject: d.subject,
-                            id: d.id,
-                        }
-                    }
-                };
-                let id = access.id;
-                let rec = ctx
-                    .chain
-                    .record_at(access, block)
-                    .await?
-                    .context("record missing")?;
-                anyhow::ensure!(
-                    rec.job_digest == job_digest,
-                    "record {id} names another job"
-                );
-                return Ok(rec);
+                return record_from_events(ctx, &events, block, job_digest).await;
             }
             Submitted::Failed(msg) => bail!("request_access failed on chain: {msg}"),
             Submitted::Unknown(msg) => {
@@ -320,8 +408,46 @@ async fn request(ctx: &Ctx, job: &Job, w: &dyn Workload) -> anyhow::Result<Recor
     }
 }
 
-/// Waits until the finalized chain holds the record naming `job_digest` (`Some`) or the nonce of
-/// `tx` was used by another transaction (`None`), resubmitting `tx` meanwhile.
+/// The record a finalized `request_access` created, named by its own events, read back at the
+/// block that included it.
+async fn record_from_events(
+    ctx: &Ctx,
+    events: &Events,
+    block: consentry_client::subxt::utils::H256,
+    job_digest: [u8; 32],
+) -> anyhow::Result<Record> {
+    let access = match events.find_first::<runtime::audit::events::AccessGranted>()? {
+        Some(g) => RecordKey {
+            subject: Some(g.subject),
+            id: g.id,
+        },
+        None => {
+            let d = events
+                .find_first::<runtime::audit::events::AccessDenied>()?
+                .context("request_access emitted neither AccessGranted nor AccessDenied")?;
+            RecordKey {
+                subject: d.subject,
+                id: d.id,
+            }
+        }
+    };
+    let id = access.id;
+    let rec = ctx
+        .chain
+        .record_at(access, block)
+        .await?
+        .context("record missing")?;
+    anyhow::ensure!(
+        rec.job_digest == job_digest,
+        "record {id} names another job"
+    );
+    Ok(rec)
+}
+
+/// Waits until the stored request `tx` is in a finalized block (`Some`: the record its own
+/// events name) or its nonce was used by another transaction (`None`), resubmitting `tx`
+/// meanwhile. Each finalized block since signing is read once: a record that merely names the
+/// same job digest (another process on this key) is never taken for this job's.
 async fn settle_request(
     ctx: &Ctx,
     tx: &StoredTx,
@@ -329,17 +455,23 @@ async fn settle_request(
 ) -> anyhow::Result<Option<Record>> {
     let started = Instant::now();
     let mut last_submit = Instant::now();
+    let mut next = tx.since_block;
     loop {
-        // One finalized block for both reads, so "not found" and "nonce used" are consistent.
+        // One finalized block for both reads, so "not included" and "nonce used" are consistent.
         let at = ctx.chain.finalized().await?;
-        let nonce = ctx.chain.nonce_at(at).await?;
-        if let Some(r) = ctx
-            .chain
-            .record_by_digest(job_digest, tx.since_block, at)
-            .await?
-        {
-            return Ok(Some(r));
+        let head = ctx.chain.number_of(at).await?;
+        if head >= next {
+            if let Some((block, events)) = ctx.chain.find_extrinsic(&tx.bytes, next, head).await? {
+                if events.has::<runtime::system::events::ExtrinsicFailed>()? {
+                    bail!("request_access failed on chain (included in block {block:?})");
+                }
+                return record_from_events(ctx, &events, block, job_digest)
+                    .await
+                    .map(Some);
+            }
+            next = head + 1;
         }
+        let nonce = ctx.chain.nonce_at(at).await?;
         if nonce > tx.nonce {
             return Ok(None);
         }
@@ -373,6 +505,11 @@ async fn run_granted(
         .await?
         .context("granted record not found at the finalized head")?;
     let id = access.id;
+    let gate = if rec.state.0 == AccessState::Granted {
+        still_in_force(ctx, &rec, at).await?
+    } else {
+        None
+    };
     let mismatch = if rec.state.0 != AccessState::Granted {
         Some(format!("record {id} is {:?}, not Granted", rec.state.0))
     } else if rec.job_digest != digest_bytes(&job.job_digest)? {
@@ -392,7 +529,7 @@ async fn run_granted(
             w.categories()
         ))
     } else {
-        None
+        gate
     };
     if let Some(why) = mismatch {
         warn!(job = %job.id, "refusing to run: {why}");
@@ -403,6 +540,11 @@ async fn run_granted(
         return ctx.jobs.note_error(&job.id, &why);
     }
     ctx.jobs.set_running(&job.id)?;
+    match ctx.fail_after_grant {
+        Some(Fault::Error) => bail!("test hook: injected failure after the grant"),
+        Some(Fault::Panic) => panic!("test hook: injected panic after the grant"),
+        None => {}
+    }
     let store = ctx.store.clone();
     let categories = rec.categories.0;
     let mut pseudonym = [0u8; 32];
@@ -436,6 +578,86 @@ async fn run_granted(
             warn!(job = %job.id, "workload failed: {msg}");
             close(ctx, job, access, Close::Failed, None, Some(msg)).await
         }
+    }
+}
+
+/// Why the grant `rec` may no longer be acted on at the finalized block `at`, if so: it is older
+/// than `--max-grant-age-secs` in chain time, a consent it cites is no longer in force (revoked,
+/// expired, erased, amended so that it no longer covers the access), or the chain would no longer
+/// permit the access (a suspended institution, an erased patient). A use-limited consent whose
+/// last use this very grant took still counts as in force.
+async fn still_in_force(
+    ctx: &Ctx,
+    rec: &Record,
+    at: consentry_client::subxt::utils::H256,
+) -> anyhow::Result<Option<String>> {
+    let id = rec.id;
+    let now = ctx.chain.now_at(at).await?;
+    let age_ms = now.saturating_sub(rec.requested_at);
+    let max_ms = u64::try_from(ctx.max_grant_age.as_millis()).unwrap_or(u64::MAX);
+    if age_ms > max_ms {
+        return Ok(Some(format!(
+            "record {id} was granted {:.1} s ago in chain time, more than the {} s \
+             --max-grant-age-secs allows",
+            age_ms as f64 / 1e3,
+            ctx.max_grant_age.as_secs()
+        )));
+    }
+    let Some(subject) = rec.subject else {
+        return Ok(Some(format!("record {id} names no patient")));
+    };
+    let cited = &rec.consents.0;
+    if cited.is_empty() {
+        return Ok(Some(format!("record {id} cites no consent")));
+    }
+    let consents = ctx.chain.consents_at(subject, at).await?;
+    let mut covered = CategorySet::empty();
+    for cid in cited {
+        let reason = match consents.iter().find(|(k, _)| k == cid) {
+            None => Some(DenyReason::Revoked),
+            Some((_, c)) => match c.status {
+                ConsentStatus::Revoked { .. } => Some(DenyReason::Revoked),
+                ConsentStatus::Erased { .. } => Some(DenyReason::SubjectErased),
+                ConsentStatus::Active if now < c.valid_from => Some(DenyReason::NotYetValid),
+                ConsentStatus::Active if c.valid_until.is_some_and(|u| now >= u) => {
+                    Some(DenyReason::Expired)
+                }
+                ConsentStatus::Active if !c.purposes.0.contains(rec.purpose.0) => {
+                    Some(DenyReason::PurposeNotCovered)
+                }
+                ConsentStatus::Active => {
+                    covered = covered.union(c.categories.0);
+                    None
+                }
+            },
+        };
+        if let Some(r) = reason {
+            return Ok(Some(format!(
+                "consent {cid} behind record {id} is no longer in force at the finalized \
+                 head ({r:?})"
+            )));
+        }
+    }
+    if !covered.includes(rec.categories.0) {
+        return Ok(Some(format!(
+            "the consents behind record {id} no longer cover its categories at the finalized \
+             head ({:?})",
+            DenyReason::CategoryNotCovered
+        )));
+    }
+    match ctx
+        .chain
+        .decide_at(subject, rec.purpose.0, rec.categories.0, at)
+        .await?
+    {
+        Decision::Permit { .. }
+        | Decision::Deny {
+            reason: DenyReason::UsesExhausted,
+            ..
+        } => Ok(None),
+        Decision::Deny { reason, .. } => Ok(Some(format!(
+            "the chain no longer permits record {id}'s access at the finalized head ({reason:?})"
+        ))),
     }
 }
 

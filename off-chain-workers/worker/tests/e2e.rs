@@ -11,6 +11,7 @@
 mod common;
 
 use common::*;
+use consentry_client::{runtime, subxt::utils::Static, subxt_signer::sr25519};
 use consentry_e2e::Node;
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, DenyReason, Outcome, Purpose, PurposeSet,
@@ -123,12 +124,7 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
             .contains("--model"),
         "{inference_problem}"
     );
-    let listed: Value = http
-        .get(format!("{}/jobs?limit=10", worker.url))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let listed: Value = worker.get(&http, "/jobs?limit=10").await?.json().await?;
     assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(0));
 
     // The happy path.
@@ -179,6 +175,43 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
     assert!(log[0].rows_read > 0);
     assert_eq!(store.reads_for(&pseudonym)?.len(), 1);
 
+    // Without the API's credential: 401, a problem document, and nothing about the job.
+    let no_auth = [
+        http.get(format!("{}/jobs/{id}", worker.url)),
+        http.get(format!("{}/jobs?limit=10", worker.url)),
+        http.post(format!("{}/jobs", worker.url))
+            .json(&sim_job(pseudonym)),
+        http.get(format!("{}/jobs/{id}", worker.url))
+            .bearer_auth("worker-test-credential-0123456789abcdeX"),
+        http.get(format!("{}/jobs/{id}", worker.url))
+            .header("authorization", API_TOKEN),
+    ];
+    for req in no_auth {
+        let r = req.send().await?;
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(
+            r.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        assert!(r
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer")));
+        let problem: Value = r.json().await?;
+        assert_eq!(problem["status"], 401, "{problem}");
+        assert_eq!(problem["title"], "Unauthorized");
+        assert!(problem["type"].is_string() && problem["detail"].is_string());
+        assert!(problem.get("result").is_none() && !problem.to_string().contains(&id));
+    }
+    assert_eq!(
+        store.reads_for(&pseudonym)?.len(),
+        1,
+        "the refused POST queued nothing"
+    );
+
     // Revocation: the next job is denied on chain and reads nothing.
     submit(
         &api,
@@ -205,12 +238,7 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
     assert_eq!(store.reads_for(&pseudonym)?.len(), 1, "read log unchanged");
 
     // Listing: newest first; a bad limit is a problem naming `limit`.
-    let listed: Value = http
-        .get(format!("{}/jobs?limit=10", worker.url))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let listed: Value = worker.get(&http, "/jobs?limit=10").await?.json().await?;
     let states: Vec<&str> = listed["jobs"]
         .as_array()
         .expect("jobs")
@@ -218,18 +246,16 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
         .filter_map(|j| j["state"].as_str())
         .collect();
     assert_eq!(states, ["denied", "completed"]);
-    let r = http
-        .get(format!("{}/jobs?limit=0", worker.url))
-        .send()
-        .await?;
+    assert!(
+        listed["jobs"][1].get("result").is_none(),
+        "the listing carries no results: {listed}"
+    );
+    let r = worker.get(&http, "/jobs?limit=0").await?;
     assert_eq!(r.status().as_u16(), 400);
     assert_eq!(r.json::<Value>().await?["field"], "limit");
 
     // Unknown job.
-    let r = http
-        .get(format!("{}/jobs/job-nope", worker.url))
-        .send()
-        .await?;
+    let r = worker.get(&http, "/jobs/job-nope").await?;
     assert_eq!(r.status().as_u16(), 404);
     worker.kill();
     Ok(())
@@ -428,7 +454,7 @@ async fn killed_with_the_request_in_flight_the_same_bytes_are_resubmitted() -> a
     let mut digest = [0u8; 32];
     hex::decode_to_slice(accepted["job_digest"].as_str().unwrap(), &mut digest)?;
     worker.wait_job(&http, &id, |s| s == "requesting").await?;
-    // Let the submitted request reach a finalized block, then SIGKILL.
+    // Let the submitted request reach a finalized block.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while records_with_digest(&api, digest).await?.is_empty() {
         anyhow::ensure!(
@@ -437,10 +463,30 @@ async fn killed_with_the_request_in_flight_the_same_bytes_are_resubmitted() -> a
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+    // Then another process on the hospital's key requests access naming the same job digest:
+    // its record is the newer one. SIGKILL once it is finalized too.
+    submit(
+        &api,
+        &runtime::tx().audit().request_access(
+            pseudonym,
+            Static(Purpose::Simulation),
+            Static(sim_scope()),
+            digest,
+        ),
+        &sr25519::dev::bob(),
+    )
+    .await?;
+    assert_eq!(records_with_digest(&api, digest).await?.len(), 2);
     worker.kill();
+    let recs = records_with_digest(&api, digest).await?;
+    // The worker's own request was finalized first, so it made the older record.
+    let own = recs.iter().map(|r| r.id).min().expect("two records");
+    let other = recs.iter().map(|r| r.id).max().expect("two records");
+    assert_ne!(own, other);
 
     // The restart resubmits the stored bytes (already included: the pool calls them stale),
-    // finds the record by job digest and runs the job once.
+    // finds its record from its own extrinsic's events (not the newer record that merely names
+    // the same digest) and runs the job once.
     let mut worker = Worker::start(
         &node.ws_url(),
         &patients.store,
@@ -450,10 +496,17 @@ async fn killed_with_the_request_in_flight_the_same_bytes_are_resubmitted() -> a
     worker.wait_ready(&http).await?;
     let job = worker.wait_job(&http, &id, terminal).await?;
     assert_eq!(job["state"], "completed", "{job}");
+    assert_eq!(job["access_id"].as_u64(), Some(own), "{job}");
     let recs = records_with_digest(&api, digest).await?;
-    assert_eq!(recs.len(), 1, "one request on chain for this job");
-    assert_eq!(Some(recs[0].id), job["access_id"].as_u64());
-    assert_eq!(patients.open().read_log(recs[0].id)?.len(), 1);
+    assert_eq!(recs.len(), 2, "the worker made no third request");
+    assert_eq!(patients.open().read_log(own)?.len(), 1);
+    assert!(patients.open().read_log(other)?.is_empty());
+    let other_rec = recs.iter().find(|r| r.id == other).expect("other record");
+    assert_eq!(
+        other_rec.state.0,
+        AccessState::Granted,
+        "the worker leaves a record it did not request alone"
+    );
 
     // Many jobs in flight at once (more than --max-in-flight): one signer, one nonce sequence.
     let mut ids = Vec::new();
@@ -583,10 +636,9 @@ async fn the_living_twin_doses_from_levels_only_under_a_treatment_grant_covering
 ) -> anyhow::Result<()> {
     let patients = Patients::new(1)?;
     let pseudonym = patients.pseudonym(0);
-    patients.open().ingest_bundle(
-        &patients.pepper,
-        &vancomycin_course(),
-    )?;
+    patients
+        .open()
+        .ingest_bundle(&patients.pepper, &vancomycin_course())?;
     let node = Node::dev()?;
     let api = node.client().await?;
     let patient = key("//WorkerPatient/twin");
@@ -682,5 +734,282 @@ async fn the_living_twin_doses_from_levels_only_under_a_treatment_grant_covering
     assert_eq!(log[0].categories, twin_scope);
     let rec = record(&api, &job).await?;
     assert_eq!(rec.result_digest, Some(sha256_json(&job["result"])));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_revoked_or_too_old_by_the_read_is_closed_aborted_and_nothing_is_read(
+) -> anyhow::Result<()> {
+    let node = Node::dev()?;
+    let api = node.client().await?;
+    let patients = Patients::new(2)?;
+    let pseudonym = patients.pseudonym(1);
+    let patient = key("//WorkerPatient/gate");
+    let subject = enrol(&api, &patient, pseudonym).await?;
+    let consent = grant(
+        &api,
+        &patient,
+        subject,
+        PurposeSet::of(&[Purpose::Simulation]),
+        sim_scope(),
+    )
+    .await?;
+    let http = reqwest::Client::new();
+
+    // Revoked between the finalized grant and the read.
+    let hold = patients.dir.path().join("hold-revoke");
+    let hold_arg = hold.to_string_lossy().to_string();
+    let mut worker = Worker::start(
+        &node.ws_url(),
+        &patients.store,
+        &patients.jobs,
+        &["--hold-after-grant-file", &hold_arg],
+    );
+    worker.wait_ready(&http).await?;
+    let (status, _, accepted) = worker.post(&http, &sim_job(pseudonym)).await?;
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["id"].as_str().unwrap().to_string();
+    let granted = worker.wait_job(&http, &id, |s| s == "granted").await?;
+    let access = granted["access_id"].as_u64().expect("access id");
+    assert_eq!(record(&api, &granted).await?.state.0, AccessState::Granted);
+    submit(&api, &runtime::tx().consent().revoke(consent), &patient).await?; // finalized
+    std::fs::write(&hold, b"go")?;
+    let job = worker.wait_job(&http, &id, terminal).await?;
+    assert_eq!(job["state"], "aborted", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Revoked"),
+        "{job}"
+    );
+    assert!(job["result"].is_null());
+    let rec = record(&api, &granted).await?;
+    assert_eq!(rec.state.0, AccessState::Closed(Outcome::Aborted));
+    assert_eq!(rec.result_digest, None);
+    assert_eq!(
+        closed_events(&node.ws_url(), access, rec.block)
+            .await?
+            .len(),
+        1
+    );
+    assert!(patients.open().read_log(access)?.is_empty(), "no read");
+    assert!(patients.open().reads_for(&pseudonym)?.is_empty());
+    worker.kill();
+
+    // Older than --max-grant-age-secs (chain time) by the read: refused, closed Aborted.
+    grant(
+        &api,
+        &patient,
+        subject,
+        PurposeSet::of(&[Purpose::Simulation]),
+        sim_scope(),
+    )
+    .await?;
+    let hold = patients.dir.path().join("hold-age");
+    let hold_arg = hold.to_string_lossy().to_string();
+    let mut worker = Worker::start(
+        &node.ws_url(),
+        &patients.store,
+        &patients.jobs,
+        &[
+            "--hold-after-grant-file",
+            &hold_arg,
+            "--max-grant-age-secs",
+            "1",
+        ],
+    );
+    worker.wait_ready(&http).await?;
+    let (_, _, accepted) = worker.post(&http, &sim_job(pseudonym)).await?;
+    let id = accepted["id"].as_str().unwrap().to_string();
+    let granted = worker.wait_job(&http, &id, |s| s == "granted").await?;
+    let access = granted["access_id"].as_u64().expect("access id");
+    let requested_at = record(&api, &granted).await?.requested_at;
+    // Wait until the finalized chain is more than a second past the request.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while finalized_now(&api).await? <= requested_at + 1_000 {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "chain time stands still"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    std::fs::write(&hold, b"go")?;
+    let job = worker.wait_job(&http, &id, terminal).await?;
+    assert_eq!(job["state"], "aborted", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--max-grant-age-secs"),
+        "{job}"
+    );
+    let rec = record(&api, &granted).await?;
+    assert_eq!(rec.state.0, AccessState::Closed(Outcome::Aborted));
+    assert!(patients.open().read_log(access)?.is_empty(), "no read");
+    assert!(patients.open().reads_for(&pseudonym)?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_supervisor_closes_a_job_whose_task_failed_after_its_grant_without_a_restart(
+) -> anyhow::Result<()> {
+    let node = Node::dev()?;
+    let api = node.client().await?;
+    let patients = Patients::new(2)?;
+    let pseudonym = patients.pseudonym(0);
+    let patient = key("//WorkerPatient/supervisor");
+    let subject = enrol(&api, &patient, pseudonym).await?;
+    grant(
+        &api,
+        &patient,
+        subject,
+        PurposeSet::of(&[Purpose::Simulation]),
+        sim_scope(),
+    )
+    .await?;
+    let http = reqwest::Client::new();
+    // The job's task fails right after the grant (an error, then a panic), before any read.
+    for fault in ["error", "panic"] {
+        let mut worker = Worker::start(
+            &node.ws_url(),
+            &patients.store,
+            &patients.jobs,
+            &[
+                "--fail-after-grant",
+                fault,
+                "--supervise-interval-ms",
+                "500",
+            ],
+        );
+        worker.wait_ready(&http).await?;
+        let (status, _, accepted) = worker.post(&http, &sim_job(pseudonym)).await?;
+        assert_eq!(status, 202, "{accepted}");
+        let id = accepted["id"].as_str().unwrap().to_string();
+        let job = worker.wait_job(&http, &id, terminal).await?;
+        assert!(worker.is_running(), "{fault}: closed by the same process");
+        assert_eq!(job["state"], "aborted", "{fault}: {job}");
+        assert!(
+            job["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("task failed"),
+            "{fault}: {job}"
+        );
+        let access = job["access_id"].as_u64().expect("access id");
+        let rec = record(&api, &job).await?;
+        assert_eq!(
+            rec.state.0,
+            AccessState::Closed(Outcome::Aborted),
+            "{fault}"
+        );
+        assert_eq!(
+            closed_events(&node.ws_url(), access, rec.block)
+                .await?
+                .len(),
+            1
+        );
+        assert!(
+            patients.open().read_log(access)?.is_empty(),
+            "{fault}: no read"
+        );
+        worker.kill();
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_key_comes_from_an_encrypted_keystore() -> anyhow::Result<()> {
+    use consentry_wallet::keystore::{self, KdfParams};
+    let patients = Patients::new(1)?;
+    let dir = patients.dir.path();
+    let ks = dir.join("hospital.json");
+    keystore::write(
+        &ks,
+        &keystore::seal(
+            "//Bob",
+            "hospital passphrase",
+            KdfParams::INSECURE_FOR_TESTS,
+        )?,
+        false,
+    )?;
+    let pass = dir.join("passphrase");
+    std::fs::write(&pass, "hospital passphrase\n")?;
+    let wrong = dir.join("wrong");
+    std::fs::write(&wrong, "not it\n")?;
+    let token = dir.join("token");
+    std::fs::write(&token, format!("{API_TOKEN}\n"))?;
+    let (ks_arg, pass_arg, wrong_arg, token_arg, store_arg) = (
+        ks.to_string_lossy().to_string(),
+        pass.to_string_lossy().to_string(),
+        wrong.to_string_lossy().to_string(),
+        token.to_string_lossy().to_string(),
+        patients.store.to_string_lossy().to_string(),
+    );
+    let base = ["--store", &store_arg, "--node", "ws://127.0.0.1:1"];
+
+    // Refusals before any connection: a secret URI without --dev, a wrong passphrase, no
+    // passphrase, no API credential.
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["--key-uri", "//Bob", "--api-token-file", &token_arg],
+            "--dev",
+        ),
+        (
+            vec![
+                "--keystore",
+                &ks_arg,
+                "--passphrase-file",
+                &wrong_arg,
+                "--api-token-file",
+                &token_arg,
+            ],
+            "cannot decrypt",
+        ),
+        (
+            vec!["--keystore", &ks_arg, "--api-token-file", &token_arg],
+            "CONSENTRY_WORKER_PASSPHRASE",
+        ),
+        (
+            vec!["--keystore", &ks_arg, "--passphrase-file", &pass_arg],
+            "API credential",
+        ),
+    ];
+    for (args, says) in cases {
+        let all: Vec<&str> = base.iter().copied().chain(args.iter().copied()).collect();
+        let (ok, stderr) = worker_exit(&all, &[])?;
+        assert!(!ok, "{args:?} must be refused");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+
+    // The keystore with its passphrase (from the file, then from the environment) signs as Bob.
+    let node = Node::dev()?;
+    let http = reqwest::Client::new();
+    let from_file = [
+        "--keystore",
+        ks_arg.as_str(),
+        "--passphrase-file",
+        pass_arg.as_str(),
+    ];
+    let from_env = ["--keystore", ks_arg.as_str()];
+    let env_pass = [("CONSENTRY_WORKER_PASSPHRASE", "hospital passphrase")];
+    for (key_args, env) in [(&from_file[..], &[][..]), (&from_env[..], &env_pass[..])] {
+        let mut worker = Worker::start_with_key_env(
+            &node.ws_url(),
+            &patients.store,
+            &patients.jobs,
+            key_args,
+            env,
+            &[],
+        );
+        let health = worker.wait_ready(&http).await?;
+        assert_eq!(health["institution"], 0, "{health}");
+        assert_eq!(
+            health["account"],
+            keystore::Key::from_secret_uri("//Bob")?.address(),
+            "{health}"
+        );
+        worker.kill();
+    }
     Ok(())
 }

@@ -25,19 +25,76 @@ use sha2::{Digest, Sha256};
 /// The dev chain's hospital (institution 0) signs with Bob's key.
 pub const HOSPITAL: u32 = 0;
 
+/// The bearer credential the tests' workers are started with (as the API would hold it).
+pub const API_TOKEN: &str = "worker-test-credential-0123456789abcdef";
+
+/// The dev key flags: Bob, the dev chain's hospital.
+pub const DEV_KEY: &[&str] = &["--dev", "--key-uri", "//Bob"];
+
+/// The worker binary with no credential or key in its environment.
+pub fn worker_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_consentry-worker"));
+    for v in [
+        "CONSENTRY_WORKER_API_TOKEN",
+        "CONSENTRY_WORKER_PASSPHRASE",
+        "CONSENTRY_WORKER_KEYSTORE",
+        "CONSENTRY_WORKER_MAX_GRANT_AGE_SECS",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// Runs the worker binary with `args` until it exits (for start-up refusals); returns whether
+/// it succeeded and its standard error.
+pub fn worker_exit(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<(bool, String)> {
+    let mut c = worker_command();
+    c.args(args).stdout(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output()?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
 /// A running `consentry-worker` process.
 pub struct Worker {
     child: Child,
     /// Base URL.
     pub url: String,
+    /// The credential `/jobs` requests carry.
+    pub token: String,
 }
 
 impl Worker {
-    /// Starts the worker binary against `node` with the given stores and extra flags.
+    /// Starts the worker binary against `node` with the given stores and extra flags, signing
+    /// with the dev key (`--dev --key-uri //Bob`).
     pub fn start(node: &str, store: &Path, jobs: &Path, extra: &[&str]) -> Worker {
+        Self::start_with_key_env(node, store, jobs, DEV_KEY, &[], extra)
+    }
+
+    /// [`Worker::start`] with the key given by `key` (e.g. `--keystore F --passphrase-file P`)
+    /// and `env` added to the worker's environment.
+    pub fn start_with_key_env(
+        node: &str,
+        store: &Path,
+        jobs: &Path,
+        key: &[&str],
+        env: &[(&str, &str)],
+        extra: &[&str],
+    ) -> Worker {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_consentry-worker"))
-            .args(["--node", node, "--key-uri", "//Bob"])
+        let mut cmd = worker_command();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .args(["--node", node])
+            .args(key)
+            .env("CONSENTRY_WORKER_API_TOKEN", API_TOKEN)
             .arg("--store")
             .arg(store)
             .arg("--jobs")
@@ -61,7 +118,26 @@ impl Worker {
         Worker {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            token: API_TOKEN.to_string(),
         }
+    }
+
+    /// Whether the process is still running (it was never restarted behind the test's back).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// `GET {path}` with the credential.
+    pub async fn get(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?)
     }
 
     /// SIGKILL: no chance to clean up.
@@ -95,6 +171,7 @@ impl Worker {
     ) -> anyhow::Result<(u16, String, Value)> {
         let r = http
             .post(format!("{}/jobs", self.url))
+            .bearer_auth(&self.token)
             .json(body)
             .send()
             .await?;
@@ -112,6 +189,7 @@ impl Worker {
     pub async fn job(&self, http: &reqwest::Client, id: &str) -> anyhow::Result<Value> {
         Ok(http
             .get(format!("{}/jobs/{id}", self.url))
+            .bearer_auth(&self.token)
             .send()
             .await?
             .error_for_status()?
@@ -321,6 +399,17 @@ pub fn canonical(v: &Value) -> String {
 /// SHA-256 of [`canonical`].
 pub fn sha256_json(v: &Value) -> [u8; 32] {
     Sha256::digest(canonical(v).as_bytes()).into()
+}
+
+/// Chain time (ms) at the latest finalized block.
+pub async fn finalized_now(api: &Client) -> anyhow::Result<u64> {
+    Ok(api
+        .storage()
+        .at_latest()
+        .await?
+        .fetch(&runtime::storage().timestamp().now())
+        .await?
+        .unwrap_or(0))
 }
 
 /// Every record of the hospital naming `job_digest`, at the latest finalized block.
