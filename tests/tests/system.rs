@@ -101,7 +101,7 @@ async fn login(
         .json(&json!({
             "account": account,
             "challenge": challenge,
-            "signature": hex::encode(key.sign(challenge.as_bytes()).0),
+            "signature": hex::encode(key.sign(&consentry_signin::wrap(&challenge)).0),
         }))
         .send()
         .await?
@@ -138,7 +138,10 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
     let api_url = format!("http://127.0.0.1:{api_port}");
     // The worker's job API takes only the API's credential (the API sends it as a bearer token).
     let worker_token = dir.path().join("worker.token");
-    std::fs::write(&worker_token, "system-test-worker-credential-0123456789abcdef")?;
+    std::fs::write(
+        &worker_token,
+        "system-test-worker-credential-0123456789abcdef",
+    )?;
     let _worker = spawn(
         "consentry-worker",
         &[
@@ -236,6 +239,8 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
         &keystore,
         "--api",
         &api_url,
+        "--node",
+        &node.ws_url(),
         "--pseudonym",
         &hex::encode(pseudonym),
         "--workload",

@@ -44,7 +44,12 @@ async fn decision() -> anyhow::Result<()> {
     const N: usize = 1000;
     let (node, client) = dev_node().await?;
     let tmp = tempfile::tempdir()?;
-    let api = Api::start(&node.ws_url(), &tmp.path().join("index.db"));
+    // The per-client limits would throttle the one client this bench is.
+    let api = Api::start_with(
+        &node.ws_url(),
+        &tmp.path().join("index.db"),
+        &["--rate-per-second", "0", "--max-in-flight-per-client", "0"],
+    );
     let http = reqwest::Client::new();
     api.wait_ready(&http).await?;
     let patient = key("//BenchPatient");

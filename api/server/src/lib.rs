@@ -11,9 +11,11 @@
 
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod tls;
 
 use axum::{
     error_handling::HandleErrorLayer,
@@ -52,29 +54,33 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to the node at `node_url` and wraps `store`.
-    pub async fn connect(node_url: &str, store: Store) -> anyhow::Result<AppState> {
+    /// Connects to the node at `node_url` and wraps `store`; `origin` is this API's origin as
+    /// its users reach it (`https://api.example`), which sign-in messages name.
+    pub async fn connect(node_url: &str, store: Store, origin: String) -> anyhow::Result<AppState> {
         let (client, rpc) = consentry_client::connect_with_rpc(node_url).await?;
+        let genesis = client.genesis_hash().0;
         Ok(AppState {
             client,
             rpc,
             store,
-            sessions: Arc::default(),
+            sessions: Arc::new(auth::Sessions::new(origin, genesis)),
             metrics: Arc::new(metrics::Metrics::new()?),
             worker: None,
             http: reqwest::Client::builder()
+                .use_rustls_tls()
+                .min_tls_version(reqwest::tls::Version::TLS_1_3)
                 .timeout(REQUEST_TIMEOUT)
                 .build()?,
         })
     }
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP surface, with per-client `limits`.
+pub fn router(state: AppState, limits: &limits::Limits) -> Router {
     use routes::{chain, jobs, ledger, ops};
     let v1 = Router::new()
         .route("/auth/challenge", post(ops::challenge))
-        .route("/auth/session", post(ops::session))
+        .route("/auth/session", post(ops::session).delete(ops::sign_out))
         .route("/access", get(ledger::access_list))
         .route("/access/:id", get(ledger::access_one))
         .route("/access/:id/proof", get(chain::proof))
@@ -94,6 +100,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            limits::Limiter::new(limits),
+            limits::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

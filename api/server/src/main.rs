@@ -1,8 +1,10 @@
 //! `consentry-api`: the HTTP service and, in the same process, the indexer that feeds it.
 
+use anyhow::Context;
 use clap::Parser;
+use consentry_api::limits::Limits;
 use consentry_indexer::Store;
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 use tracing_subscriber::EnvFilter;
 
 /// Consentry API: ledger history, exports, proofs and sessions over HTTP.
@@ -32,6 +34,18 @@ struct Args {
     /// The institution whose key that worker signs with (only its sessions may submit jobs).
     #[arg(long, env = "CONSENTRY_WORKER_INSTITUTION", default_value_t = 0)]
     worker_institution: u32,
+    /// This API's URL as its users reach it; sign-in messages name its origin, and wallets refuse
+    /// to sign for any other. Defaults to `http://LISTEN` (`https://` with a certificate).
+    #[arg(long, env = "CONSENTRY_API_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// PEM certificate chain: serve HTTPS (TLS 1.3 only, rustls) instead of plain HTTP.
+    #[arg(long, env = "CONSENTRY_API_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "CONSENTRY_API_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    limits: Limits,
     /// Log as JSON lines (for log shippers) instead of text.
     #[arg(long)]
     json_logs: bool,
@@ -52,7 +66,21 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let store = Store::open(&args.database).await?;
-    let mut state = consentry_api::AppState::connect(&args.node, store.clone()).await?;
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{}", args.listen));
+    let origin = consentry_signin::origin_of(&public_url).context("--public-url")?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(consentry_api::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let mut state = consentry_api::AppState::connect(&args.node, store.clone(), origin).await?;
     state.worker = args
         .worker_url
         .map(|url| consentry_api::routes::jobs::WorkerLink {
@@ -72,13 +100,30 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    tracing::info!(listen = %listener.local_addr()?, node = %args.node, "consentry-api up");
-    let mut stop = stop_rx;
-    let server =
-        axum::serve(listener, consentry_api::router(state)).with_graceful_shutdown(async move {
+    let app = consentry_api::router(state, &args.limits);
+    let handle = axum_server::Handle::new();
+    let server = {
+        let stopping = handle.clone();
+        let mut stop = stop_rx;
+        tokio::spawn(async move {
             let _ = stop.wait_for(|s| *s).await;
+            stopping.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
         });
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        let listen = args.listen;
+        async move {
+            match tls {
+                Some(config) => {
+                    axum_server::bind_rustls(listen, config)
+                        .handle(handle)
+                        .serve(app)
+                        .await
+                }
+                None => axum_server::bind(listen).handle(handle).serve(app).await,
+            }
+        }
+    };
+    tracing::info!(listen = %args.listen, public_url, node = %args.node, "consentry-api up");
     tokio::select! {
         r = server => r?,
         r = indexer => {

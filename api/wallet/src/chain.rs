@@ -24,8 +24,8 @@ use std::time::Duration;
 pub struct Chain {
     /// The node client (reads, nonces, metadata, and submission when there is no relay).
     pub client: Client,
-    /// `<relay>/v1/relay` base URL, if submissions go through the API.
-    pub relay: Option<String>,
+    /// `<relay>/v1/relay` base URL and the HTTP client for it, if submissions go through the API.
+    pub relay: Option<(String, reqwest::Client)>,
 }
 
 /// A finalized, successful transaction.
@@ -50,7 +50,18 @@ struct RelayResponse {
 
 impl Chain {
     /// Connects to `node` (and remembers the relay URL).
-    pub async fn connect(node: &str, relay: Option<String>) -> Result<Chain> {
+    pub async fn connect(
+        node: &str,
+        relay: Option<String>,
+        tls: &crate::session::ApiTls,
+    ) -> Result<Chain> {
+        let relay = match relay {
+            Some(url) => {
+                let http = crate::session::api_client("--relay", &url, tls)?;
+                Some((url, http))
+            }
+            None => None,
+        };
         let client = consentry_client::connect(node).await.map_err(|e| {
             anyhow!(
                 "--node {node}: cannot connect ({e}); is the node running and is the URL right?"
@@ -78,13 +89,14 @@ impl Chain {
                     events,
                 })
             }
-            Some(relay) => self.submit_via_relay(relay, call, signer).await,
+            Some((relay, http)) => self.submit_via_relay(relay, http, call, signer).await,
         }
     }
 
     async fn submit_via_relay<C: Payload>(
         &self,
         relay: &str,
+        http: &reqwest::Client,
         call: &C,
         signer: &Keypair,
     ) -> Result<Submitted> {
@@ -103,7 +115,7 @@ impl Chain {
             .await
             .map_err(explain)?;
         let url = format!("{}/v1/relay", relay.trim_end_matches('/'));
-        let resp = reqwest::Client::new()
+        let resp = http
             .post(&url)
             .json(&RelayRequest {
                 extrinsic: format!("0x{}", hex::encode(tx.encoded())),

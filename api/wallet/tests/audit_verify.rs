@@ -148,10 +148,17 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> (String, String) {
 /// Serves the API's side of `audit verify`: `GET /v1/access/{id}/proof` answering `body`, and,
 /// with `auth`, the signed-challenge sign-in (the signature is checked with sr25519) with the
 /// proof behind the bearer token. Handles `n` requests; returns the base URL.
-async fn serve(body: String, id: u64, auth: bool, n: usize) -> anyhow::Result<String> {
+async fn serve(
+    body: String,
+    id: u64,
+    auth: bool,
+    n: usize,
+    genesis: [u8; 32],
+) -> anyhow::Result<String> {
     use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
+    let origin = url.clone();
     tokio::spawn(async move {
         let mut challenge = String::new();
         let token = "t0ken-for-test";
@@ -161,7 +168,19 @@ async fn serve(body: String, id: u64, auth: bool, n: usize) -> anyhow::Result<St
             let line = head.lines().next().unwrap_or_default().to_string();
             let (status, reply) = if line.starts_with("POST /v1/auth/challenge ") {
                 let v: serde_json::Value = serde_json::from_str(&req_body).unwrap();
-                challenge = format!("consentry-auth:{}:1:abc", v["account"].as_str().unwrap());
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                challenge = consentry_signin::SignInMessage {
+                    origin: origin.clone(),
+                    account: v["account"].as_str().unwrap().to_string(),
+                    genesis,
+                    nonce: [5; 32],
+                    issued_at: now,
+                    expires_at: now + 120,
+                }
+                .to_string();
                 (
                     "200 OK",
                     serde_json::json!({"challenge": challenge, "expires_in": 120}).to_string(),
@@ -180,7 +199,7 @@ async fn serve(body: String, id: u64, auth: bool, n: usize) -> anyhow::Result<St
                 let ok = v["challenge"] == challenge.as_str()
                     && sr25519::verify(
                         &sr25519::Signature(sig),
-                        challenge.as_bytes(),
+                        &consentry_signin::wrap(&challenge),
                         &sr25519::PublicKey(account.0),
                     );
                 if ok {
@@ -326,6 +345,7 @@ async fn proofs_verify_and_any_tampering_is_rejected() -> anyhow::Result<()> {
                 token_env: None,
                 proof_file: Some(path),
                 node: node.ws_url(),
+                api_tls: Default::default(),
                 json,
             }),
         })
@@ -388,15 +408,17 @@ async fn proofs_verify_and_any_tampering_is_rejected() -> anyhow::Result<()> {
                 token_env: None,
                 proof_file: None,
                 node: node.ws_url(),
+                api_tls: Default::default(),
                 json: true,
             }),
         })
     };
-    let honest = serve(serde_json::to_string(&pointed)?, id, true, 3).await?;
+    let genesis = consentry_wallet::session::genesis_of(&node.ws_url()).await?;
+    let honest = serve(serde_json::to_string(&pointed)?, id, true, 3, genesis).await?;
     let out = dispatch(from_api(honest, Some(dave_ks.clone()))).await?;
     assert_eq!(out.json["verified"], true);
     // Without a key the API's 401 comes back as advice.
-    let locked = serve(serde_json::to_string(&pointed)?, id, true, 1).await?;
+    let locked = serve(serde_json::to_string(&pointed)?, id, true, 1, genesis).await?;
     let err = dispatch(from_api(locked, None))
         .await
         .unwrap_err()
@@ -405,7 +427,7 @@ async fn proofs_verify_and_any_tampering_is_rejected() -> anyhow::Result<()> {
     // An API that serves a tampered record is caught.
     let mut lying = doc.clone();
     lying.record.0[12] ^= 0x04;
-    let liar = serve(serde_json::to_string(&lying)?, id, false, 1).await?;
+    let liar = serve(serde_json::to_string(&lying)?, id, false, 1, genesis).await?;
     let err = dispatch(from_api(liar, None))
         .await
         .unwrap_err()

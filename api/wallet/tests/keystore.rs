@@ -146,6 +146,7 @@ fn common(path: &Path, var: &str) -> Common {
         passphrase_env: Some(var.into()),
         node: "ws://127.0.0.1:1".into(),
         relay: None,
+        api_tls: Default::default(),
         json: true,
     }
 }

@@ -44,6 +44,7 @@ fn common(node: &Node, keystore: &Path) -> Common {
         passphrase_env: Some("WALLET_FLOW_PASS".into()),
         node: node.ws_url(),
         relay: None,
+        api_tls: Default::default(),
         json: true,
     }
 }
@@ -151,7 +152,7 @@ async fn patient_and_institution_wallet_flow() -> anyhow::Result<()> {
     assert_eq!(link.patient, Some(patient_key.account.clone()));
 
     // The patient claims (library), and a second claim is refused by name.
-    let chain = Chain::connect(&node.ws_url(), None).await?;
+    let chain = Chain::connect(&node.ws_url(), None, &Default::default()).await?;
     let claimed = patient::claim(&chain, &patient_key.keypair, expected).await?;
     let subject = claimed.subject;
     assert_eq!(

@@ -251,7 +251,10 @@ pub struct RelayResponse {
 }
 
 /// Forwards an extrinsic a wallet signed to the node's transaction pool. The API adds nothing and
-/// holds no key; the chain's permission check decides, exactly as for a direct submission.
+/// holds no key; the chain's permission check decides, exactly as for a direct submission. It is
+/// asked first, through the runtime's own `TaggedTransactionQueue::validate_transaction` at the
+/// best block, so what the pool would refuse (an unknown signer, a call the signer may not make,
+/// a stale nonce) is refused here with the reason and never reaches the node's pool.
 #[utoipa::path(post, path = "/v1/relay", tag = "chain", request_body = RelayRequest,
     responses((status = 200, body = RelayResponse), (status = 400, body = Problem),
         (status = 422, body = Problem)))]
@@ -264,6 +267,7 @@ pub async fn relay(
     if bytes.is_empty() {
         return Err(ApiError::field("extrinsic", "empty"));
     }
+    validate(&state, &bytes).await?;
     match state.rpc.author_submit_extrinsic(&bytes).await {
         Ok(hash) => Ok(axum::Json(RelayResponse {
             hash: format!("{hash:?}"),
@@ -273,5 +277,45 @@ pub async fn relay(
             "the node refused the extrinsic: {e}"
         ))),
         Err(e) => Err(ApiError::node(e)),
+    }
+}
+
+/// What the pool's validation says of `extrinsic` at the best block.
+async fn validate(state: &AppState, extrinsic: &[u8]) -> Result<(), ApiError> {
+    use sp_runtime::transaction_validity::{
+        InvalidTransaction, TransactionSource, TransactionValidity, TransactionValidityError,
+    };
+    let best = state
+        .rpc
+        .chain_get_block_hash(None)
+        .await
+        .map_err(ApiError::node)?
+        .ok_or_else(|| ApiError::Unavailable("node: no best block".into()))?;
+    // The runtime API's arguments: (source, extrinsic, block hash); the extrinsic's own encoding
+    // is what the wallet sent.
+    let mut args = codec::Encode::encode(&TransactionSource::External);
+    args.extend_from_slice(extrinsic);
+    args.extend_from_slice(best.as_ref());
+    let validity: TransactionValidity = state
+        .client
+        .runtime_api()
+        .at(best)
+        .call_raw("TaggedTransactionQueue_validate_transaction", Some(&args))
+        .await
+        .map_err(|e| match e {
+            // The runtime could not decode it: not an extrinsic of this chain.
+            consentry_client::subxt::Error::Rpc(e) => ApiError::field(
+                "extrinsic",
+                format!("not a well-formed extrinsic of this chain ({e})"),
+            ),
+            e => ApiError::node(e),
+        })?;
+    match validity {
+        Ok(_) => Ok(()),
+        // A nonce ahead of the best block's: the pool keeps it until its predecessors land.
+        Err(TransactionValidityError::Invalid(InvalidTransaction::Future)) => Ok(()),
+        Err(e) => Err(ApiError::Rejected(format!(
+            "the transaction pool would refuse this extrinsic: {e:?}"
+        ))),
     }
 }

@@ -16,15 +16,18 @@ use utoipa::ToSchema;
 /// The indexer may trail the finalized head by this many blocks and still be ready.
 const READY_LAG: u64 = 10;
 
-/// Issues a challenge for an account to sign.
+/// Issues a sign-in message for an account to sign. Only accounts the chain knows (service keys
+/// of active institutions, claimed patients) get one.
 #[utoipa::path(post, path = "/v1/auth/challenge", tag = "auth",
     request_body = ChallengeRequest,
-    responses((status = 200, body = Challenge), (status = 400, body = Problem)))]
+    responses((status = 200, body = Challenge), (status = 400, body = Problem),
+        (status = 403, body = Problem)))]
 pub async fn challenge(
     State(state): State<AppState>,
     Json(req): Json<ChallengeRequest>,
 ) -> Result<axum::Json<Challenge>, ApiError> {
     let account = auth::parse_account("account", &req.account)?;
+    auth::identity_of(&state, &account).await?;
     Ok(axum::Json(state.sessions.challenge(account)?))
 }
 
@@ -40,6 +43,15 @@ pub async fn session(
     let account = state.sessions.redeem(&req)?;
     let identity = auth::identity_of(&state, &account).await?;
     Ok(axum::Json(state.sessions.open(account, identity)))
+}
+
+/// Ends the caller's session: its token is refused from now on.
+#[utoipa::path(delete, path = "/v1/auth/session", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "signed out"), (status = 401, body = Problem)))]
+pub async fn sign_out(State(state): State<AppState>, session: auth::Session) -> StatusCode {
+    state.sessions.close(&session.token);
+    StatusCode::NO_CONTENT
 }
 
 /// Liveness.
@@ -108,7 +120,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// This API's OpenAPI 3 document, generated from the handlers and types.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200)))]
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, body = Object, description = "The OpenAPI 3 document")))]
 pub async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(crate::openapi::document())
 }

@@ -30,14 +30,29 @@ pub struct Api {
     pub url: String,
     /// Where its index lives.
     pub db: PathBuf,
+    /// The node it follows.
+    pub node_url: String,
 }
 
 impl Api {
     /// Starts the API binary against `node_url` with the SQLite index at `db`.
     pub fn start(node_url: &str, db: &Path) -> Api {
+        Api::start_with(node_url, db, &[])
+    }
+
+    /// Same, with extra command-line arguments; `https` in them (a `--tls-cert`) makes the URL
+    /// `https://localhost:PORT`.
+    pub fn start_with(node_url: &str, db: &Path, extra: &[&str]) -> Api {
         let port = free_port();
+        let tls = extra.contains(&"--tls-cert");
+        let url = if tls {
+            format!("https://localhost:{port}")
+        } else {
+            format!("http://127.0.0.1:{port}")
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_consentry-api"))
-            .args(["--node", node_url])
+            .args(["--node", node_url, "--public-url", &url])
+            .args(extra)
             .args(["--database", &format!("sqlite://{}?mode=rwc", db.display())])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
@@ -49,8 +64,9 @@ impl Api {
             .expect("start consentry-api");
         Api {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url,
             db: db.to_path_buf(),
+            node_url: node_url.to_string(),
         }
     }
 
@@ -91,13 +107,16 @@ impl Api {
             .json()
             .await?;
         let challenge = c["challenge"].as_str().expect("challenge").to_string();
-        let signature = key.sign(challenge.as_bytes());
+        // The wallet's own checks and signing, as `consentry` signs in.
+        let genesis = consentry_wallet::session::genesis_of(&self.node_url).await?;
+        let signature =
+            consentry_wallet::session::sign_challenge(&self.url, key, &genesis, &challenge)?;
         let s: Value = http
             .post(format!("{}/v1/auth/session", self.url))
             .json(&json!({
                 "account": account,
                 "challenge": challenge,
-                "signature": format!("0x{}", hex::encode(signature.0)),
+                "signature": signature,
             }))
             .send()
             .await?

@@ -30,6 +30,8 @@ pub struct Common {
     /// Submit through the API's relay (`<URL>/v1/relay`) instead of the node.
     #[arg(long, global = true, value_name = "URL")]
     pub relay: Option<String>,
+    #[command(flatten)]
+    pub api_tls: crate::session::ApiTls,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
@@ -138,11 +140,11 @@ pub struct GrantArgs {
     /// Grant to this institution.
     #[arg(long, required_unless_present = "role", conflicts_with = "role")]
     pub institution: Option<u32>,
-    /// Grant to every institution holding this role (data-custodian, researcher, auditor).
+    /// Grant to every institution holding this role (data_custodian, researcher, auditor).
     #[arg(long)]
     pub role: Option<String>,
-    /// Purposes, comma-separated (treatment, inference, simulation, federated-training, research,
-    /// re-identification).
+    /// Purposes, comma-separated (treatment, inference, simulation, federated_training, research,
+    /// re_identification).
     #[arg(long)]
     pub purpose: String,
     /// Data categories, comma-separated (demographics, ehr, labs, genomic, wearable, imaging).
@@ -315,6 +317,8 @@ pub struct VerifyArgs {
     /// Your node's RPC endpoint.
     #[arg(long, default_value = "ws://127.0.0.1:9944")]
     pub node: String,
+    #[command(flatten)]
+    pub api_tls: crate::session::ApiTls,
     /// Machine-readable JSON output.
     #[arg(long)]
     pub json: bool,

@@ -197,7 +197,7 @@ async fn wallet(c: Common, cmd: WalletCmd) -> Result<Output> {
 
 async fn wallet_chain(c: Common, cmd: WalletCmd) -> Result<Output> {
     let key = unlock(&c)?;
-    let chain = Chain::connect(&c.node, c.relay.clone()).await?;
+    let chain = Chain::connect(&c.node, c.relay.clone(), &c.api_tls).await?;
     let me = key.account.clone();
     let kp = &key.keypair;
     match cmd {
@@ -437,7 +437,7 @@ async fn institution_cmd(c: Common, cmd: InstitutionCmd) -> Result<Output> {
         .await;
     }
     let key = unlock(&c)?;
-    let chain = Chain::connect(&c.node, c.relay.clone()).await?;
+    let chain = Chain::connect(&c.node, c.relay.clone(), &c.api_tls).await?;
     match cmd {
         InstitutionCmd::Enrol { .. } => {
             let (pseudonym, patient) = enrolment.expect("parsed above");
@@ -489,8 +489,9 @@ fn parse_params(s: &str) -> Result<serde_json::Value> {
 /// Signs in, queues the job and, given a timeout, waits for it to end.
 async fn job(c: &Common, api: &str, spec: jobs::JobSpec, wait: Option<Duration>) -> Result<Output> {
     let key = unlock(c)?;
-    let token = crate::session::login(api, &key.keypair).await?;
-    let http = reqwest::Client::new();
+    let http = crate::session::api_client("--api", api, &c.api_tls)?;
+    let genesis = crate::session::genesis_of(&c.node).await?;
+    let token = crate::session::login(&http, api, &key.keypair, &genesis).await?;
     let queued = jobs::submit(&http, api, &token, &spec).await?;
     let id = queued["id"]
         .as_str()
@@ -514,25 +515,29 @@ async fn verify(v: VerifyArgs) -> Result<Output> {
         }
         (None, Some(api)) => {
             let id = v.id.ok_or_else(|| anyhow!("--id: required with --api"))?;
-            let token =
-                match (&v.token_env, &v.keystore) {
-                    (Some(var), _) => Some(std::env::var(var).map_err(|_| {
+            let http = crate::session::api_client("--api", api, &v.api_tls)?;
+            let token = match (&v.token_env, &v.keystore) {
+                (Some(var), _) => {
+                    Some(std::env::var(var).map_err(|_| {
                         anyhow!("--token-env: environment variable {var} is not set")
-                    })?),
-                    (None, Some(ks)) => {
-                        let c = Common {
-                            keystore: Some(ks.clone()),
-                            passphrase_env: v.passphrase_env.clone(),
-                            node: v.node.clone(),
-                            relay: None,
-                            json: v.json,
-                        };
-                        Some(crate::session::login(api, &unlock(&c)?.keypair).await?)
-                    }
-                    (None, None) => None,
-                };
+                    })?)
+                }
+                (None, Some(ks)) => {
+                    let c = Common {
+                        keystore: Some(ks.clone()),
+                        passphrase_env: v.passphrase_env.clone(),
+                        node: v.node.clone(),
+                        relay: None,
+                        api_tls: v.api_tls.clone(),
+                        json: v.json,
+                    };
+                    let genesis = crate::session::genesis_of(&v.node).await?;
+                    Some(crate::session::login(&http, api, &unlock(&c)?.keypair, &genesis).await?)
+                }
+                (None, None) => None,
+            };
             let url = format!("{}/v1/access/{id}/proof", api.trim_end_matches('/'));
-            let mut req = reqwest::Client::new().get(&url);
+            let mut req = http.get(&url);
             if let Some(t) = &token {
                 req = req.bearer_auth(t);
             }
