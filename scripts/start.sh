@@ -51,7 +51,7 @@ pids+=($!)
 
 "$bin/consentry-api" --node ws://127.0.0.1:9944 \
   --database "sqlite://$state/index.db?mode=rwc" --listen 127.0.0.1:8080 \
-  --worker-url http://127.0.0.1:8090 --worker-institution 0 \
+  --worker-url http://127.0.0.1:8090 --worker-institution 0 --worker-token-file "$state/worker.token" \
   2> >(sed -u 's/^/[api] /' >&2) &
 pids+=($!)
 

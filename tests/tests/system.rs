@@ -176,6 +176,8 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
             worker_url.clone(),
             "--worker-institution".into(),
             "0".into(),
+            "--worker-token-file".into(),
+            worker_token.display().to_string(),
         ],
     )?;
     let http = reqwest::Client::new();

@@ -48,12 +48,14 @@ impl Default for Limits {
 }
 
 type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+/// Each client's permits for requests in flight.
+type InFlight = Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>;
 
 /// The limiter shared by every request.
 #[derive(Clone)]
 pub struct Limiter {
     rate: Option<Arc<Keyed>>,
-    in_flight: Option<(usize, Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>)>,
+    in_flight: Option<(usize, InFlight)>,
 }
 
 impl Limiter {

@@ -31,6 +31,9 @@ struct Args {
     /// The institution's worker (`consentry-worker`) that `/v1/jobs` forwards to.
     #[arg(long, env = "CONSENTRY_WORKER_URL")]
     worker_url: Option<String>,
+    /// The file holding the credential the worker requires (`consentry-worker --api-token-file`).
+    #[arg(long, env = "CONSENTRY_WORKER_TOKEN_FILE", requires = "worker_url")]
+    worker_token_file: Option<PathBuf>,
     /// The institution whose key that worker signs with (only its sessions may submit jobs).
     #[arg(long, env = "CONSENTRY_WORKER_INSTITUTION", default_value_t = 0)]
     worker_institution: u32,
@@ -81,12 +84,21 @@ async fn main() -> anyhow::Result<()> {
         _ => None,
     };
     let mut state = consentry_api::AppState::connect(&args.node, store.clone(), origin).await?;
-    state.worker = args
-        .worker_url
-        .map(|url| consentry_api::routes::jobs::WorkerLink {
+    state.worker = match (args.worker_url, &args.worker_token_file) {
+        (Some(url), Some(file)) => Some(consentry_api::routes::jobs::WorkerLink {
             url: url.trim_end_matches('/').to_string(),
             institution: args.worker_institution,
-        });
+            token: std::fs::read_to_string(file)
+                .with_context(|| format!("--worker-token-file: cannot read {}", file.display()))?
+                .trim()
+                .to_string(),
+        }),
+        (Some(_), None) => anyhow::bail!(
+            "--worker-url needs --worker-token-file: the worker only answers the credential in \
+             its --api-token-file"
+        ),
+        (None, _) => None,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     let indexer = {

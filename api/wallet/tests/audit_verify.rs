@@ -199,7 +199,7 @@ async fn serve(
                 let ok = v["challenge"] == challenge.as_str()
                     && sr25519::verify(
                         &sr25519::Signature(sig),
-                        &consentry_signin::wrap(&challenge),
+                        consentry_signin::wrap(&challenge),
                         &sr25519::PublicKey(account.0),
                     );
                 if ok {
