@@ -16,7 +16,8 @@
 //! - *patients*: a patient or an appointed guardian sends consent calls and the identity calls
 //!   for a subject it acts for (its own, or its ward's: checked here with the same
 //!   `ensure_patient_or_guardian` the pallets check at dispatch), a patient appoints guardians,
-//!   and an account the chain does not otherwise know may claim an enrolment addressed to it.
+//!   and the addressee of a pending enrolment (an account the chain does not otherwise know, or
+//!   a patient enrolled elsewhere) may claim it.
 //!
 //! Calls no signer may send are refused for everyone: node authorization (nodes join and leave
 //! by council vote, [`is_refused`]), and calls whose origin is governance or the block author
@@ -24,8 +25,9 @@
 //! their origin check after taking block space). A patient whose subject was forgotten is no
 //! longer a patient: its account is dropped from the permitted set, whether or not the identity
 //! pallet still maps it to the erased subject. The pallets still check ownership at dispatch;
-//! this filter keeps strangers' calls out of blocks. A refused signer that holds no role at all
-//! is told `BadSigner`; one that holds some role but not the call's is told `Call`.
+//! this filter keeps strangers' calls out of blocks. A refused signer the chain does not know is
+//! told `BadSigner` (a validator's account outside its session keys counts as unknown, as it did
+//! before roles); one that holds some other role is told `Call`.
 //!
 //! **How many transactions an account may have pending** ([`Budget::pending`]). The pool keeps
 //! no per-sender limit, but nonces serialize one account's transactions: only the one whose
@@ -321,11 +323,9 @@ pub type Following = (
     frame_system::CheckWeight<Runtime>,
 );
 
-/// Fails to compile unless the runtime's pipeline is the non-zero-sender check, this extension,
-/// then exactly [`Following`]: the nonce is read from where that shape puts it.
-const _: fn(
-    crate::TxExtension,
-) -> (
+/// The pipeline [`Following`] assumes: the non-zero-sender check, this extension, then exactly
+/// [`Following`]'s extensions.
+type AssumedPipeline = (
     frame_system::CheckNonZeroSender<Runtime>,
     CheckPermission,
     frame_system::CheckSpecVersion<Runtime>,
@@ -334,7 +334,11 @@ const _: fn(
     frame_system::CheckEra<Runtime>,
     frame_system::CheckNonce<Runtime>,
     frame_system::CheckWeight<Runtime>,
-) = |x| x;
+);
+
+/// Fails to compile unless the runtime's pipeline is [`AssumedPipeline`]: the nonce is read from
+/// where that shape puts it.
+const _: fn(crate::TxExtension) -> AssumedPipeline = |x| x;
 
 /// The extensions after [`CheckPermission`] as a transaction with `nonce` carries them (immortal).
 pub fn following(nonce: Nonce) -> Following {

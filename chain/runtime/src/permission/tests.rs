@@ -314,12 +314,15 @@ fn access_calls_come_first_then_governance_then_institutions_then_patients() {
         // Through the whole pipeline: no other check adds to the priority.
         assert_eq!(priority(&bob(), &request_access()), ACCESS_PRIORITY);
         assert_eq!(priority(&bob(), &complete), ACCESS_PRIORITY);
-        assert_eq!(priority(&alice(), &remark()), GOVERNANCE_PRIORITY);
-        assert_eq!(priority(&bob(), &enrol(5)), INSTITUTION_PRIORITY);
-        assert_eq!(priority(&p, &grant(subject)), PATIENT_PRIORITY);
-        assert!(ACCESS_PRIORITY > GOVERNANCE_PRIORITY);
-        assert!(GOVERNANCE_PRIORITY > INSTITUTION_PRIORITY);
-        assert!(INSTITUTION_PRIORITY > PATIENT_PRIORITY);
+        let governance = priority(&alice(), &remark());
+        let institution = priority(&bob(), &enrol(5));
+        let patient = priority(&p, &grant(subject));
+        assert_eq!(
+            (governance, institution, patient),
+            (GOVERNANCE_PRIORITY, INSTITUTION_PRIORITY, PATIENT_PRIORITY)
+        );
+        let access = priority(&bob(), &request_access());
+        assert!(access > governance && governance > institution && institution > patient);
     });
 }
 
