@@ -17,6 +17,9 @@ export CONSENTRY_REQUIRE_XGBOOST=1 CONSENTRY_REQUIRE_SCIPY=1
 export CONSENTRY_PG_URL="$(api/indexer/scripts/pg.sh)" CONSENTRY_REQUIRE_PG=1
 trap 'api/indexer/scripts/pg.sh stop "$CONSENTRY_PG_URL"' EXIT
 export CONSENTRY_FHIR_PYTHON="$(api/indexer/scripts/fhir-venv.sh)" CONSENTRY_REQUIRE_FHIR_VALIDATOR=1
+# The pinned schemathesis for the API's contract test (api/server/tests/contract.rs: every check,
+# stateful phase included, against the real API and node); it fails rather than skips without it.
+export CONSENTRY_SCHEMATHESIS="$(api/server/scripts/schemathesis-venv.sh)" CONSENTRY_REQUIRE_SCHEMATHESIS=1
 
 # One cargo invocation over the whole workspace, in release: the e2e tests need a release node,
 # and building everything with one feature set means one copy of the dependency graph in the cache.

@@ -1,8 +1,9 @@
 //! The rows the store returns, and the names under which chain values are stored.
 //!
 //! Enum values (purposes, categories, states, deny reasons) are stored and returned by name
-//! (`"Simulation"`, `"Labs"`, `"denied"`, `"Revoked"`), so the SQL tables and the HTTP API read
-//! without a decoder and stay stable when the SCALE encoding changes.
+//! (`"simulation"`, `"labs"`, `"denied"`, `"Revoked"`), so the SQL tables and the HTTP API read
+//! without a decoder and stay stable when the SCALE encoding changes. Purposes and categories
+//! carry `consentry-primitives`' canonical names (`Named`), the same the API and the CLI take.
 
 use consentry_primitives::{
     AccessState, CategorySet, ConsentStatus, DataCategory, Grantee, Outcome, Purpose, PurposeSet,
@@ -22,9 +23,9 @@ pub struct AccessRow {
     pub pseudonym: String,
     /// The subject the pseudonym resolved to, if it did.
     pub subject: Option<u64>,
-    /// Purpose name (`Purpose` variant, e.g. `"Simulation"`).
+    /// Purpose name (canonical, e.g. `"federated_training"`).
     pub purpose: String,
-    /// Data category names, in declaration order.
+    /// Data category names (canonical, e.g. `"labs"`), in declaration order.
     pub categories: Vec<String>,
     /// Digest of the job description (hex).
     pub job_digest: String,
@@ -64,9 +65,9 @@ pub struct ConsentRow {
     pub subject: u64,
     /// Who may use the data.
     pub grantee: Grantee,
-    /// Purpose names.
+    /// Purpose names (canonical).
     pub purposes: Vec<String>,
-    /// Data category names.
+    /// Data category names (canonical).
     pub categories: Vec<String>,
     /// Start of validity (ms).
     pub valid_from_ms: u64,
@@ -194,17 +195,14 @@ pub fn consent_status_name(status: &ConsentStatus) -> (&'static str, Option<u64>
     }
 }
 
-/// A purpose's name.
+/// A purpose's stored name: its canonical name.
 pub fn purpose_name(p: Purpose) -> String {
-    format!("{p:?}")
+    p.name().to_string()
 }
 
-/// The purpose with this name (case-insensitive).
+/// The purpose whose canonical name is exactly `name`.
 pub fn purpose_by_name(name: &str) -> Option<Purpose> {
-    Purpose::ALL
-        .iter()
-        .copied()
-        .find(|p| purpose_name(*p).eq_ignore_ascii_case(name))
+    Purpose::from_name(name).ok()
 }
 
 /// The names of a purpose set.
@@ -214,7 +212,9 @@ pub fn purpose_names(s: PurposeSet) -> Vec<String> {
 
 /// The names of a category set.
 pub fn category_names(s: CategorySet) -> Vec<String> {
-    s.iter().map(|c: DataCategory| format!("{c:?}")).collect()
+    s.iter()
+        .map(|c: DataCategory| c.name().to_string())
+        .collect()
 }
 
 /// Lowercase hex without `0x`, the stored form of 32-byte values.

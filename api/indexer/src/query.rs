@@ -5,10 +5,11 @@
 //! overlaps nor gaps even while the indexer appends.
 
 use crate::model::{
-    purpose_by_name, purpose_name, AccessRow, ConsentRow, Counts, EnrolmentRow, EventRow,
-    InstitutionSummary, Page, STATES,
+    purpose_name, AccessRow, ConsentRow, Counts, EnrolmentRow, EventRow, InstitutionSummary, Page,
+    STATES,
 };
 use crate::store::{opt_u32, opt_u64, to_u32, to_u64, Store};
+use consentry_primitives::Purpose;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -54,7 +55,7 @@ pub struct AccessFilter {
     pub subject: Option<u64>,
     /// Institution id.
     pub institution: Option<u32>,
-    /// Purpose name (`Simulation`, case-insensitive).
+    /// Purpose name, canonical (`federated_training`); another spelling is refused naming it.
     pub purpose: Option<String>,
     /// `granted`, `denied`, `completed`, `failed`, `aborted`, or `emergency` (granted
     /// break-the-glass records, whatever their state since, as the chain counts them).
@@ -80,19 +81,25 @@ pub fn parse_hex32(field: &'static str, s: &str) -> Result<String, QueryError> {
     Ok(s.to_ascii_lowercase())
 }
 
-/// The opaque cursor for a page that ended at `id`.
+/// The opaque cursor for a page that ended at `id` (an id the store holds, so below 2^63).
 pub fn encode_cursor(id: u64) -> String {
     format!("c{id:016x}")
 }
 
 /// The id a cursor stands for.
+/// The id a cursor stands for. A cursor is `c` and 16 lower-case hex digits of an id below
+/// 2^63 (ids are stored as signed 64-bit integers): [`CURSOR_PATTERN`].
 pub fn decode_cursor(cursor: &str) -> Result<u64, QueryError> {
     cursor
         .strip_prefix('c')
-        .filter(|h| h.len() == 16)
+        .filter(|h| h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
         .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .filter(|id| i64::try_from(*id).is_ok())
         .ok_or_else(|| bad("cursor", "not a cursor returned by this API"))
 }
+
+/// The shape of every cursor [`decode_cursor`] accepts, as a regular expression.
+pub const CURSOR_PATTERN: &str = "^c[0-7][0-9a-f]{15}$";
 
 fn check_limit(limit: u32) -> Result<i64, QueryError> {
     if limit == 0 || limit > MAX_LIMIT {
@@ -238,23 +245,26 @@ impl Store {
         if let Some(p) = &filter.pseudonym {
             w.push("pseudonym = ?", Arg::Text(parse_hex32("pseudonym", p)?));
         }
+        // Ids and times are stored as signed 64-bit integers: a larger filter value is valid and
+        // matches what it would match were the rows there (no subject, nothing that late).
         if let Some(s) = filter.subject {
-            w.push("subject = ?", Arg::Int(to_i64("subject", s)?));
+            match i64::try_from(s) {
+                Ok(s) => w.push("subject = ?", Arg::Int(s)),
+                Err(_) => w.clauses.push(NOTHING.into()),
+            }
         }
         if let Some(i) = filter.institution {
             w.push("institution = ?", Arg::Int(i64::from(i)));
         }
         if let Some(p) = &filter.purpose {
-            let p = purpose_by_name(p)
-                .ok_or_else(|| bad("purpose", format!("unknown purpose {p:?}")))?;
+            let p = Purpose::from_name(p).map_err(|e| bad("purpose", e.to_string()))?;
             w.push("purpose = ?", Arg::Text(purpose_name(p)));
         }
         if let Some(s) = &filter.state {
-            let s = s.to_ascii_lowercase();
             if s == "emergency" {
                 w.clauses.push(EMERGENCY.into());
             } else if STATES.contains(&s.as_str()) {
-                w.push("state = ?", Arg::Text(s));
+                w.push("state = ?", Arg::Text(s.clone()));
             } else {
                 return Err(bad(
                     "state",
@@ -262,16 +272,14 @@ impl Store {
                 ));
             }
         }
-        if let (Some(f), Some(t)) = (filter.from_ms, filter.to_ms) {
-            if f > t {
-                return Err(bad("from_ms", "after to_ms"));
+        if let Some(f) = filter.from_ms {
+            match i64::try_from(f) {
+                Ok(f) => w.push("requested_at_ms >= ?", Arg::Int(f)),
+                Err(_) => w.clauses.push(NOTHING.into()),
             }
         }
-        if let Some(f) = filter.from_ms {
-            w.push("requested_at_ms >= ?", Arg::Int(to_i64("from_ms", f)?));
-        }
-        if let Some(t) = filter.to_ms {
-            w.push("requested_at_ms < ?", Arg::Int(to_i64("to_ms", t)?));
+        if let Some(t) = filter.to_ms.and_then(|t| i64::try_from(t).ok()) {
+            w.push("requested_at_ms < ?", Arg::Int(t));
         }
         if let Some(c) = cursor {
             w.push("id < ?", Arg::Int(to_i64("cursor", decode_cursor(c)?)?));
@@ -291,9 +299,13 @@ impl Store {
 
     /// One access record.
     pub async fn access_record(&self, id: u64) -> Result<Option<AccessRow>, QueryError> {
+        // Stored ids are signed 64-bit integers: a larger one names no record.
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
         let sql = format!("SELECT {ACCESS_COLUMNS} FROM access_records WHERE id = $1");
         let row = sqlx::query(&sql)
-            .bind(to_i64("id", id)?)
+            .bind(id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(access_row).transpose()?)
@@ -309,7 +321,10 @@ impl Store {
         let limit = check_limit(limit)?;
         let mut w = Where::default();
         if let Some(s) = subject {
-            w.push("subject = ?", Arg::Int(to_i64("subject", s)?));
+            match i64::try_from(s) {
+                Ok(s) => w.push("subject = ?", Arg::Int(s)),
+                Err(_) => w.clauses.push(NOTHING.into()),
+            }
         }
         if let Some(c) = cursor {
             w.push("id < ?", Arg::Int(to_i64("cursor", decode_cursor(c)?)?));
@@ -329,9 +344,12 @@ impl Store {
 
     /// One consent.
     pub async fn consent(&self, id: u64) -> Result<Option<ConsentRow>, QueryError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
         let sql = format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE id = $1");
         let row = sqlx::query(&sql)
-            .bind(to_i64("id", id)?)
+            .bind(id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(consent_row).transpose()?)
@@ -420,6 +438,9 @@ const COUNT_COLUMNS: &str = "COUNT(*) AS total, \
     COUNT(CASE WHEN state = 'failed' THEN 1 END) AS failed, \
     COUNT(CASE WHEN state = 'aborted' THEN 1 END) AS aborted, \
     COUNT(CASE WHEN emergency IS NOT NULL AND state <> 'denied' THEN 1 END) AS emergency";
+
+/// A clause no row satisfies.
+const NOTHING: &str = "1 = 0";
 
 /// Break-the-glass records the chain counts as emergencies: those that were granted (a refused
 /// emergency request is a denial), whatever their state since.

@@ -80,3 +80,92 @@ pub const STATEMENTS: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS enrolments_by_subject ON enrolments (subject)",
 ];
+
+/// Migrations of stored values, applied once each, in order, by [`crate::Store::open`]: each in
+/// one transaction with its row in `migrations`. The SQL is the same on SQLite and PostgreSQL.
+pub fn migrations() -> Vec<(&'static str, Vec<String>)> {
+    vec![("0001_canonical_names", canonical_names())]
+}
+
+/// The table of applied migrations.
+pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)";
+
+/// Purposes and categories were stored under Rust's variant names (`FederatedTraining`,
+/// `Labs`) before they were stored under their canonical names (`federated_training`, `labs`).
+pub const RENAMED_PURPOSES: &[(&str, &str)] = &[
+    ("Treatment", "treatment"),
+    ("Inference", "inference"),
+    ("Simulation", "simulation"),
+    ("FederatedTraining", "federated_training"),
+    ("Research", "research"),
+    ("ReIdentification", "re_identification"),
+];
+
+/// See [`RENAMED_PURPOSES`].
+pub const RENAMED_CATEGORIES: &[(&str, &str)] = &[
+    ("Demographics", "demographics"),
+    ("Ehr", "ehr"),
+    ("Labs", "labs"),
+    ("Genomic", "genomic"),
+    ("Wearable", "wearable"),
+    ("Imaging", "imaging"),
+];
+
+/// Rewrites every stored purpose and category name: the `purpose` column, the JSON arrays of
+/// names (quoted, so `"Labs"` never matches inside another value) and the `AccessGranted` events'
+/// JSON, whose only strings are the purpose and the categories.
+fn canonical_names() -> Vec<String> {
+    let mut sql = Vec::new();
+    for (old, new) in RENAMED_PURPOSES {
+        sql.push(format!(
+            "UPDATE access_records SET purpose = '{new}' WHERE purpose = '{old}'"
+        ));
+    }
+    for (column, table) in [
+        ("categories", "access_records"),
+        ("purposes", "consents"),
+        ("categories", "consents"),
+        ("json", "events"),
+    ] {
+        for (old, new) in RENAMED_PURPOSES.iter().chain(RENAMED_CATEGORIES) {
+            let only_granted = if table == "events" {
+                " AND variant = 'AccessGranted'"
+            } else {
+                ""
+            };
+            sql.push(format!(
+                "UPDATE {table} SET {column} = REPLACE({column}, '\"{old}\"', '\"{new}\"') \
+                 WHERE {column} LIKE '%\"{old}\"%'{only_granted}"
+            ));
+        }
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consentry_primitives::{DataCategory, Purpose};
+
+    #[test]
+    fn the_renames_cover_every_variant_from_its_old_name_to_its_canonical_one() {
+        let purposes: Vec<_> = Purpose::ALL
+            .iter()
+            .map(|p| (format!("{p:?}"), p.name()))
+            .collect();
+        let renamed: Vec<_> = RENAMED_PURPOSES
+            .iter()
+            .map(|(o, n)| (o.to_string(), *n))
+            .collect();
+        assert_eq!(purposes, renamed);
+        let categories: Vec<_> = DataCategory::ALL
+            .iter()
+            .map(|c| (format!("{c:?}"), c.name()))
+            .collect();
+        let renamed: Vec<_> = RENAMED_CATEGORIES
+            .iter()
+            .map(|(o, n)| (o.to_string(), *n))
+            .collect();
+        assert_eq!(categories, renamed);
+    }
+}

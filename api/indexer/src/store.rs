@@ -11,6 +11,38 @@ use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+/// Applies the migrations of [`schema::migrations`] not yet recorded in `migrations`, each in one
+/// transaction with its record (two indexers opening one database at once: the second's insert
+/// fails on the primary key and its transaction rolls back).
+async fn migrate(pool: &AnyPool) -> anyhow::Result<()> {
+    sqlx::query(schema::MIGRATIONS_TABLE).execute(pool).await?;
+    for (name, statements) in schema::migrations() {
+        let done = sqlx::query("SELECT name FROM migrations WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+            .is_some();
+        if done {
+            continue;
+        }
+        let mut tx = pool.begin().await?;
+        for stmt in &statements {
+            sqlx::query(stmt)
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("migration {name}: {stmt}"))?;
+        }
+        sqlx::query("INSERT INTO migrations (name) VALUES ($1)")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("recording migration {name}"))?;
+        tx.commit().await?;
+        tracing::info!(migration = name, "applied");
+    }
+    Ok(())
+}
+
 /// The indexed database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -98,6 +130,7 @@ impl Store {
                 .await
                 .with_context(|| format!("creating schema: {stmt}"))?;
         }
+        migrate(&pool).await?;
         Ok(Store { pool })
     }
 

@@ -239,7 +239,7 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
             row.emergency.clone(),
             row.purpose.as_str()
         ),
-        ("granted", Some(hex::encode([5; 32])), "Treatment")
+        ("granted", Some(hex::encode([5; 32])), "treatment")
     );
     let row = store.access_record(revoked).await?.unwrap();
     assert_eq!(row.deny_reason.as_deref(), Some("Revoked"));
@@ -320,8 +320,21 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
     let row = &consents[0];
     assert_eq!(row.id, consent_id);
     assert_eq!(row.grantee, Grantee::Institution(0));
-    assert_eq!(row.purposes, vec!["Simulation".to_string()]);
-    assert_eq!(row.categories, vec!["Labs".to_string()]);
+    // Stored, queried and exported under the canonical names (`Named`), never Rust's.
+    assert_eq!(row.purposes, vec!["simulation".to_string()]);
+    assert_eq!(row.categories, vec!["labs".to_string()]);
+    let exported = consentry_indexer::export::fhir_consent(row);
+    assert_eq!(exported["provision"]["class"][0]["code"], "labs");
+    let granted_row = store.access_record(granted).await?.unwrap();
+    assert_eq!(
+        (granted_row.purpose.as_str(), granted_row.categories.clone()),
+        ("simulation", vec!["labs".to_string()])
+    );
+    let csv = consentry_indexer::export::to_csv(&[granted_row]);
+    assert!(
+        csv.lines().nth(1).unwrap().contains(",simulation,labs,"),
+        "{csv}"
+    );
     assert_eq!((row.uses, row.max_uses), (c.uses, c.max_uses));
     assert_eq!(row.uses, 1);
     assert_eq!(row.status, "revoked");

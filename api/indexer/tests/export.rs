@@ -46,7 +46,7 @@ fn csv_has_a_header_and_quotes_per_rfc_4180() {
     let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(&rows[0][2], "a,\"b\"");
-    assert_eq!(&rows[0][6], "Labs;Genomic");
+    assert_eq!(&rows[0][6], "labs;genomic");
     assert_eq!(&rows[1][10], "denied");
     assert_eq!(&rows[1][11], "NoConsent");
     assert_eq!(&rows[1][4], "", "no subject is an empty field");
@@ -55,11 +55,11 @@ fn csv_has_a_header_and_quotes_per_rfc_4180() {
 
 #[test]
 fn purposes_map_to_v3_act_reason() {
-    assert_eq!(purpose_code("Simulation").0, "TREAT");
-    assert_eq!(purpose_code("Treatment").0, "TREAT");
-    assert_eq!(purpose_code("Research").0, "HRESCH");
-    assert_eq!(purpose_code("FederatedTraining").0, "HRESCH");
-    assert_eq!(purpose_code("ReIdentification").0, "PATRQT");
+    assert_eq!(purpose_code("simulation").0, "TREAT");
+    assert_eq!(purpose_code("treatment").0, "TREAT");
+    assert_eq!(purpose_code("research").0, "HRESCH");
+    assert_eq!(purpose_code("federated_training").0, "HRESCH");
+    assert_eq!(purpose_code("re_identification").0, "PATRQT");
 }
 
 fn codes(v: &Value) -> Vec<(String, String)> {
@@ -105,7 +105,7 @@ fn consents_have_every_required_r4_element() {
     assert_eq!(p["period"]["start"], "1970-01-01T00:00:01.000Z");
     assert_eq!(p["period"]["end"], fhir_instant(9_000_000));
     assert_eq!(p["purpose"][0]["code"], "TREAT");
-    assert_eq!(p["class"][0]["code"], "Labs");
+    assert_eq!(p["class"][0]["code"], "labs");
     // Consent 1 is granted to any researcher: no identifier, a display.
     assert!(p["actor"][0]["reference"]["display"]
         .as_str()
@@ -116,7 +116,7 @@ fn consents_have_every_required_r4_element() {
     // Revoked → inactive; research purposes → research scope; a named institution.
     let mut c = common::consent(2, 7, 1);
     c.status = "revoked".into();
-    c.purposes = vec!["Research".into(), "FederatedTraining".into()];
+    c.purposes = vec!["research".into(), "federated_training".into()];
     let v = fhir_consent(&c);
     assert_eq!(v["status"], "inactive");
     assert_eq!(codes(&v["scope"])[0].1, "research");
@@ -248,7 +248,7 @@ fn exports_pass_the_official_r4_validator() {
         let mut c = common::consent(id, 7, 1);
         if id == 2 {
             c.status = "erased".into();
-            c.purposes = vec!["Research".into(), "Treatment".into()];
+            c.purposes = vec!["research".into(), "treatment".into()];
         }
         resources.push(fhir_consent(&c));
     }

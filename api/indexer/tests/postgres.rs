@@ -70,4 +70,16 @@ async fn queries_on_postgres() {
         .execute(&admin)
         .await
         .unwrap();
+
+    // The migration of stored names, on a database of its own.
+    let db = format!("{db}_m");
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    common::migration_suite(&with_database(&url, &db)).await;
+    sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
 }

@@ -27,3 +27,10 @@ async fn queries_on_a_sqlite_file_survive_reopening() {
     assert_eq!(store.counts().await.unwrap().total, 25);
     assert_eq!(store.event_count().await.unwrap(), 4);
 }
+
+#[tokio::test]
+async fn old_names_in_a_sqlite_file_are_migrated_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    common::migration_suite(&url).await;
+}

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// The chain refused the transaction (pool validation or dispatch).
     #[error("{0}")]
     Rejected(String),
+    /// A service this API forwards to (the institution's worker) failed or refused it.
+    #[error("{0}")]
+    BadGateway(String),
     /// The node or the database is unreachable; retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -89,6 +92,11 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "rejected",
                 "Rejected by the chain",
+            ),
+            ApiError::BadGateway(_) => (
+                StatusCode::BAD_GATEWAY,
+                "bad-gateway",
+                "Upstream service failed",
             ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -1,106 +1,72 @@
 //! Command-line names of purposes, data categories and roles.
 //!
-//! The names are the lowercase, hyphen-separated forms of the `consentry-primitives` variants
-//! (`federated-training`, `re-identification`); the tables below are checked against
-//! `Purpose::ALL`/`DataCategory::ALL`/`Role::ALL` by the tests, so a new variant cannot be missed.
-//! Errors name the flag and list the valid names, because a typo here must not silently narrow or
-//! widen a consent.
+//! The names are `consentry-primitives`' canonical ones (`Named`: `federated_training`,
+//! `re_identification`, `data_custodian`), the same the API, the indexer and the exports use; this
+//! module holds no table of its own. Parsing is exact: another spelling (`federated-training`,
+//! `FederatedTraining`) is refused with a message naming the canonical one, and an unknown name
+//! with the list of valid ones, because a typo here must not silently narrow or widen a consent.
 
 use anyhow::{bail, Result};
-use consentry_primitives::{CategorySet, DataCategory, Purpose, PurposeSet, Role};
+use consentry_primitives::{CategorySet, DataCategory, Named, Purpose, PurposeSet, Role};
 
-/// Every purpose with its name.
-pub const PURPOSES: &[(&str, Purpose)] = &[
-    ("treatment", Purpose::Treatment),
-    ("inference", Purpose::Inference),
-    ("simulation", Purpose::Simulation),
-    ("federated-training", Purpose::FederatedTraining),
-    ("research", Purpose::Research),
-    ("re-identification", Purpose::ReIdentification),
-];
-
-/// Every data category with its name.
-pub const CATEGORIES: &[(&str, DataCategory)] = &[
-    ("demographics", DataCategory::Demographics),
-    ("ehr", DataCategory::Ehr),
-    ("labs", DataCategory::Labs),
-    ("genomic", DataCategory::Genomic),
-    ("wearable", DataCategory::Wearable),
-    ("imaging", DataCategory::Imaging),
-];
-
-/// Every institution role with its name.
-pub const ROLES: &[(&str, Role)] = &[
-    ("data-custodian", Role::DataCustodian),
-    ("researcher", Role::Researcher),
-    ("auditor", Role::Auditor),
-];
-
-fn lookup<T: Copy>(flag: &str, kind: &str, table: &[(&str, T)], name: &str) -> Result<T> {
-    let wanted = name.trim().to_ascii_lowercase().replace('_', "-");
-    match table.iter().find(|(n, _)| *n == wanted) {
-        Some((_, v)) => Ok(*v),
-        None => bail!(
-            "{flag}: unknown {kind} '{}'; expected one of {}",
-            name.trim(),
-            table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        ),
-    }
+fn lookup<T: Named>(flag: &str, name: &str) -> Result<T> {
+    // Spaces around a name in a comma-separated list are list syntax, not part of the name.
+    T::from_name(name.trim()).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }
 
-fn list<T: Copy>(flag: &str, kind: &str, table: &[(&str, T)], names: &str) -> Result<Vec<T>> {
+fn all_names<T: Named>() -> String {
+    T::ALL
+        .iter()
+        .map(|v| v.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list<T: Named>(flag: &str, names: &str) -> Result<Vec<T>> {
     let items: Vec<&str> = names.split(',').filter(|s| !s.trim().is_empty()).collect();
     if items.is_empty() {
         bail!(
-            "{flag}: give at least one {kind}, comma-separated, from {}",
-            table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            "{flag}: give at least one {}, comma-separated, from {}",
+            T::KIND,
+            all_names::<T>()
         );
     }
-    items
-        .into_iter()
-        .map(|n| lookup(flag, kind, table, n))
-        .collect()
+    items.into_iter().map(|n| lookup(flag, n)).collect()
 }
 
 /// Parses one purpose name, e.g. for `--purpose simulation`.
 pub fn purpose(flag: &str, name: &str) -> Result<Purpose> {
-    lookup(flag, "purpose", PURPOSES, name)
+    lookup(flag, name)
 }
 
 /// Parses a comma-separated purpose list such as `simulation,inference`.
 pub fn purposes(flag: &str, names: &str) -> Result<PurposeSet> {
-    Ok(PurposeSet::of(&list(flag, "purpose", PURPOSES, names)?))
+    Ok(PurposeSet::of(&list(flag, names)?))
 }
 
 /// Parses a comma-separated category list such as `labs,genomic`.
 pub fn categories(flag: &str, names: &str) -> Result<CategorySet> {
-    Ok(CategorySet::of(&list(flag, "category", CATEGORIES, names)?))
+    Ok(CategorySet::of(&list(flag, names)?))
 }
 
 /// Parses one role name, e.g. for `--role researcher`.
 pub fn role(flag: &str, name: &str) -> Result<Role> {
-    lookup(flag, "role", ROLES, name)
+    lookup(flag, name)
 }
 
 /// The name of a purpose.
 pub fn purpose_name(p: Purpose) -> &'static str {
-    PURPOSES
-        .iter()
-        .find(|(_, v)| *v == p)
-        .map_or("?", |(n, _)| n)
+    p.name()
 }
 
 /// The name of a category.
 pub fn category_name(c: DataCategory) -> &'static str {
-    CATEGORIES
-        .iter()
-        .find(|(_, v)| *v == c)
-        .map_or("?", |(n, _)| n)
+    c.name()
 }
 
 /// The name of a role.
 pub fn role_name(r: Role) -> &'static str {
-    ROLES.iter().find(|(_, v)| *v == r).map_or("?", |(n, _)| n)
+    r.name()
 }
 
 /// `simulation,inference`.
@@ -118,25 +84,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_variant_has_exactly_one_name() {
+    fn names_are_the_primitives_names() {
+        for p in Purpose::ALL {
+            assert_eq!(purpose("--purpose", p.name()).unwrap(), *p);
+        }
+        for c in DataCategory::ALL {
+            assert_eq!(category_name(*c), c.name());
+        }
         assert_eq!(
-            PURPOSES.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
-            Purpose::ALL.to_vec()
+            purpose_name(Purpose::FederatedTraining),
+            "federated_training"
         );
-        assert_eq!(
-            CATEGORIES.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
-            DataCategory::ALL.to_vec()
-        );
-        assert_eq!(
-            ROLES.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
-            Role::ALL.to_vec()
-        );
+        assert_eq!(role_name(Role::DataCustodian), "data_custodian");
     }
 
     #[test]
     fn lists_parse_to_the_named_sets() {
         assert_eq!(
-            purposes("--purpose", "simulation, Inference").unwrap(),
+            purposes("--purpose", "simulation, inference").unwrap(),
             PurposeSet::of(&[Purpose::Simulation, Purpose::Inference])
         );
         assert_eq!(
@@ -147,7 +112,31 @@ mod tests {
             purposes("--purpose", "federated_training").unwrap(),
             PurposeSet::of(&[Purpose::FederatedTraining])
         );
-        assert_eq!(role("--role", "Researcher").unwrap(), Role::Researcher);
+        assert_eq!(role("--role", "researcher").unwrap(), Role::Researcher);
+    }
+
+    #[test]
+    fn other_spellings_are_refused_naming_the_canonical_one() {
+        assert_eq!(
+            purposes("--purpose", "simulation,federated-training")
+                .unwrap_err()
+                .to_string(),
+            "--purpose: 'federated-training' is not a purpose name; write 'federated_training'"
+        );
+        assert_eq!(
+            purposes("--purpose", "FederatedTraining")
+                .unwrap_err()
+                .to_string(),
+            "--purpose: 'FederatedTraining' is not a purpose name; write 'federated_training'"
+        );
+        assert_eq!(
+            categories("--categories", "Labs").unwrap_err().to_string(),
+            "--categories: 'Labs' is not a category name; write 'labs'"
+        );
+        assert_eq!(
+            role("--role", "data-custodian").unwrap_err().to_string(),
+            "--role: 'data-custodian' is not a role name; write 'data_custodian'"
+        );
     }
 
     #[test]
@@ -155,7 +144,7 @@ mod tests {
         let e = purposes("--purpose", "simulatoin").unwrap_err().to_string();
         assert_eq!(
             e,
-            "--purpose: unknown purpose 'simulatoin'; expected one of treatment, inference, simulation, federated-training, research, re-identification"
+            "--purpose: unknown purpose 'simulatoin'; expected one of treatment, inference, simulation, federated_training, research, re_identification"
         );
         let e = categories("--categories", " , ").unwrap_err().to_string();
         assert!(
@@ -164,5 +153,24 @@ mod tests {
         );
         let e = role("--role", "admin").unwrap_err().to_string();
         assert!(e.starts_with("--role: unknown role 'admin'"), "{e}");
+    }
+
+    #[test]
+    fn json_carries_the_canonical_names_only() {
+        assert_eq!(
+            serde_json::to_string(&Purpose::FederatedTraining).unwrap(),
+            "\"federated_training\""
+        );
+        assert_eq!(
+            serde_json::from_str::<DataCategory>("\"genomic\"").unwrap(),
+            DataCategory::Genomic
+        );
+        let e = serde_json::from_str::<Purpose>("\"FederatedTraining\"").unwrap_err();
+        assert!(e.to_string().contains("write 'federated_training'"), "{e}");
+        // Chain specs keep naming roles by their variant.
+        assert_eq!(
+            serde_json::to_string(&Role::DataCustodian).unwrap(),
+            "\"DataCustodian\""
+        );
     }
 }

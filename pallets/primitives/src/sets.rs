@@ -6,40 +6,137 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
+/// Purposes, categories and roles by name: the one table of canonical names.
+///
+/// Every name is lower-case `snake_case` (`federated_training`, `re_identification`,
+/// `data_custodian`), the spelling the JSON of the API, the CLI, the indexer's rows and the
+/// exports all use. Parsing is exact; another spelling of a name (other case, `-` for `_`,
+/// `FederatedTraining`) is refused with an error naming the canonical one.
+pub trait Named: Copy + Eq + 'static {
+    /// What a value is called in messages: `purpose`, `category`, `role`.
+    const KIND: &'static str;
+    /// Every value, in declaration order.
+    const ALL: &'static [Self];
+    /// The value's canonical name.
+    fn name(self) -> &'static str;
+
+    /// The value whose canonical name is exactly `name`; see [`NameError`] for the refusals.
+    fn from_name(name: &str) -> Result<Self, NameError<'_, Self>> {
+        match Self::ALL.iter().copied().find(|v| v.name() == name) {
+            Some(v) => Ok(v),
+            None => Err(NameError {
+                given: name,
+                canonical: Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| loosely(v.name()).eq(loosely(name))),
+            }),
+        }
+    }
+}
+
+/// The letters and digits of `s`, lower-cased: what two spellings of one name share.
+fn loosely(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+}
+
+/// A name that is not the canonical name of any `T`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameError<'a, T: Named> {
+    /// The refused name.
+    pub given: &'a str,
+    /// The value it is another spelling of, if it is one.
+    pub canonical: Option<T>,
+}
+
+impl<T: Named> core::fmt::Display for NameError<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.canonical {
+            Some(v) => write!(
+                f,
+                "'{}' is not a {} name; write '{}'",
+                self.given,
+                T::KIND,
+                v.name()
+            ),
+            None => {
+                write!(f, "unknown {} '{}'; expected one of ", T::KIND, self.given)?;
+                for (i, v) in T::ALL.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(v.name())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Serializes `$name` as its canonical name and deserializes only that name.
+macro_rules! canonical_serde {
+    ($name:ident) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                        write!(f, "a {} name", <$name as Named>::KIND)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        $name::from_name(v).map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(Visitor)
+            }
+        }
+    };
+}
+
 macro_rules! flag_enum {
-    ($(#[$meta:meta])* $name:ident, $set:ident, $bits:ty, [$($(#[$vmeta:meta])* $variant:ident = $bit:expr => $label:literal),+ $(,)?]) => {
+    ($(#[$meta:meta])* $name:ident, $set:ident, $bits:ty, $kind:literal, [$($(#[$vmeta:meta])* $variant:ident = $bit:expr => $label:literal),+ $(,)?]) => {
         $(#[$meta])*
         #[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-        #[derive(serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* $variant = $bit),+
         }
 
+        impl Named for $name {
+            const KIND: &'static str = $kind;
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+            fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+        }
+
         impl $name {
             /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: &'static [$name] = <$name as Named>::ALL;
 
             fn bit(self) -> $bits {
                 1 << (self as u8)
             }
 
-            /// The value's stable lower-case name, as used by the CLI, the API and exports.
+            /// The value's canonical name ([`Named`]), as the CLI, the API and exports spell it.
             pub fn name(self) -> &'static str {
-                match self {
-                    $($name::$variant => $label),+
-                }
+                <$name as Named>::name(self)
             }
 
-            /// The value with the given name (see [`Self::name`]), ignoring ASCII case, `_` and
-            /// `-`, so `federated_training`, `FederatedTraining` and `federated-training` all match.
-            pub fn from_name(name: &str) -> Option<Self> {
-                let loose = |s: &'static str| {
-                    s.chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase())
-                };
-                let wanted = || {
-                    name.trim().chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase())
-                };
-                Self::ALL.iter().copied().find(|v| loose(v.name()).eq(wanted()))
+            /// The value whose canonical name is exactly `name`; another spelling of a name is
+            /// refused with an error naming the canonical one ([`NameError`]).
+            pub fn from_name(name: &str) -> Result<Self, NameError<'_, Self>> {
+                <$name as Named>::from_name(name)
             }
         }
 
@@ -95,7 +192,10 @@ macro_rules! flag_enum {
 
 flag_enum!(
     /// What an institution may do in the consortium.
-    Role, RoleSet, u8, [
+    // Chain specs name roles by variant (`"DataCustodian"`), so roles keep serde's derived
+    // spelling there; everything else uses the canonical names.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    Role, RoleSet, u8, "role", [
         /// Holds patient data and enrols patients; may break the glass in an emergency.
         DataCustodian = 0 => "data_custodian",
         /// Runs research and model-training workloads.
@@ -107,7 +207,7 @@ flag_enum!(
 
 flag_enum!(
     /// Why data is used. Maps to FHIR R4 `Consent.provision.purpose` (v3 PurposeOfUse codes).
-    Purpose, PurposeSet, u16, [
+    Purpose, PurposeSet, u16, "purpose", [
         /// Direct care of the patient (PurposeOfUse `TREAT`).
         Treatment = 0 => "treatment",
         /// Drug-response model inference for the patient (PurposeOfUse `TREAT`, sub-purpose).
@@ -125,7 +225,7 @@ flag_enum!(
 
 flag_enum!(
     /// Which data is used. Maps to FHIR R4 `Consent.provision.class`.
-    DataCategory, CategorySet, u16, [
+    DataCategory, CategorySet, u16, "category", [
         /// Age, sex, weight, height.
         Demographics = 0 => "demographics",
         /// Electronic health record: conditions, medications, notes.
@@ -141,6 +241,9 @@ flag_enum!(
     ]
 );
 
+canonical_serde!(Purpose);
+canonical_serde!(DataCategory);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,21 +251,54 @@ mod tests {
     #[test]
     fn names_round_trip_and_are_distinct() {
         assert_eq!(Purpose::Simulation.name(), "simulation");
-        assert_eq!(
-            DataCategory::from_name(" Genomic "),
-            Some(DataCategory::Genomic)
-        );
-        assert_eq!(Purpose::from_name("simulatoin"), None);
-        assert_eq!(
-            Purpose::from_name("FederatedTraining"),
-            Some(Purpose::FederatedTraining)
-        );
+        assert_eq!(Purpose::FederatedTraining.name(), "federated_training");
+        assert_eq!(Purpose::ReIdentification.name(), "re_identification");
+        assert_eq!(Role::DataCustodian.name(), "data_custodian");
         for p in Purpose::ALL {
-            assert_eq!(Purpose::from_name(p.name()), Some(*p));
+            assert_eq!(Purpose::from_name(p.name()), Ok(*p));
         }
         for c in DataCategory::ALL {
-            assert_eq!(DataCategory::from_name(c.name()), Some(*c));
+            assert_eq!(DataCategory::from_name(c.name()), Ok(*c));
         }
+        for r in Role::ALL {
+            assert_eq!(Role::from_name(r.name()), Ok(*r));
+        }
+        // Distinct, even loosely: no two names are spellings of each other.
+        for (i, a) in Purpose::ALL.iter().enumerate() {
+            for b in &Purpose::ALL[i + 1..] {
+                assert!(!loosely(a.name()).eq(loosely(b.name())));
+            }
+        }
+    }
+
+    #[test]
+    fn other_spellings_are_refused_naming_the_canonical_one() {
+        for other in [
+            "federated-training",
+            "FederatedTraining",
+            "FEDERATED_TRAINING",
+            " federated_training",
+        ] {
+            let e = Purpose::from_name(other).unwrap_err();
+            assert_eq!(e.canonical, Some(Purpose::FederatedTraining), "{other}");
+            assert_eq!(
+                e.to_string(),
+                format!("'{other}' is not a purpose name; write 'federated_training'")
+            );
+        }
+        assert_eq!(
+            DataCategory::from_name("Labs").unwrap_err().to_string(),
+            "'Labs' is not a category name; write 'labs'"
+        );
+        assert_eq!(
+            Role::from_name("data-custodian").unwrap_err().canonical,
+            Some(Role::DataCustodian)
+        );
+        assert_eq!(
+            Purpose::from_name("simulatoin").unwrap_err().to_string(),
+            "unknown purpose 'simulatoin'; expected one of treatment, inference, simulation, \
+             federated_training, research, re_identification"
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! the store's real write path, then every query checked against expected values worked out by
 //! hand from the construction below (not by the code under test).
 //!
-//! Records 0..24: institution `id % 2`; pseudonym `P[id % 3]`; purpose `Research` when
-//! `id % 4 == 0`, else `Simulation`; state by `id % 5`: 0 denied (NoConsent), 1 completed,
+//! Records 0..24: institution `id % 2`; pseudonym `P[id % 3]`; purpose `research` when
+//! `id % 4 == 0`, else `simulation`; state by `id % 5`: 0 denied (NoConsent), 1 completed,
 //! 2 failed, else granted; id 8 is a granted emergency, id 10 a denied emergency request;
 //! requested at `1_000_000 + 1000 * id` ms. Block 1 holds ids 0..12 (id 1 still granted), block 2
 //! ids 12..24, block 3 closes id 1 as completed.
@@ -43,12 +43,12 @@ pub fn access(id: u64, block: u32) -> AccessRow {
         pseudonym: P[(id % 3) as usize].into(),
         subject: (state != "denied").then_some(id % 3),
         purpose: if id.is_multiple_of(4) {
-            "Research"
+            "research"
         } else {
-            "Simulation"
+            "simulation"
         }
         .into(),
-        categories: vec!["Labs".into(), "Genomic".into()],
+        categories: vec!["labs".into(), "genomic".into()],
         job_digest: format!("{id:064x}"),
         consents: if state == "denied" {
             vec![]
@@ -78,8 +78,8 @@ pub fn consent(id: u64, subject: u64, block: u32) -> ConsentRow {
         } else {
             Grantee::AnyWithRole(Role::Researcher)
         },
-        purposes: vec!["Simulation".into()],
-        categories: vec!["Labs".into()],
+        purposes: vec!["simulation".into()],
+        categories: vec!["labs".into()],
         valid_from_ms: 1000,
         valid_until_ms: (id == 1).then_some(9_000_000),
         max_uses: Some(5),
@@ -381,15 +381,35 @@ pub async fn query_suite(store: &Store) {
         .await,
         "purpose"
     );
+    // Other spellings of a purpose are refused, naming the canonical one.
+    let e = store
+        .access_records(
+            &AccessFilter {
+                purpose: Some("Research".into()),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("write 'research'"), "{e}");
     assert_eq!(
         bad(AccessFilter {
-            from_ms: Some(10),
-            to_ms: Some(5),
+            state: Some("DENIED".into()),
             ..Default::default()
         })
         .await,
-        "from_ms"
+        "state"
     );
+    // An empty time range matches nothing (it is not an error).
+    let f = AccessFilter {
+        from_ms: Some(1_010_000),
+        to_ms: Some(1_005_000),
+        ..Default::default()
+    };
+    assert_eq!(ids(store, &f).await, Vec::<u64>::new());
     assert_eq!(
         bad_field(store.access_records(&all, None, 0).await),
         "limit"
@@ -398,10 +418,21 @@ pub async fn query_suite(store: &Store) {
         bad_field(store.access_records(&all, None, MAX_LIMIT + 1).await),
         "limit"
     );
-    assert_eq!(
-        bad_field(store.access_records(&all, Some("12"), 10).await),
-        "cursor"
-    );
+    for c in [
+        "12",
+        "c+00000000000000f",
+        "c000000000000000A",
+        "c8000000000000000",
+    ] {
+        assert_eq!(
+            bad_field(store.access_records(&all, Some(c), 10).await),
+            "cursor",
+            "{c}"
+        );
+    }
+    // Every cursor the store hands out has the documented shape.
+    let re = regex::Regex::new(consentry_indexer::query::CURSOR_PATTERN).unwrap();
+    assert!(re.is_match(first.next_cursor.as_deref().unwrap()));
     assert_eq!(bad_field(store.enrolment("12").await), "pseudonym");
 
     // Counts (record 24, written above, is a granted Research request of institution 0).
@@ -504,4 +535,80 @@ pub async fn query_suite(store: &Store) {
     // Every page id set is unique (no duplicates were ever written).
     let unique: BTreeSet<u64> = ids(store, &all).await.into_iter().collect();
     assert_eq!(unique.len(), 25);
+}
+
+/// A database written before purposes and categories had canonical names (rows under Rust's
+/// variant names, no record of the migration) is rewritten by `Store::open`, once.
+pub async fn migration_suite(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let mut old = access(1, 1);
+    old.purpose = "FederatedTraining".into();
+    old.categories = vec!["Labs".into(), "Genomic".into()];
+    let mut consent_row = consent(1, 1, 1);
+    consent_row.purposes = vec!["Simulation".into(), "ReIdentification".into()];
+    consent_row.categories = vec!["Ehr".into(), "Labs".into()];
+    let mut granted = event(1, 0, "AccessGranted");
+    granted.json =
+        serde_json::json!({ "id": 1, "purpose": "FederatedTraining", "categories": ["Labs"] });
+    let mut other = event(1, 1, "InstitutionAdded");
+    other.json = serde_json::json!({ "institution": 0, "roles": ["Researcher"] });
+    store
+        .write_block(&BlockWrite {
+            number: 0,
+            hash: hash(0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+        .write_block(&BlockWrite {
+            number: 1,
+            hash: hash(1),
+            events: vec![granted, other.clone()],
+            access: vec![old],
+            consents: vec![consent_row],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    drop(store);
+    // As an indexer from before the migration left it.
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query("DELETE FROM migrations")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    for _ in 0..2 {
+        // The second open finds the migration recorded and changes nothing.
+        let store = Store::open(url).await.unwrap();
+        let row = store.access_record(1).await.unwrap().unwrap();
+        assert_eq!(row.purpose, "federated_training");
+        assert_eq!(row.categories, vec!["labs", "genomic"]);
+        let found = store
+            .access_records(
+                &AccessFilter {
+                    purpose: Some("federated_training".into()),
+                    ..Default::default()
+                },
+                None,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), 1);
+        let c = store.consent(1).await.unwrap().unwrap();
+        assert_eq!(c.purposes, vec!["simulation", "re_identification"]);
+        assert_eq!(c.categories, vec!["ehr", "labs"]);
+        let events = store.events_of_block(1).await.unwrap();
+        assert_eq!(
+            events[0].json,
+            serde_json::json!({ "id": 1, "purpose": "federated_training", "categories": ["labs"] })
+        );
+        assert_eq!(events[1].json, other.json, "only the names it renames");
+        store.close().await;
+    }
 }

@@ -26,19 +26,34 @@ pub struct WorkerLink {
     pub url: String,
     /// The institution whose service key the worker holds.
     pub institution: u32,
+    /// The credential the worker requires of its only caller, this API
+    /// (`Authorization: Bearer`; the worker's `--api-token-file`).
+    pub token: String,
 }
 
 /// `POST /v1/jobs` body.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct JobRequest {
-    /// The patient's pseudonym at this institution, hex.
+    /// The patient's pseudonym at this institution: 64 hex digits, `0x` optional.
+    #[schema(pattern = r"^(0x)?[0-9a-fA-F]{64}$")]
     pub pseudonym: String,
-    /// The workload, e.g. `simulation` or `inference`.
+    /// The workload, e.g. `simulation` or `inference` (the worker lists its own).
     pub workload: String,
     /// The workload's parameters.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
+}
+
+/// A queued job, as the worker reports it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct JobQueued {
+    /// The job id, for `GET /v1/jobs/{id}`.
+    pub id: String,
+    /// Its state (`queued` at first).
+    pub state: String,
+    /// SHA-256 of the job description, hex: the `job_digest` its access request carries.
+    pub job_digest: String,
 }
 
 fn link(state: &AppState, session: &Session) -> Result<WorkerLink, ApiError> {
@@ -58,9 +73,10 @@ fn link(state: &AppState, session: &Session) -> Result<WorkerLink, ApiError> {
     }
 }
 
-/// Passes the worker's answer through (its errors are problem documents too).
+/// The worker's answer in this API's terms: a success passes through, and anything else becomes
+/// this API's own problem document ([`worker_error`]), never the worker's body.
 async fn relay(r: reqwest::Response) -> Result<Response, ApiError> {
-    let status = StatusCode::from_u16(r.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = r.status().as_u16();
     let ctype = r
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -71,21 +87,62 @@ async fn relay(r: reqwest::Response) -> Result<Response, ApiError> {
         .bytes()
         .await
         .map_err(|e| ApiError::Unavailable(format!("worker: {e}")))?;
-    Ok((status, [(header::CONTENT_TYPE, ctype)], body).into_response())
+    match StatusCode::from_u16(status) {
+        Ok(ok) if ok.is_success() => {
+            Ok((ok, [(header::CONTENT_TYPE, ctype)], body).into_response())
+        }
+        _ => Err(worker_error(status, &body)),
+    }
+}
+
+/// What a worker's error answer (an RFC 9457 document of its own, or anything else) means to
+/// this API's caller: the job request's fault (400 naming the field, 404), the worker being busy
+/// or down (503), or the worker failing or refusing this API (502; details only in the log).
+pub fn worker_error(status: u16, body: &[u8]) -> ApiError {
+    #[derive(Deserialize, Default)]
+    struct WorkerProblem {
+        detail: Option<String>,
+        field: Option<String>,
+    }
+    let p: WorkerProblem = serde_json::from_slice(body).unwrap_or_default();
+    let detail = p
+        .detail
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| format!("the worker answered HTTP {status}"));
+    match status {
+        400 | 422 => match p.field {
+            Some(field) => ApiError::field(field, detail),
+            None => ApiError::BadRequest(format!("worker: {detail}")),
+        },
+        404 => ApiError::NotFound(detail),
+        429 | 503 => ApiError::Unavailable(format!("worker: {detail}")),
+        _ => {
+            tracing::error!(status, detail = %detail, "the worker failed");
+            ApiError::BadGateway(format!(
+                "the institution's worker failed (HTTP {status}); its log has the details"
+            ))
+        }
+    }
 }
 
 /// Queues a digital-twin job with the institution's worker. The worker asks the chain for access
 /// and runs the workload only if the access is granted in a finalized block.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = JobRequest,
     security(("bearer" = [])),
-    responses((status = 202, description = "Queued"), (status = 400, body = Problem),
-        (status = 403, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 202, description = "Queued", body = JobQueued),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 502, body = Problem),
+        (status = 503, body = Problem)))]
 pub async fn submit(
     State(state): State<AppState>,
     session: Session,
     Json(req): Json<JobRequest>,
 ) -> Result<Response, ApiError> {
     let link = link(&state, &session)?;
+    let hex = req.pseudonym.strip_prefix("0x").unwrap_or(&req.pseudonym);
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::field("pseudonym", "expected 64 hex digits"));
+    }
     let body = serde_json::json!({
         "requester": session.account.to_string(),
         "pseudonym": req.pseudonym,
@@ -95,6 +152,7 @@ pub async fn submit(
     let r = state
         .http
         .post(format!("{}/jobs", link.url))
+        .bearer_auth(&link.token)
         .json(&body)
         .send()
         .await
@@ -104,10 +162,13 @@ pub async fn submit(
 
 /// A job's state, decision and, once completed, its result and the result's digest.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs",
-    params(("id" = String, Path, description = "Job id, as returned when it was queued")),
+    params(("id" = String, Path, description = "Job id, as returned when it was queued",
+        pattern = "^[A-Za-z0-9-]{1,64}$")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The job"), (status = 403, body = Problem),
-        (status = 404, body = Problem)))]
+    responses((status = 200, description = "The job", body = Object),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 502, body = Problem), (status = 503, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     session: Session,
@@ -122,8 +183,70 @@ pub async fn get(
     let r = state
         .http
         .get(format!("{}/jobs/{id}", link.url))
+        .bearer_auth(&link.token)
         .send()
         .await
         .map_err(|e| ApiError::Unavailable(format!("worker: {e}")))?;
     relay(r).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+    use serde_json::{json, Value};
+
+    async fn problem(e: ApiError) -> (u16, String, Value) {
+        let r = e.into_response();
+        let status = r.status().as_u16();
+        let ctype = r.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        (status, ctype, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn worker_errors_become_this_apis_problems() {
+        // The worker's own problem type never reaches the caller.
+        let worker = json!({
+            "type": "https://consentry.dev/problems/invalid-job-request",
+            "title": "Invalid job request",
+            "status": 422,
+            "detail": "no patient with this pseudonym in this institution's data store",
+            "field": "pseudonym",
+        });
+        let (status, ctype, p) = problem(worker_error(422, worker.to_string().as_bytes())).await;
+        assert_eq!((status, ctype.as_str()), (400, "application/problem+json"));
+        assert_eq!(p["type"], "/problems/bad-field");
+        assert_eq!(p["field"], "pseudonym");
+        assert_eq!(
+            p["detail"],
+            "pseudonym: no patient with this pseudonym in this institution's data store"
+        );
+
+        let (status, _, p) = problem(worker_error(404, br#"{"detail":"no job `x`"}"#)).await;
+        assert_eq!(
+            (status, p["type"].as_str()),
+            (404, Some("/problems/not-found"))
+        );
+
+        // A failing or misconfigured worker: 502, without its internals.
+        for (s, body) in [
+            (500, &br#"{"detail":"database /var/lib/x locked"}"#[..]),
+            (401, &br#"{"detail":"needs the credential"}"#[..]),
+            (418, &b"<html>teapot</html>"[..]),
+        ] {
+            let (status, _, p) = problem(worker_error(s, body)).await;
+            assert_eq!(status, 502, "{s}");
+            assert_eq!(p["type"], "/problems/bad-gateway");
+            assert!(!p["detail"].as_str().unwrap().contains("/var/lib"), "{p}");
+        }
+        let (status, _, p) = problem(worker_error(503, b"")).await;
+        assert_eq!(
+            (status, p["type"].as_str()),
+            (503, Some("/problems/unavailable"))
+        );
+    }
 }

@@ -49,21 +49,13 @@ pub fn may_see(
     }
 }
 
-/// Parses a purpose name, listing the valid ones on failure.
+/// Parses a purpose's canonical name; another spelling is refused naming the canonical one, an
+/// unknown name with the list of names.
 pub fn parse_purpose(field: &str, s: &str) -> Result<Purpose, ApiError> {
-    Purpose::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Purpose::ALL.iter().map(|p| p.name()).collect();
-        ApiError::field(
-            field,
-            format!(
-                "unknown purpose '{s}'; expected one of {}",
-                names.join(", ")
-            ),
-        )
-    })
+    Purpose::from_name(s).map_err(|e| ApiError::field(field, e.to_string()))
 }
 
-/// Parses a non-empty list of category names.
+/// Parses a non-empty list of category names (canonical, as [`parse_purpose`]).
 pub fn parse_categories(field: &str, names: &[String]) -> Result<CategorySet, ApiError> {
     if names.is_empty() {
         return Err(ApiError::field(
@@ -73,16 +65,7 @@ pub fn parse_categories(field: &str, names: &[String]) -> Result<CategorySet, Ap
     }
     let mut set = Vec::new();
     for n in names {
-        set.push(DataCategory::from_name(n).ok_or_else(|| {
-            let valid: Vec<_> = DataCategory::ALL.iter().map(|c| c.name()).collect();
-            ApiError::field(
-                field,
-                format!(
-                    "unknown category '{n}'; expected one of {}",
-                    valid.join(", ")
-                ),
-            )
-        })?);
+        set.push(DataCategory::from_name(n).map_err(|e| ApiError::field(field, e.to_string()))?);
     }
     Ok(CategorySet::of(&set))
 }
@@ -91,27 +74,80 @@ pub fn parse_categories(field: &str, names: &[String]) -> Result<CategorySet, Ap
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccessQuery {
-    /// Patient pseudonym (64 hex digits).
+    /// Patient pseudonym: 64 hex digits, optionally `0x`-prefixed.
+    #[param(pattern = r"^(0x)?[0-9a-fA-F]{64}$")]
     pub pseudonym: Option<String>,
     /// Patient subject id.
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
     pub subject: Option<u64>,
     /// Institution id.
+    #[param(minimum = 0, maximum = 4294967295_i64)]
     pub institution: Option<u32>,
-    /// Purpose name, e.g. `simulation`.
+    /// Purpose, by its canonical name, e.g. `federated_training`.
+    #[param(schema_with = crate::openapi::purpose_schema)]
     pub purpose: Option<String>,
     /// `granted`, `denied`, `emergency`, `completed`, `failed` or `aborted`.
+    #[param(schema_with = crate::openapi::state_schema)]
     pub state: Option<String>,
     /// Requested at or after, ms since the Unix epoch.
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
     pub from_ms: Option<u64>,
-    /// Requested before, ms since the Unix epoch.
+    /// Requested before, ms since the Unix epoch (a range that ends before it starts matches
+    /// nothing).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
     pub to_ms: Option<u64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c[0-7][0-9a-f]{15}$")]
     pub cursor: Option<String>,
     /// Page size, 1..=1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-    /// Exports only: `json` (default), `csv` or `fhir` (a FHIR R4 Bundle of AuditEvent
-    /// resources); exports ignore `cursor` and `limit` and hold every match (at most 10,000).
+}
+
+/// Filters of an access export, which holds every match (at most 10,000).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccessExportQuery {
+    /// Patient pseudonym: 64 hex digits, optionally `0x`-prefixed.
+    #[param(pattern = r"^(0x)?[0-9a-fA-F]{64}$")]
+    pub pseudonym: Option<String>,
+    /// Patient subject id.
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
+    pub subject: Option<u64>,
+    /// Institution id.
+    #[param(minimum = 0, maximum = 4294967295_i64)]
+    pub institution: Option<u32>,
+    /// Purpose, by its canonical name, e.g. `federated_training`.
+    #[param(schema_with = crate::openapi::purpose_schema)]
+    pub purpose: Option<String>,
+    /// `granted`, `denied`, `emergency`, `completed`, `failed` or `aborted`.
+    #[param(schema_with = crate::openapi::state_schema)]
+    pub state: Option<String>,
+    /// Requested at or after, ms since the Unix epoch.
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
+    pub from_ms: Option<u64>,
+    /// Requested before, ms since the Unix epoch.
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
+    pub to_ms: Option<u64>,
+    /// `json` (default), `csv` or `fhir` (a FHIR R4 Bundle of AuditEvent resources).
+    #[param(schema_with = crate::openapi::access_format_schema)]
     pub format: Option<String>,
+}
+
+impl AccessExportQuery {
+    fn filters(&self) -> AccessQuery {
+        AccessQuery {
+            pseudonym: self.pseudonym.clone(),
+            subject: self.subject,
+            institution: self.institution,
+            purpose: self.purpose.clone(),
+            state: self.state.clone(),
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            cursor: None,
+            limit: None,
+        }
+    }
 }
 
 impl AccessQuery {
@@ -193,8 +229,11 @@ pub async fn access_list(
 
 /// One access record.
 #[utoipa::path(get, path = "/v1/access/{id}", tag = "audit",
-    params(("id" = u64, Path, description = "Access record id")), security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 403, body = Problem),
+    params(("id" = u64, Path, description = "Access record id", minimum = 0,
+        maximum = 18446744073709551615_u64)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
 pub async fn access_one(
     State(state): State<AppState>,
@@ -219,12 +258,25 @@ pub async fn access_one(
 #[into_params(parameter_in = Query)]
 pub struct ConsentQuery {
     /// Patient subject id (patients: their own, the default).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
     pub subject: Option<u64>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c[0-7][0-9a-f]{15}$")]
     pub cursor: Option<String>,
     /// Page size, 1..=1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-    /// Export format for `/v1/export/consents`: `json` (default) or `fhir`.
+}
+
+/// Consent export parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsentExportQuery {
+    /// Patient subject id (patients: their own, the default).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
+    pub subject: Option<u64>,
+    /// `json` (default) or `fhir` (a FHIR R4 Bundle of Consent resources).
+    #[param(schema_with = crate::openapi::consent_format_schema)]
     pub format: Option<String>,
 }
 
@@ -259,7 +311,7 @@ fn consent_subject(session: &Session, asked: Option<u64>) -> Result<Option<u64>,
 #[utoipa::path(get, path = "/v1/consents", tag = "consent", params(ConsentQuery),
     security(("bearer" = [])),
     responses((status = 200, body = ConsentPage), (status = 400, body = Problem),
-        (status = 403, body = Problem)))]
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn consents(
     State(state): State<AppState>,
     session: Session,
@@ -294,7 +346,8 @@ pub struct Summary {
 /// Access counts (granted, denied, emergency, closed) overall and per institution. Auditors see
 /// every institution; an institution its own.
 #[utoipa::path(get, path = "/v1/summary", tag = "audit", security(("bearer" = [])),
-    responses((status = 200, body = Summary), (status = 403, body = Problem)))]
+    responses((status = 200, body = Summary), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
 pub async fn summary(
     State(state): State<AppState>,
     session: Session,
@@ -345,16 +398,21 @@ where
 }
 
 /// Access records as JSON, CSV or a FHIR R4 `Bundle` of `AuditEvent`s (at most 10,000 rows).
-#[utoipa::path(get, path = "/v1/export/access", tag = "audit", params(AccessQuery),
+#[utoipa::path(get, path = "/v1/export/access", tag = "audit", params(AccessExportQuery),
     security(("bearer" = [])),
-    responses((status = 200, description = "JSON, CSV or FHIR JSON"), (status = 400, body = Problem),
+    responses(
+        (status = 200, description = "The records, as the `format` asks", content(
+            (Vec<Object> = "application/json"),
+            (String = "text/csv"),
+            (Object = "application/fhir+json"))),
+        (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem)))]
 pub async fn export_access(
     State(state): State<AppState>,
     session: Session,
-    Query(q): Query<AccessQuery>,
+    Query(q): Query<AccessExportQuery>,
 ) -> Result<Response, ApiError> {
-    let filter = q.scoped(&session)?;
+    let filter = q.filters().scoped(&session)?;
     let format = q.format.as_deref().unwrap_or("json");
     // Validate the format before doing the work.
     if !matches!(format, "json" | "csv" | "fhir") {
@@ -384,14 +442,18 @@ pub async fn export_access(
 }
 
 /// Consents as JSON or a FHIR R4 `Bundle` of `Consent` resources.
-#[utoipa::path(get, path = "/v1/export/consents", tag = "consent", params(ConsentQuery),
+#[utoipa::path(get, path = "/v1/export/consents", tag = "consent", params(ConsentExportQuery),
     security(("bearer" = [])),
-    responses((status = 200, description = "JSON or FHIR JSON"), (status = 400, body = Problem),
+    responses(
+        (status = 200, description = "The consents, as the `format` asks", content(
+            (Vec<Object> = "application/json"),
+            (Object = "application/fhir+json"))),
+        (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem)))]
 pub async fn export_consents(
     State(state): State<AppState>,
     session: Session,
-    Query(q): Query<ConsentQuery>,
+    Query(q): Query<ConsentExportQuery>,
 ) -> Result<Response, ApiError> {
     let subject = consent_subject(&session, q.subject)?;
     let format = q.format.as_deref().unwrap_or("json");
