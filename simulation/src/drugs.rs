@@ -260,7 +260,9 @@ impl TdmSpec {
                 "need dose_step_mg <= min_dose_mg <= max_dose_mg",
             ));
         }
-        if self.intervals_h.is_empty() || self.intervals_h.iter().any(|h| !h.is_finite() || *h <= 0.0) {
+        if self.intervals_h.is_empty()
+            || self.intervals_h.iter().any(|h| !h.is_finite() || *h <= 0.0)
+        {
             return Err(invalid("tdm.intervals_h", "need at least one interval > 0"));
         }
         Ok(())

@@ -318,7 +318,7 @@ async fn malformed_input_gets_a_problem_document_never_a_5xx() -> anyhow::Result
             "/v1/relay",
             b(r#"{"extrinsic":"0x0102030405"}"#),
             None,
-            422,
+            400,
         ),
         ("GET", "/v1/relay", None, None, 405),
         ("GET", "/v1/nothing-here", None, None, 404),

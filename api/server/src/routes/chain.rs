@@ -304,10 +304,13 @@ async fn validate(state: &AppState, extrinsic: &[u8]) -> Result<(), ApiError> {
         .await
         .map_err(|e| match e {
             // The runtime could not decode it: not an extrinsic of this chain.
-            consentry_client::subxt::Error::Rpc(e) => ApiError::field(
-                "extrinsic",
-                format!("not a well-formed extrinsic of this chain ({e})"),
-            ),
+            consentry_client::subxt::Error::Rpc(e) => {
+                tracing::debug!(error = %e, "relay: the runtime could not validate the extrinsic");
+                ApiError::field(
+                    "extrinsic",
+                    "not a well-formed signed extrinsic of this chain (the runtime could not decode it)",
+                )
+            }
             e => ApiError::node(e),
         })?;
     match validity {
