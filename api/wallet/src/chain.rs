@@ -186,6 +186,11 @@ pub fn explain(err: SubxtError) -> anyhow::Error {
             "the node's pool refused the transaction ({text}): the signing account has no account on chain; only enrolled patients, guardians, service keys and governance accounts the chain knows can sign"
         );
     }
+    if text.contains("Transaction call is not expected") {
+        return anyhow!(
+            "the node's pool refused the transaction ({text}): this account may not send this call (a patient acts only on its own consents and guardians, and claims only an unclaimed enrolment addressed to it)"
+        );
+    }
     if text.contains("1010") || text.contains("Invalid Transaction") {
         return anyhow!(
             "the node's pool refused the transaction ({text}); an account the chain does not know may only claim an enrolment addressed to it"
