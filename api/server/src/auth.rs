@@ -178,11 +178,6 @@ impl Sessions {
         }
     }
 
-    /// The origin sign-in messages name.
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
     /// Issues a one-time challenge for `account` (whose identity the caller has checked).
     pub fn challenge(&self, account: AccountId32) -> Result<Challenge, ApiError> {
         let now = Instant::now();
