@@ -114,11 +114,18 @@ pub mod consortium {
     pub enum RoundStatus {
         Open,
         /// Closed with an aggregated model.
-        Aggregated { at: Moment },
+        Aggregated {
+            at: Moment,
+        },
         /// Given up by the coordinator.
-        Failed { at: Moment },
+        Failed {
+            at: Moment,
+        },
         /// Marked by a site after its deadline passed while open.
-        Expired { at: Moment, by: InstitutionId },
+        Expired {
+            at: Moment,
+            by: InstitutionId,
+        },
     }
 
     /// One round.

@@ -60,16 +60,16 @@ fn study() -> Study {
         min_sites: 2,
         max_rounds: 2,
         round_deadline_ms: DAY,
-        epsilon_budget: 500_000,              // ε = 0.5
-        delta: 10_000_000_000_000,            // δ = 1e-5
+        epsilon_budget: 500_000,   // ε = 0.5
+        delta: 10_000_000_000_000, // δ = 1e-5
     }
 }
 
 fn acct() -> Accountant {
     Accountant {
-        sampling_rate: 10_000_000, // q = 0.01
+        sampling_rate: 10_000_000,   // q = 0.01
         noise_multiplier: 1_100_000, // σ = 1.1
-        clipping_norm: 1_000_000,  // C = 1.0
+        clipping_norm: 1_000_000,    // C = 1.0
         steps: 100,
     }
 }
@@ -292,13 +292,23 @@ fn join_refusals() {
     let chain = chain();
     let mut c = joined();
     as_(K_H1);
-    refused(&mut c, Error::AlreadyJoined { institution: H1 }, |c| c.join());
-    as_(K_OUTSIDER);
-    refused(&mut c, Error::NotMember { institution: OUTSIDER }, |c| c.join());
-    as_(K_COORD);
-    refused(&mut c, Error::NotDataCustodian { institution: COORD }, |c| {
+    refused(&mut c, Error::AlreadyJoined { institution: H1 }, |c| {
         c.join()
     });
+    as_(K_OUTSIDER);
+    refused(
+        &mut c,
+        Error::NotMember {
+            institution: OUTSIDER,
+        },
+        |c| c.join(),
+    );
+    as_(K_COORD);
+    refused(
+        &mut c,
+        Error::NotDataCustodian { institution: COORD },
+        |c| c.join(),
+    );
     as_(K_STRANGER);
     refused(&mut c, Error::CallerNotRegistered, |c| c.join());
     let mut fresh = Consortium::new(study()).unwrap();
@@ -354,7 +364,10 @@ fn two_rounds_run_to_completion() {
     as_(K_COORD);
     c.commit_keys(0, vec![H1, H2, H3], [0xee; 32]).unwrap();
     let k: KeysCommitted = decode(events().last().unwrap());
-    assert_eq!((k.round, k.sites, k.digest), (0, vec![H1, H2, H3], [0xee; 32]));
+    assert_eq!(
+        (k.round, k.sites, k.digest),
+        (0, vec![H1, H2, H3], [0xee; 32])
+    );
     // H3 dropped out after advertising its keys.
     c.commit_inputs(0, vec![H2, H1], [0xdd; 32]).unwrap();
     let i: InputsCommitted = decode(events().last().unwrap());
@@ -363,7 +376,10 @@ fn two_rounds_run_to_completion() {
     c.close_round(0, [0x11; 32]).unwrap();
     let closed: RoundClosed = decode(events().last().unwrap());
     // FedAvg's n counts only the sites whose inputs were aggregated.
-    assert_eq!((closed.round, closed.aggregate, closed.records), (0, [0x11; 32], 65));
+    assert_eq!(
+        (closed.round, closed.aggregate, closed.records),
+        (0, [0x11; 32], 65)
+    );
     let r = c.round(0).unwrap();
     assert_eq!(r.status, RoundStatus::Aggregated { at: 3_000 });
     assert_eq!(r.aggregate, Some([0x11; 32]));
@@ -455,13 +471,7 @@ fn open_round_refusals() {
             },
             Error::ZeroClippingNorm,
         ),
-        (
-            Accountant {
-                steps: 0,
-                ..acct()
-            },
-            Error::ZeroSteps,
-        ),
+        (Accountant { steps: 0, ..acct() }, Error::ZeroSteps),
     ];
     for (a, err) in bad {
         refused(&mut c, err, |c| c.open_round([0; 32], a, 1));
@@ -519,9 +529,13 @@ fn submit_cohort_refusals() {
     let chain = chain();
     let mut c = with_round();
     as_(K_OUTSIDER);
-    refused(&mut c, Error::NotJoined { institution: OUTSIDER }, |c| {
-        c.submit_cohort(0, 1, [0; 32])
-    });
+    refused(
+        &mut c,
+        Error::NotJoined {
+            institution: OUTSIDER,
+        },
+        |c| c.submit_cohort(0, 1, [0; 32]),
+    );
     as_(K_COORD);
     refused(&mut c, Error::NotJoined { institution: COORD }, |c| {
         c.submit_cohort(0, 1, [0; 32])
@@ -530,7 +544,9 @@ fn submit_cohort_refusals() {
     refused(&mut c, Error::UnknownRound { round: 1 }, |c| {
         c.submit_cohort(1, 1, [0; 32])
     });
-    refused(&mut c, Error::EmptyCohort, |c| c.submit_cohort(0, 0, [0; 32]));
+    refused(&mut c, Error::EmptyCohort, |c| {
+        c.submit_cohort(0, 0, [0; 32])
+    });
     c.submit_cohort(0, 5, [0; 32]).unwrap();
     refused(&mut c, Error::CohortAlreadySubmitted { site: H1 }, |c| {
         c.submit_cohort(0, 5, [0; 32])
@@ -549,9 +565,11 @@ fn submit_cohort_refusals() {
         c.submit_cohort(0, 5, [0; 32])
     });
     chain.set_active(H2, false);
-    refused(&mut c, Error::InstitutionSuspended { institution: H2 }, |c| {
-        c.submit_cohort(0, 5, [0; 32])
-    });
+    refused(
+        &mut c,
+        Error::InstitutionSuspended { institution: H2 },
+        |c| c.submit_cohort(0, 5, [0; 32]),
+    );
 }
 
 #[ink::test]
@@ -642,7 +660,9 @@ fn close_round_refusals() {
     let _c = chain();
     let mut c = with_round();
     as_(K_COORD);
-    refused(&mut c, Error::InputsNotCommitted, |c| c.close_round(0, [9; 32]));
+    refused(&mut c, Error::InputsNotCommitted, |c| {
+        c.close_round(0, [9; 32])
+    });
     c.commit_keys(0, vec![H1, H2, H3], [0; 32]).unwrap();
     c.commit_inputs(0, vec![H1, H2], [0; 32]).unwrap();
     as_(K_H1);
@@ -682,7 +702,10 @@ fn the_coordinator_fails_a_round_and_a_site_expires_one_past_its_deadline() {
     at(5_000);
     as_(K_COORD);
     c.fail_round(0).unwrap();
-    assert_eq!(c.round(0).unwrap().status, RoundStatus::Failed { at: 5_000 });
+    assert_eq!(
+        c.round(0).unwrap().status,
+        RoundStatus::Failed { at: 5_000 }
+    );
     let f: RoundFailed = decode(events().last().unwrap());
     assert_eq!((f.round, f.status), (0, RoundStatus::Failed { at: 5_000 }));
     assert_eq!(c.current_round(), None);
@@ -711,17 +734,27 @@ fn fail_round_refusals() {
     let mut c = with_round();
     at(1_000 + DAY);
     as_(K_OUTSIDER);
-    refused(&mut c, Error::NotJoined { institution: OUTSIDER }, |c| {
-        c.fail_round(0)
-    });
+    refused(
+        &mut c,
+        Error::NotJoined {
+            institution: OUTSIDER,
+        },
+        |c| c.fail_round(0),
+    );
     as_(K_STRANGER);
     refused(&mut c, Error::CallerNotRegistered, |c| c.fail_round(0));
     as_(K_H1);
-    refused(&mut c, Error::UnknownRound { round: 1 }, |c| c.fail_round(1));
+    refused(&mut c, Error::UnknownRound { round: 1 }, |c| {
+        c.fail_round(1)
+    });
     c.fail_round(0).unwrap();
-    refused(&mut c, Error::RoundNotOpen { round: 0 }, |c| c.fail_round(0));
-    chain.set_active(H1, false);
-    refused(&mut c, Error::InstitutionSuspended { institution: H1 }, |c| {
+    refused(&mut c, Error::RoundNotOpen { round: 0 }, |c| {
         c.fail_round(0)
     });
+    chain.set_active(H1, false);
+    refused(
+        &mut c,
+        Error::InstitutionSuspended { institution: H1 },
+        |c| c.fail_round(0),
+    );
 }

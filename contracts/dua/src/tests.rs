@@ -143,10 +143,7 @@ fn propose_signs_for_the_proposer_and_waits_for_the_others() {
         (0, HOSPITAL, HOSPITAL, vec![RESEARCH])
     );
     let s: Signed = decode(&ev[1]);
-    assert_eq!(
-        (s.id, s.institution, s.key),
-        (0, HOSPITAL, key(K_HOSPITAL))
-    );
+    assert_eq!((s.id, s.institution, s.key), (0, HOSPITAL, key(K_HOSPITAL)));
 }
 
 #[ink::test]
@@ -160,22 +157,46 @@ fn the_last_signature_puts_it_in_force_within_its_terms() {
     let ev = events();
     assert_eq!(ev.len(), 4);
     let s: Signed = decode(&ev[2]);
-    assert_eq!((s.id, s.institution, s.key), (id, RESEARCH, key(K_RESEARCH)));
+    assert_eq!(
+        (s.id, s.institution, s.key),
+        (id, RESEARCH, key(K_RESEARCH))
+    );
     let f: InForce = decode(&ev[3]);
     assert_eq!((f.id, f.since), (id, 1_000));
 
     let q = |c, r, p, cats, now| reg.in_force(c, r, p, cats, now);
     let both = CategorySet::of(&[DataCategory::Demographics, DataCategory::Labs]);
-    assert_eq!(q(HOSPITAL, RESEARCH, Purpose::Research, labs(), 2_000), Some(id));
-    assert_eq!(q(HOSPITAL, RESEARCH, Purpose::FederatedTraining, both, 9_999), Some(id));
+    assert_eq!(
+        q(HOSPITAL, RESEARCH, Purpose::Research, labs(), 2_000),
+        Some(id)
+    );
+    assert_eq!(
+        q(HOSPITAL, RESEARCH, Purpose::FederatedTraining, both, 9_999),
+        Some(id)
+    );
     // Outside the period, for another purpose, category, recipient or custodian: no.
-    assert_eq!(q(HOSPITAL, RESEARCH, Purpose::Research, labs(), 1_999), None);
-    assert_eq!(q(HOSPITAL, RESEARCH, Purpose::Research, labs(), 10_000), None);
-    assert_eq!(q(HOSPITAL, RESEARCH, Purpose::Treatment, labs(), 5_000), None);
+    assert_eq!(
+        q(HOSPITAL, RESEARCH, Purpose::Research, labs(), 1_999),
+        None
+    );
+    assert_eq!(
+        q(HOSPITAL, RESEARCH, Purpose::Research, labs(), 10_000),
+        None
+    );
+    assert_eq!(
+        q(HOSPITAL, RESEARCH, Purpose::Treatment, labs(), 5_000),
+        None
+    );
     let genomic = CategorySet::of(&[DataCategory::Labs, DataCategory::Genomic]);
-    assert_eq!(q(HOSPITAL, RESEARCH, Purpose::Research, genomic, 5_000), None);
+    assert_eq!(
+        q(HOSPITAL, RESEARCH, Purpose::Research, genomic, 5_000),
+        None
+    );
     assert_eq!(q(HOSPITAL, LAB, Purpose::Research, labs(), 5_000), None);
-    assert_eq!(q(RESEARCH, HOSPITAL, Purpose::Research, labs(), 5_000), None);
+    assert_eq!(
+        q(RESEARCH, HOSPITAL, Purpose::Research, labs(), 5_000),
+        None
+    );
     assert_eq!(q(CLINIC, RESEARCH, Purpose::Research, labs(), 5_000), None);
 }
 
@@ -209,12 +230,21 @@ fn every_recipient_must_sign_and_each_is_covered() {
     as_(K_LAB);
     reg.sign(id).unwrap();
     assert_eq!(reg.get(id).unwrap().status, Status::Proposed);
-    assert_eq!(reg.in_force(HOSPITAL, LAB, Purpose::Research, labs(), 3_000), None);
+    assert_eq!(
+        reg.in_force(HOSPITAL, LAB, Purpose::Research, labs(), 3_000),
+        None
+    );
     as_(K_RESEARCH);
     reg.sign(id).unwrap();
-    assert_eq!(reg.get(id).unwrap().status, Status::InForce { since: 1_000 });
+    assert_eq!(
+        reg.get(id).unwrap().status,
+        Status::InForce { since: 1_000 }
+    );
     for r in [RESEARCH, LAB] {
-        assert_eq!(reg.in_force(HOSPITAL, r, Purpose::Research, labs(), 3_000), Some(id));
+        assert_eq!(
+            reg.in_force(HOSPITAL, r, Purpose::Research, labs(), 3_000),
+            Some(id)
+        );
     }
     assert_eq!(reg.live_of(LAB), vec![id]);
 }
@@ -235,11 +265,20 @@ fn in_force_names_the_lowest_matching_agreement() {
     for id in 0..3 {
         reg.sign(id).unwrap();
     }
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000), Some(1));
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Treatment, labs(), 3_000), Some(0));
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000),
+        Some(1)
+    );
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Treatment, labs(), 3_000),
+        Some(0)
+    );
     as_(K_HOSPITAL);
     reg.terminate(1).unwrap();
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000), Some(2));
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000),
+        Some(2)
+    );
 }
 
 #[ink::test]
@@ -260,7 +299,10 @@ fn either_party_terminates_and_the_agreement_leaves_the_live_index() {
     );
     assert!(reg.live_of(HOSPITAL).is_empty());
     assert!(reg.live_of(RESEARCH).is_empty());
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000), None);
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000),
+        None
+    );
     let t: Terminated = decode(events().last().unwrap());
     assert_eq!((t.id, t.by, t.at), (id, RESEARCH, 3_000));
 
@@ -309,11 +351,17 @@ fn the_custodian_counts_records_up_to_the_cap() {
     assert_eq!(reg.count_records(id, 4), Ok(4));
     let c: RecordsCounted = decode(events().last().unwrap());
     assert_eq!((c.id, c.records, c.total), (id, 4, 4));
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000), Some(id));
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000),
+        Some(id)
+    );
     assert_eq!(reg.count_records(id, 6), Ok(10));
     assert_eq!(reg.get(id).unwrap().records_used, 10);
     // At the cap, it no longer allows anything.
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000), None);
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000),
+        None
+    );
     refused(
         &mut reg,
         Error::RecordCapExceeded {
@@ -333,7 +381,10 @@ fn counting_without_a_cap_only_adds_up() {
     at(3_000);
     as_(K_HOSPITAL);
     assert_eq!(reg.count_records(id, 1_000_000), Ok(1_000_000));
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000), Some(id));
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000),
+        Some(id)
+    );
 }
 
 #[ink::test]
@@ -347,7 +398,9 @@ fn callers_must_be_active_institution_keys() {
     refused(&mut reg, Error::CallerNotRegistered, |r| r.sign(id));
     refused(&mut reg, Error::CallerNotRegistered, |r| r.terminate(id));
     refused(&mut reg, Error::CallerNotRegistered, |r| r.expire(id));
-    refused(&mut reg, Error::CallerNotRegistered, |r| r.count_records(id, 1));
+    refused(&mut reg, Error::CallerNotRegistered, |r| {
+        r.count_records(id, 1)
+    });
     c.set_active(HOSPITAL, false);
     as_(K_HOSPITAL);
     let suspended = Error::InstitutionSuspended {
@@ -550,7 +603,9 @@ fn sign_refusals() {
         |r| r.sign(id),
     );
     as_(K_OTHER);
-    refused(&mut reg, Error::NotAParty { institution: OTHER }, |r| r.sign(id));
+    refused(&mut reg, Error::NotAParty { institution: OTHER }, |r| {
+        r.sign(id)
+    });
     as_(K_RESEARCH);
     at(10_000);
     refused(
@@ -577,7 +632,9 @@ fn terminate_refusals() {
     refused(&mut reg, Error::NotAParty { institution: OTHER }, |r| {
         r.terminate(id)
     });
-    refused(&mut reg, Error::UnknownAgreement { id: 9 }, |r| r.terminate(9));
+    refused(&mut reg, Error::UnknownAgreement { id: 9 }, |r| {
+        r.terminate(9)
+    });
     as_(K_HOSPITAL);
     reg.terminate(id).unwrap();
     refused(&mut reg, Error::AlreadyEnded { id }, |r| r.terminate(id));
@@ -628,7 +685,9 @@ fn count_records_refusals() {
         |r| r.count_records(proposed, 1),
     );
     as_(K_HOSPITAL);
-    refused(&mut reg, Error::ZeroRecords, |r| r.count_records(proposed, 0));
+    refused(&mut reg, Error::ZeroRecords, |r| {
+        r.count_records(proposed, 0)
+    });
     // Signed, but before or after its period: not in force.
     at(1_999);
     refused(&mut reg, Error::NotInForce { id: proposed }, |r| {
@@ -647,7 +706,10 @@ fn in_force_reads_the_chain_extension_only_for_callers() {
     let mut reg = Registry::new();
     let id = in_force_agreement(&mut reg);
     let before = c.calls().len();
-    assert_eq!(reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000), Some(id));
+    assert_eq!(
+        reg.in_force(HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000),
+        Some(id)
+    );
     assert!(reg.get(id).is_some());
     assert_eq!(c.calls().len(), before);
 }

@@ -34,7 +34,11 @@ fn check<T: Encode + Decode + PartialEq + core::fmt::Debug>(name: &str, value: T
         "encoding of {name}"
     );
     let mut input = &want[..];
-    assert_eq!(T::decode(&mut input).expect(name), value, "decoding of {name}");
+    assert_eq!(
+        T::decode(&mut input).expect(name),
+        value,
+        "decoding of {name}"
+    );
     assert!(input.is_empty(), "{name}: bytes left after decoding");
 }
 
@@ -198,7 +202,12 @@ fn extension_calls_carry_the_golden_bytes() {
     assert!(!ext().is_council_member(acc(2)));
     // A question the chain has no consent for is denied.
     assert_eq!(
-        ext().decide(SubjectRef::Subject(7), acc(1), Purpose::FederatedTraining, CategorySet(5)),
+        ext().decide(
+            SubjectRef::Subject(7),
+            acc(1),
+            Purpose::FederatedTraining,
+            CategorySet(5)
+        ),
         Decision::Deny {
             subject: None,
             reason: DenyReason::NoConsent
@@ -210,6 +219,9 @@ fn extension_calls_carry_the_golden_bytes() {
     assert_eq!(calls.len(), 6);
     assert_eq!(calls[0], (FUNC_DECIDE, g["decide_input_pseudonym"].clone()));
     assert_eq!(calls[1], (FUNC_INSTITUTION_OF, g["account_input"].clone()));
-    assert_eq!(calls[3], (FUNC_IS_COUNCIL_MEMBER, g["account_input"].clone()));
+    assert_eq!(
+        calls[3],
+        (FUNC_IS_COUNCIL_MEMBER, g["account_input"].clone())
+    );
     assert_eq!(calls[5], (FUNC_DECIDE, g["decide_input_subject"].clone()));
 }
