@@ -1,0 +1,176 @@
+// The patient's wallet in a real Chromium against the real system (node, API with indexer,
+// worker): create a key, claim, grant, a clinician's job completes, revoke, the next job is
+// denied, the timeline shows both; bad input changes nothing; the CLI opens the browser's
+// keystore and the browser opens the CLI's.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { axe, cspViolations, launch, shot, artifacts } from './browser';
+import { consentry, startStack } from './stack.mjs';
+
+interface Stack {
+  app: string;
+  nodeWs: string;
+  pepper: string;
+  hospital: string;
+  dir: string;
+  stop?: () => Promise<void>;
+}
+
+const PASS = 'correct horse battery';
+let stack: Stack;
+let ctx: BrowserContext;
+let page: Page;
+let address = '';
+let pseudonym = '';
+const a11y: Record<string, string[]> = {};
+
+async function check(name: string) {
+  await shot(page, name);
+  a11y[name] = await axe(page);
+}
+
+function job(): { state?: string; status?: string; [k: string]: unknown } {
+  const out = consentry(
+    ['institution', 'job', '--api', stack.app, '--keystore', stack.hospital, '--pseudonym', pseudonym, '--node', stack.nodeWs,
+      '--workload', 'simulation', '--params', JSON.stringify({ drug: 'warfarin', dose_mg: 5, interval_h: 24, n_doses: 3 }), '--json'],
+    { CONSENTRY_PASSPHRASE: 'hospital' },
+  );
+  return JSON.parse(out);
+}
+
+beforeAll(async () => {
+  if (process.env.CONSENTRY_WEB_E2E_STACK) {
+    const s = JSON.parse(fs.readFileSync(process.env.CONSENTRY_WEB_E2E_STACK, 'utf8'));
+    stack = { app: new URL(s.app).origin, nodeWs: s.node, pepper: s.pepper, hospital: s.hospital, dir: s.dir };
+  } else {
+    const s = await startStack();
+    stack = { app: s.apiUrl, nodeWs: s.nodeWs, pepper: s.pepper, hospital: s.hospital, dir: s.dir, stop: () => s.stop() };
+  }
+  ctx = await launch();
+  page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+afterAll(async () => {
+  await ctx?.close();
+  await stack?.stop?.();
+});
+
+describe.sequential('patient wallet', () => {
+  it('creates a key, kept encrypted in the browser', async () => {
+    await page.goto(`${stack.app}/`);
+    await expect.poll(() => page.url()).toBe(`${stack.app}/app/`);
+    await page.click('#generate');
+    const words = (await page.textContent('#mnemonic'))!.trim().split(/\s+/);
+    expect(words).toHaveLength(12);
+    await check('patient-create');
+    // Mismatched passphrases: refused, nothing kept.
+    await page.check('#wrote');
+    await page.fill('#new-pass', PASS);
+    await page.fill('#new-pass2', 'something else');
+    await page.click('#save-key');
+    await expect.poll(() => page.textContent('[role=alert]')).toContain('passphrase');
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    await page.fill('#new-pass2', PASS);
+    await page.click('#save-key');
+    await page.waitForSelector('#address');
+    address = (await page.textContent('#address'))!.trim();
+    expect(address).toMatch(/^5[1-9A-HJ-NP-Za-km-z]{47}$/);
+    const kept = await page.evaluate(() => Object.values(localStorage).join(''));
+    expect(kept).toContain('xchacha20poly1305');
+    for (const w of words) expect(kept).not.toContain(` ${w} `);
+  });
+
+  it('refuses a malformed pseudonym, naming the field, and sends nothing', async () => {
+    await page.waitForSelector('#pseudonym');
+    await check('patient-claim');
+    await page.fill('#pseudonym', 'not-a-pseudonym');
+    await page.click('#claim');
+    await expect.poll(() => page.textContent('[role=alert]')).toContain('pseudonym');
+    expect(await page.getAttribute('#pseudonym', 'aria-invalid')).toBe('true');
+  });
+
+  it('claims the enrolment the hospital made and signs in by the signed challenge', async () => {
+    // The first synthetic patient not enrolled yet (a reused stack may have enrolled some).
+    for (let i = 0; i < 4 && !pseudonym; i++) {
+      try {
+        pseudonym = JSON.parse(
+          consentry(['institution', 'enrol', '--keystore', stack.hospital, '--identifier', `SYN-1-0000${i}`, '--pepper-file', stack.pepper,
+            '--patient', address, '--node', stack.nodeWs, '--json'], { CONSENTRY_PASSPHRASE: 'hospital' }),
+        ).pseudonym;
+      } catch (e) {
+        if (!String(e).includes('PseudonymTaken')) throw e;
+      }
+    }
+    await page.fill('#pseudonym', pseudonym);
+    await page.click('#claim');
+    await page.waitForSelector('#grant', { timeout: 90_000 });
+    expect(await page.textContent('#consents-h')).toContain('My consents');
+    // The pseudonym is in no URL the browser keeps.
+    expect(page.url()).not.toContain(pseudonym.slice(2));
+  });
+
+  it('refuses a grant with no category, naming the field', async () => {
+    await page.check('input[name=purposes][data-name=simulation]');
+    await page.click('#grant');
+    await expect.poll(() => page.locator('form:has(#grant) [role=alert]').textContent()).toContain('categories');
+    expect(await page.locator('[data-consent]').count()).toBe(0);
+  });
+
+  it('grants; the transaction is shown until finalized, and the consent listed', async () => {
+    for (const c of ['demographics', 'labs', 'genomic']) await page.check(`form:has(#grant) input[name=categories][data-name=${c}]`);
+    await page.click('#grant');
+    await page.waitForSelector('form:has(#grant) .tx[data-stage=finalized]', { timeout: 90_000 });
+    await page.waitForSelector('[data-consent]', { timeout: 60_000 });
+    const card = await page.textContent('[data-consent]');
+    expect(card).toContain('simulation');
+    expect(card).toContain('labs');
+    await check('patient-consents');
+  });
+
+  it('the CLI opens the keystore the browser exports', async () => {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('text=Export for the consentry CLI')]);
+    const file = path.join(stack.dir, 'browser-wallet.json');
+    await dl.saveAs(file);
+    const listed = JSON.parse(consentry(['wallet', 'consents', '--keystore', file, '--node', stack.nodeWs, '--json'], { CONSENTRY_PASSPHRASE: PASS }));
+    expect(JSON.stringify(listed)).toContain('simulation');
+  });
+
+  it('a clinician job completes; after a revoke the next is denied; the timeline shows both', async () => {
+    const first = job();
+    expect(JSON.stringify(first)).toMatch(/completed/i);
+    await page.waitForSelector('tr.state-completed', { timeout: 60_000 });
+    page.once('dialog', (d) => void d.accept());
+    await page.click('[data-consent] [data-action=revoke]');
+    await page.waitForSelector('[data-consent] .badge.revoked', { timeout: 90_000 });
+    const second = job();
+    expect(JSON.stringify(second)).toMatch(/denied/i);
+    await page.waitForSelector('tr.state-denied', { timeout: 60_000 });
+    const rows = await page.locator('table.timeline tbody tr').allTextContents();
+    expect(rows.length).toBe(2);
+    expect(rows.join('\n')).toMatch(/denied/);
+    await check('patient-timeline');
+  });
+
+  it('a wrong passphrase does not unlock, and changes nothing', async () => {
+    await page.click('text=Lock');
+    await page.waitForSelector('#unlock-pass');
+    const before = await page.evaluate(() => JSON.stringify(localStorage));
+    await page.fill('#unlock-pass', 'wrong passphrase');
+    await page.click('#unlock');
+    await expect.poll(() => page.textContent('[role=alert]'), { timeout: 30_000 }).toContain('wrong passphrase');
+    expect(await page.evaluate(() => JSON.stringify(localStorage))).toBe(before);
+    await check('patient-unlock');
+    await page.fill('#unlock-pass', PASS);
+    await page.click('#unlock');
+    await page.waitForSelector('#grant', { timeout: 60_000 });
+  });
+
+  it('no serious or critical accessibility violation, no CSP violation', async () => {
+    fs.writeFileSync(path.join(artifacts, 'patient-axe.json'), JSON.stringify(a11y, null, 2));
+    expect(a11y).toEqual(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
+    expect(await cspViolations(page)).toEqual([]);
+  });
+});

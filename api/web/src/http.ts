@@ -1,0 +1,53 @@
+// The API over fetch: JSON in and out, bearer token in memory only, and RFC 9457 problem
+// documents turned into errors that name the field the API names.
+
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly field?: string,
+  ) {
+    super(field ? `${field}: ${detail}` : detail);
+  }
+}
+
+let token: string | null = null;
+export function setToken(t: string | null): void {
+  token = t;
+}
+export function hasToken(): boolean {
+  return token !== null;
+}
+
+async function problemOf(resp: Response): Promise<ApiProblem> {
+  const text = await resp.text();
+  try {
+    const p = JSON.parse(text) as { title?: string; detail?: string; field?: string };
+    return new ApiProblem(resp.status, p.title ?? resp.statusText, p.detail ?? text, p.field);
+  } catch {
+    return new ApiProblem(resp.status, resp.statusText, text || `HTTP ${resp.status}`);
+  }
+}
+
+export async function request(method: string, path: string, body?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  let resp: Response;
+  try {
+    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit' });
+  } catch (e) {
+    throw new ApiProblem(0, 'Unreachable', `the API at ${location.origin} cannot be reached (${String(e)})`);
+  }
+  if (!resp.ok) throw await problemOf(resp);
+  return resp;
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return (await request('GET', path)).json() as Promise<T>;
+}
+
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  return (await request('POST', path, body)).json() as Promise<T>;
+}

@@ -1,0 +1,29 @@
+// Signing in to the API with the in-browser key, exactly as `consentry` does.
+import type { ApiPromise } from '@polkadot/api';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { postJson, request, setToken } from './http';
+import { checkSignIn, parseSignIn } from './signin';
+
+export type Identity =
+  | { role: 'patient'; subject: number }
+  | { role: 'institution'; institution: number }
+  | { role: 'auditor'; institution: number };
+
+export async function signIn(api: ApiPromise, pair: KeyringPair): Promise<Identity> {
+  const { challenge } = await postJson<{ challenge: string }>('/v1/auth/challenge', { account: pair.address });
+  const msg = parseSignIn(challenge);
+  checkSignIn(msg, location.origin, pair.address, api.genesisHash.toHex(), Math.floor(Date.now() / 1000));
+  const signature = u8aToHex(pair.sign(u8aWrapBytes(stringToU8a(challenge))));
+  const s = await postJson<{ token: string; identity: Identity }>('/v1/auth/session', { account: pair.address, challenge, signature });
+  setToken(s.token);
+  return s.identity;
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await request('DELETE', '/v1/auth/session');
+  } finally {
+    setToken(null);
+  }
+}
