@@ -184,7 +184,6 @@ fn optimize(input: &Path, output: &Path) {
         .add_pass(Pass::SignextLowering)
         .add_pass(Pass::StripDebug)
         .add_pass(Pass::StripProducers)
-        .add_pass(Pass::StripTargetFeatures)
         .zero_filled_memory(true)
         .debug_info(false)
         .run(input, output)
