@@ -81,7 +81,7 @@ export async function startStack({ webDir = path.join(webRoot, 'dist'), log = pr
     '--listen', `127.0.0.1:${workerPort}`, '--dev', '--key-uri', '//Bob', '--api-token-file', token]);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   run('consentry-api', ['--node', nodeWs, '--database', `sqlite://${path.join(dir, 'index.db')}?mode=rwc`,
-    '--listen', `127.0.0.1:${apiPort}`, '--public-url', publicUrl ?? apiUrl, ...(webDir ? ['--web-dir', webDir] : []),
+    '--listen', `127.0.0.1:${apiPort}`, '--public-url', publicUrl ?? apiUrl, ...(webDir ? ['--web-dir', webDir, '--web-verify-node', `http://127.0.0.1:${rpcPort}`] : []),
     '--worker-url', `http://127.0.0.1:${workerPort}`, '--worker-institution', '0', '--worker-token-file', token]);
   await waitFor('the API', async () => (await fetch(`${apiUrl}/ready`)).ok);
 

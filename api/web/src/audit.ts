@@ -1,8 +1,240 @@
-// The auditor's dashboard (next slice): ledger search, summaries, in-browser proof checks.
-import { h, replace } from './dom';
-import type { Ctx } from './ui';
+// The auditor's dashboard: per-institution summaries (a chart with its table), a paged ledger
+// search with exports, and the in-browser verification of any record against a node the auditor
+// picks. Signs in with the auditor institution's service key, kept as the wallet page keeps keys.
+import { append, download, field, h, localTime, replace } from './dom';
+import { ApiProblem, getJson, hasToken, request } from './http';
+import { label, type Names } from './names';
+import type { AccessRow } from './patient';
+import { signIn } from './session';
+import { bars } from './svgchart';
+import { busy, clearErrors, showError, type Ctx } from './ui';
+import { verify, type ProofDoc } from './verify';
+import * as wallet from './wallet';
 
-export async function render(root: HTMLElement, _ctx: Ctx): Promise<void> {
+interface Counts { total: number; granted: number; denied: number; completed: number; failed: number; aborted: number; emergency: number }
+// Per institution the counts are flattened beside its id (api/indexer's InstitutionSummary).
+interface Summary { total: Counts; institutions: (Counts & { institution: number })[] }
+
+const STATES = ['granted', 'denied', 'emergency', 'completed', 'failed', 'aborted'];
+
+export async function render(root: HTMLElement, ctx: Ctx): Promise<void> {
   document.title = 'Auditor — Consentry';
-  replace(root, h('h1', {}, 'Auditor'), h('p', {}, 'Not built yet.'));
+  replace(root, h('h1', {}, 'Audit the ledger'));
+  const pair = wallet.current();
+  if (!pair) {
+    append(root, h('p', {}, 'Sign in with your institution’s service key: ', h('a', { href: '/app/' }, 'import or unlock it on the wallet page'), ', then come back.'));
+    return;
+  }
+  if (!ctx.identity || !hasToken()) {
+    const status = h('div');
+    append(root, status);
+    try {
+      ctx.identity = await signIn(await ctx.api(), pair);
+    } catch (e) {
+      showError(status, e);
+      return;
+    }
+  }
+  if (ctx.identity.role === 'patient') {
+    append(root, h('p', {}, 'This key is a patient’s; the ledger is audited with an auditor institution’s service key.'));
+    return;
+  }
+  append(root, h('p', {}, `Signed in for institution #${ctx.identity.institution} (${ctx.identity.role}).`));
+  const names = await ctx.names();
+  const summary = h('section', { 'aria-labelledby': 'summary-h' });
+  append(root, summary, searchView(ctx, names));
+  try {
+    renderSummary(summary, await getJson<Summary>('/v1/summary'));
+  } catch (e) {
+    showError(summary, e);
+  }
+}
+
+function renderSummary(el: HTMLElement, s: Summary): void {
+  const cols: (keyof Counts)[] = ['total', 'granted', 'completed', 'denied', 'emergency', 'failed', 'aborted'];
+  replace(
+    el,
+    h('h2', { id: 'summary-h' }, 'Accesses per institution'),
+    bars(
+      'Access records per institution: completed, denied and emergency',
+      s.institutions.map((i) => `#${i.institution}`),
+      [
+        { name: 'completed', values: s.institutions.map((i) => i.completed), cls: 'series-ok' },
+        { name: 'denied', values: s.institutions.map((i) => i.denied), cls: 'series-denied' },
+        { name: 'emergency', values: s.institutions.map((i) => i.emergency), cls: 'series-emergency' },
+      ],
+    ),
+    h(
+      'table',
+      { id: 'summary-table' },
+      h('caption', {}, 'The same counts as a table'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Institution'), ...cols.map((c) => h('th', { scope: 'col' }, c)))),
+      h(
+        'tbody',
+        {},
+        ...s.institutions.map((i) => h('tr', {}, h('th', { scope: 'row' }, `#${i.institution}`), ...cols.map((c) => h('td', {}, i[c])))),
+        h('tr', {}, h('th', { scope: 'row' }, 'All'), ...cols.map((c) => h('td', {}, s.total[c]))),
+      ),
+    ),
+  );
+}
+
+function searchView(ctx: Ctx, names: Names): HTMLElement {
+  const pseudonym = h('input', { type: 'text', autocomplete: 'off', class: 'mono', id: 'q-pseudonym', 'data-field': 'pseudonym' });
+  const institution = h('input', { type: 'number', min: 0, id: 'q-institution', 'data-field': 'institution' });
+  const purpose = h('select', { id: 'q-purpose', 'data-field': 'purpose' }, h('option', { value: '' }, 'any'), ...names.purposes.map((p) => h('option', { value: p }, label(p))));
+  const state = h('select', { id: 'q-state', 'data-field': 'state' }, h('option', { value: '' }, 'any'), ...STATES.map((s) => h('option', { value: s }, s)));
+  const from = h('input', { type: 'date', id: 'q-from', 'data-field': 'from_ms' });
+  const to = h('input', { type: 'date', id: 'q-to', 'data-field': 'to_ms' });
+  const go = h('button', { type: 'submit', id: 'search' }, 'Search');
+  const err = h('div');
+  const results = h('div', { id: 'results' });
+  const verifyPanel = h('section', { 'aria-labelledby': 'verify-h', class: 'card', id: 'verify' });
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'search-h', role: 'search' },
+    h('h2', { id: 'search-h' }, 'Search the ledger'),
+    h('div', { class: 'grid' }, field('Patient pseudonym (64 hex digits)', pseudonym), field('Institution id', institution), field('Purpose', purpose), field('State', state), field('Requested from (local date)', from), field('Requested before (local date)', to)),
+    go,
+    err,
+  );
+  const query = (): URLSearchParams => {
+    const q = new URLSearchParams();
+    const p = pseudonym.value.trim();
+    if (p) {
+      if (!/^(0x)?[0-9a-fA-F]{64}$/.test(p)) throw new ApiProblem(0, '', 'a pseudonym is 64 hexadecimal digits', 'pseudonym');
+      q.set('pseudonym', p);
+    }
+    if (institution.value) q.set('institution', institution.value);
+    if (purpose.value) q.set('purpose', purpose.value);
+    if (state.value) q.set('state', state.value);
+    if (from.value) q.set('from_ms', String(new Date(`${from.value}T00:00:00`).getTime()));
+    if (to.value) q.set('to_ms', String(new Date(`${to.value}T00:00:00`).getTime() + 86_400_000));
+    return q;
+  };
+  const load = async (cursor?: string) => {
+    const q = query();
+    q.set('limit', '25');
+    if (cursor) q.set('cursor', cursor);
+    const page = await getJson<{ items: AccessRow[]; next_cursor: string | null }>(`/v1/access?${q}`);
+    renderResults(results, ctx, page.items, verifyPanel, cursor !== undefined);
+    if (page.next_cursor) {
+      const more = h('button', { type: 'button', id: 'next-page' }, 'Next page');
+      more.addEventListener('click', () => void busy(more, () => load(page.next_cursor!).catch((e) => showError(err, e, form))));
+      append(results, more);
+    }
+  };
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void busy(go, async () => {
+      clearErrors(err, form);
+      try {
+        await load();
+      } catch (e) {
+        showError(err, e, form);
+      }
+    });
+  });
+  const exp = (fmt: string, name: string) => {
+    const b = h('button', { type: 'button', id: `export-${fmt}` }, `Export ${fmt.toUpperCase()} (UTC)`);
+    b.addEventListener('click', () =>
+      void busy(b, async () => {
+        clearErrors(err, form);
+        try {
+          const q = query();
+          q.set('format', fmt);
+          download(name, await (await request('GET', `/v1/export/access?${q}`)).blob());
+        } catch (e) {
+          showError(err, e, form);
+        }
+      }),
+    );
+    return b;
+  };
+  append(form, h('div', { class: 'row' }, exp('csv', 'ledger.csv'), exp('fhir', 'ledger.fhir.json')));
+  return h('div', {}, form, results, verifyPanel);
+}
+
+function renderResults(el: HTMLElement, ctx: Ctx, rows: AccessRow[], panel: HTMLElement, paged: boolean): void {
+  replace(
+    el,
+    rows.length === 0
+      ? h('p', {}, 'No record matches.')
+      : h(
+          'table',
+          { class: 'ledger' },
+          h('caption', {}, `${rows.length} record(s)${paged ? ' (later page)' : ''}, newest first; times are local`),
+          h('thead', {}, h('tr', {}, ...['Id', 'When', 'Institution', 'Purpose', 'Data', 'State', 'Block', ''].map((t) => h('th', { scope: 'col' }, t)))),
+          h(
+            'tbody',
+            {},
+            ...rows.map((r) => {
+              const v = h('button', { type: 'button', 'data-verify': r.id }, `Verify #${r.id}`);
+              v.addEventListener('click', () => verifyView(panel, ctx, r.id));
+              return h(
+                'tr',
+                { class: `state-${r.state}${r.emergency ? ' emergency' : ''}`, 'data-record': r.id },
+                h('td', {}, r.id),
+                h('td', {}, localTime(r.requested_at_ms)),
+                h('td', {}, `#${r.institution}`),
+                h('td', {}, label(r.purpose)),
+                h('td', {}, r.categories.map(label).join(', ')),
+                h('td', {}, r.state === 'denied' && r.deny_reason ? `denied (${r.deny_reason})` : r.state, r.emergency ? ' — emergency' : ''),
+                h('td', {}, r.block_number),
+                h('td', {}, v),
+              );
+            }),
+          ),
+        ),
+  );
+}
+
+let configNodes: string[] | null = null;
+async function nodes(): Promise<string[]> {
+  if (!configNodes) {
+    const c = (await (await fetch('/app/config.json')).json()) as { verify_nodes?: string[] };
+    configNodes = c.verify_nodes ?? [];
+  }
+  return configNodes;
+}
+
+function verifyView(panel: HTMLElement, ctx: Ctx, id: number): void {
+  const node = h('input', { type: 'url', id: 'verify-node', 'data-field': 'node', list: 'verify-nodes' });
+  const list = h('datalist', { id: 'verify-nodes' });
+  void nodes().then((ns) => {
+    ns.forEach((n) => append(list, h('option', { value: n })));
+    if (ns[0] && !node.value) node.value = ns[0];
+  });
+  const go = h('button', { type: 'button', id: 'verify-go' }, `Check record #${id}`);
+  const out = h('div', { id: 'verify-result', role: 'status', 'aria-live': 'polite' });
+  replace(
+    panel,
+    h('h2', { id: 'verify-h' }, `Verify record #${id} in this browser`),
+    h('p', { class: 'hint' }, 'The proof comes from the API; the block header comes from the node you choose here. This page checks that the block is final on that node, that the proof holds against the header’s state root, and that the proven value is record #', String(id), '. Trust the node you choose, not the API.'),
+    field('Node (its HTTP JSON-RPC URL)', node, 'Nodes this page may reach are listed; a node not allowed by the page’s policy cannot be reached.'),
+    list,
+    go,
+    out,
+  );
+  go.addEventListener('click', () =>
+    void busy(go, async () => {
+      clearErrors(out, panel);
+      try {
+        const n = node.value.trim();
+        if (!n) throw new ApiProblem(0, '', 'choose a node', 'node');
+        const doc = await getJson<ProofDoc>(`/v1/access/${id}/proof`);
+        const v = await verify(await ctx.api(), doc, id, n);
+        replace(
+          out,
+          h('p', { class: 'verified', 'data-verified': 'true' }, `Verified: record #${v.id} is in the state of finalized block #${v.block} (${v.blockHash}), whose header came from ${v.node}.`),
+          h('pre', { class: 'mono small' }, JSON.stringify(v.record, null, 2)),
+        );
+      } catch (e) {
+        replace(out);
+        showError(out, e, panel);
+        out.firstElementChild?.setAttribute('data-verified', 'false');
+      }
+    }),
+  );
+  node.focus();
 }

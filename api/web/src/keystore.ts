@@ -8,6 +8,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha';
 import { scryptAsync } from '@noble/hashes/scrypt';
 import { bytesToHex, hexToBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils';
 import { Keyring } from '@polkadot/keyring';
+import { mnemonicValidate } from '@polkadot/util-crypto';
 
 export const VERSION = 1;
 
@@ -37,6 +38,13 @@ export class KeystoreError extends Error {}
 
 /** The SS58 address (generic prefix 42) of a secret URI's sr25519 key; throws on a bad URI. */
 export function addressOf(secretUri: string): string {
+  // As the CLI (subxt-signer's SecretUri): the phrase is a BIP-39 mnemonic, a 32-byte hex seed,
+  // or empty (the dev phrase, `//Alice`). polkadot.js would also take any short string as a raw
+  // seed; the CLI would not, so neither does this.
+  const phrase = secretUri.trim().split('/')[0].trim();
+  if (phrase !== '' && !/^0x[0-9a-fA-F]{64}$/.test(phrase) && !mnemonicValidate(phrase)) {
+    throw new KeystoreError('not a valid mnemonic or secret URI: the words are not a BIP-39 mnemonic (check the words and their order)');
+  }
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   try {
     return keyring.createFromUri(secretUri.trim()).address;

@@ -13,6 +13,7 @@ import { showError, type Ctx } from './ui';
 interface Config {
   rpc: string;
   api: string;
+  verify_nodes?: string[];
 }
 
 async function boot(): Promise<void> {

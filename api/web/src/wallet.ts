@@ -4,7 +4,7 @@
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a } from '@polkadot/util';
-import { mnemonicGenerate, mnemonicValidate } from '@polkadot/util-crypto';
+import { mnemonicGenerate } from '@polkadot/util-crypto';
 import * as ks from './keystore';
 
 const STORE = 'consentry.key.v1';
@@ -72,10 +72,6 @@ export function newMnemonic(): string {
 
 /** Checks a secret URI (mnemonic with optional path, or a dev URI) and returns its address. */
 export function checkSecret(uri: string): string {
-  const phrase = uri.trim().split('//')[0].trim();
-  if (phrase && !mnemonicValidate(phrase) && !/^0x[0-9a-fA-F]{64}$/.test(phrase)) {
-    throw new ks.KeystoreError('not a valid BIP-39 mnemonic (check the words and their order)');
-  }
   return ks.addressOf(uri);
 }
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The web app's checks, run by scripts/test.sh after the workspace's release build: install (Node,
+# the lockfile's packages, Debian's Chromium), type-check, lint, build, unit tests, then the
+# browser tests in headless Chromium against a real node, API (serving this build) and worker
+# started from $CARGO_TARGET_DIR/release. Fails, never skips, when anything is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+npx tsc --noEmit
+npx eslint .
+npx vite build
+npx vitest run --config vitest.config.ts
+npx vitest run --config vitest.e2e.config.ts
