@@ -294,7 +294,7 @@ mod tests {
     /// memcpy and a global, a custom section, and bodies with the given instructions.
     fn module(body: &[u8]) -> Vec<u8> {
         let mut m = b"\0asm\x01\0\0\0".to_vec();
-        let mut sec = |id: u8, content: Vec<u8>, m: &mut Vec<u8>| {
+        let sec = |id: u8, content: Vec<u8>, m: &mut Vec<u8>| {
             m.push(id);
             leb_bytes(content.len() as u64, m);
             m.extend(content);
