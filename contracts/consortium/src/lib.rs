@@ -13,9 +13,11 @@
 //!    fails still counts (the conservative choice: sites may have released noised updates);
 //! 2. each participating site submits its cohort: the number of access records that granted it
 //!    patients this round and the digest of their ids;
-//! 3. the aggregator (the coordinator) commits the set of sites that advertised secure-aggregation
-//!    keys (with the digest of the signed key bundle) and then the set that sent masked inputs,
-//!    so it cannot show different sets to different sites;
+//! 3. each site advertises the digest of its secure-aggregation public keys, in a transaction
+//!    signed by its institution's key; the aggregator (the coordinator) commits the set of sites
+//!    whose keys it relays (each must have advertised: it cannot invent a site, and sites check
+//!    relayed keys against the advertised digests) and then the set that sent masked inputs, so
+//!    it cannot show different sets to different sites;
 //! 4. the coordinator closes the round with the aggregated model's digest (every site of the
 //!    input set must have submitted its cohort), or fails it; after the deadline any site may
 //!    mark it expired.
@@ -258,6 +260,10 @@ pub mod consortium {
         EmptyCohort,
         /// A site of the input set has not submitted its cohort.
         MissingCohort { site: InstitutionId },
+        /// The site advertised its round key already.
+        AlreadyAdvertised { site: InstitutionId },
+        /// The key set names a site that did not advertise its round key on chain.
+        SiteDidNotAdvertise { site: InstitutionId },
     }
 
     /// A member joined as a site.
@@ -284,6 +290,15 @@ pub mod consortium {
         pub round: RoundIndex,
         pub site: InstitutionId,
         pub records: u32,
+    }
+
+    /// A site advertised the digest of its round's secure-aggregation public keys.
+    #[ink(event)]
+    pub struct KeyAdvertised {
+        #[ink(topic)]
+        pub round: RoundIndex,
+        pub site: InstitutionId,
+        pub key_digest: Digest,
     }
 
     /// The aggregator committed the sites that advertised keys.
@@ -333,6 +348,8 @@ pub mod consortium {
         rounds: Mapping<RoundIndex, Round>,
         rounds_opened: u32,
         cohorts: Mapping<(RoundIndex, InstitutionId), Cohort>,
+        /// Per round and site, the digest of the site's advertised public keys.
+        keys: Mapping<(RoundIndex, InstitutionId), Digest>,
     }
 
     impl Consortium {
@@ -347,6 +364,7 @@ pub mod consortium {
                 rounds: Mapping::default(),
                 rounds_opened: 0,
                 cohorts: Mapping::default(),
+                keys: Mapping::default(),
             })
         }
 
@@ -475,8 +493,39 @@ pub mod consortium {
             Ok(())
         }
 
+        /// A joined site advertises, with its institution's key, the digest of its public keys
+        /// for an open round's secure aggregation (before the key set is committed). Other sites
+        /// check the keys the aggregator relays against it, so the aggregator can neither invent
+        /// a site nor substitute a site's keys.
+        #[ink(message, selector = 0xC0C0_0008)]
+        pub fn advertise_key(
+            &mut self,
+            round: RoundIndex,
+            key_digest: Digest,
+        ) -> Result<(), Error> {
+            let me = self.caller_institution()?;
+            if !self.joined.contains(&me.id) {
+                return Err(Error::NotJoined { institution: me.id });
+            }
+            let r = self.open(round)?;
+            if r.key_sites.is_some() {
+                return Err(Error::KeysAlreadyCommitted);
+            }
+            if self.keys.contains((round, me.id)) {
+                return Err(Error::AlreadyAdvertised { site: me.id });
+            }
+            self.keys.insert((round, me.id), &key_digest);
+            self.env().emit_event(KeyAdvertised {
+                round,
+                site: me.id,
+                key_digest,
+            });
+            Ok(())
+        }
+
         /// The coordinator commits the sites that advertised secure-aggregation keys in an open
-        /// round, with the digest of their signed key bundle.
+        /// round (each must have advertised its own on chain), with the digest of the key bundle
+        /// it relays.
         #[ink(message, selector = 0xC0C0_0003)]
         pub fn commit_keys(
             &mut self,
@@ -490,10 +539,12 @@ pub mod consortium {
                 return Err(Error::KeysAlreadyCommitted);
             }
             self.check_sites(&sites, |s| {
-                if self.joined.contains(&s) {
-                    Ok(())
-                } else {
+                if !self.joined.contains(&s) {
                     Err(Error::SiteNotJoined { site: s })
+                } else if !self.keys.contains((round, s)) {
+                    Err(Error::SiteDidNotAdvertise { site: s })
+                } else {
+                    Ok(())
                 }
             })?;
             r.key_sites = Some(SiteSet {
@@ -633,6 +684,12 @@ pub mod consortium {
         #[ink(message, selector = 0xC0C0_0015)]
         pub fn cohort(&self, round: RoundIndex, site: InstitutionId) -> Option<Cohort> {
             self.cohorts.get((round, site))
+        }
+
+        /// The digest a site advertised for its keys in a round.
+        #[ink(message, selector = 0xC0C0_0017)]
+        pub fn advertised_key(&self, round: RoundIndex, site: InstitutionId) -> Option<Digest> {
+            self.keys.get((round, site))
         }
 
         /// The open round, if one is.

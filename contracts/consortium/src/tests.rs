@@ -81,7 +81,7 @@ type Snapshot = (
     u32,
     Option<RoundIndex>,
     Vec<Option<Round>>,
-    Vec<Option<Cohort>>,
+    Vec<(Option<Cohort>, Option<[u8; 32]>)>,
 );
 
 fn snapshot(c: &Consortium) -> Snapshot {
@@ -95,7 +95,7 @@ fn snapshot(c: &Consortium) -> Snapshot {
         (0..=n).map(|r| c.round(r)).collect(),
         (0..=n)
             .flat_map(|r| (0..=OUTSIDER).map(move |s| (r, s)))
-            .map(|(r, s)| c.cohort(r, s))
+            .map(|(r, s)| (c.cohort(r, s), c.advertised_key(r, s)))
             .collect(),
     )
 }
@@ -129,6 +129,15 @@ fn joined() -> Consortium {
         c.join().unwrap();
     }
     c
+}
+
+/// The sites with these keys advertise their round keys (digest: the key byte, repeated).
+fn advertise(c: &mut Consortium, round: RoundIndex, keys: &[u8]) {
+    for k in keys {
+        as_(*k);
+        c.advertise_key(round, [*k; 32]).unwrap();
+    }
+    as_(K_COORD);
 }
 
 /// `joined()` with round 0 open at time 1 000 (ε after = 0.2).
@@ -361,7 +370,10 @@ fn two_rounds_run_to_completion() {
     let s: CohortSubmitted = decode(events().last().unwrap());
     assert_eq!((s.round, s.site, s.records), (0, H3, 7));
 
-    as_(K_COORD);
+    advertise(&mut c, 0, &[K_H1, K_H2, K_H3]);
+    assert_eq!(c.advertised_key(0, H2), Some([K_H2; 32]));
+    let a: KeyAdvertised = decode(events().last().unwrap());
+    assert_eq!((a.round, a.site, a.key_digest), (0, H3, [K_H3; 32]));
     c.commit_keys(0, vec![H1, H2, H3], [0xee; 32]).unwrap();
     let k: KeysCommitted = decode(events().last().unwrap());
     assert_eq!(
@@ -408,12 +420,12 @@ fn two_rounds_run_to_completion() {
     c.submit_cohort(1, 39, [1; 32]).unwrap();
     as_(K_H3);
     c.submit_cohort(1, 8, [3; 32]).unwrap();
-    as_(K_COORD);
+    advertise(&mut c, 1, &[K_H1, K_H3]);
     c.commit_keys(1, vec![H1, H3], [2; 32]).unwrap();
     c.commit_inputs(1, vec![H1, H3], [3; 32]).unwrap();
     c.close_round(1, [0x12; 32]).unwrap();
     assert_eq!(c.rounds_opened(), 2);
-    assert_eq!(events().len(), base + 13);
+    assert_eq!(events().len(), base + 18);
 }
 
 #[ink::test]
@@ -576,6 +588,10 @@ fn submit_cohort_refusals() {
 fn commit_keys_refusals() {
     let _c = chain();
     let mut c = with_round();
+    advertise(&mut c, 0, &[K_H1, K_H2]);
+    refused(&mut c, Error::SiteDidNotAdvertise { site: H3 }, |c| {
+        c.commit_keys(0, vec![H1, H3, H2], [0; 32])
+    });
     as_(K_H1);
     refused(&mut c, Error::NotCoordinator { institution: H1 }, |c| {
         c.commit_keys(0, vec![H1, H2], [0; 32])
@@ -629,6 +645,7 @@ fn commit_inputs_refusals() {
     refused(&mut c, Error::KeysNotCommitted, |c| {
         c.commit_inputs(0, vec![H1, H2], [0; 32])
     });
+    advertise(&mut c, 0, &[K_H1, K_H2]);
     c.commit_keys(0, vec![H1, H2], [0; 32]).unwrap();
     as_(K_H2);
     refused(&mut c, Error::NotCoordinator { institution: H2 }, |c| {
@@ -663,6 +680,7 @@ fn close_round_refusals() {
     refused(&mut c, Error::InputsNotCommitted, |c| {
         c.close_round(0, [9; 32])
     });
+    advertise(&mut c, 0, &[K_H1, K_H2, K_H3]);
     c.commit_keys(0, vec![H1, H2, H3], [0; 32]).unwrap();
     c.commit_inputs(0, vec![H1, H2], [0; 32]).unwrap();
     as_(K_H1);
@@ -756,5 +774,64 @@ fn fail_round_refusals() {
         &mut c,
         Error::InstitutionSuspended { institution: H1 },
         |c| c.fail_round(0),
+    );
+}
+
+#[ink::test]
+fn advertise_key_refusals() {
+    let chain = chain();
+    let mut c = with_round();
+    as_(K_OUTSIDER);
+    refused(
+        &mut c,
+        Error::NotJoined {
+            institution: OUTSIDER,
+        },
+        |c| c.advertise_key(0, [1; 32]),
+    );
+    as_(K_COORD);
+    refused(&mut c, Error::NotJoined { institution: COORD }, |c| {
+        c.advertise_key(0, [1; 32])
+    });
+    as_(K_STRANGER);
+    refused(&mut c, Error::CallerNotRegistered, |c| {
+        c.advertise_key(0, [1; 32])
+    });
+    as_(K_H1);
+    refused(&mut c, Error::UnknownRound { round: 1 }, |c| {
+        c.advertise_key(1, [1; 32])
+    });
+    c.advertise_key(0, [1; 32]).unwrap();
+    refused(&mut c, Error::AlreadyAdvertised { site: H1 }, |c| {
+        c.advertise_key(0, [2; 32])
+    });
+    as_(K_H2);
+    c.advertise_key(0, [2; 32]).unwrap();
+    as_(K_COORD);
+    c.commit_keys(0, vec![H1, H2], [0; 32]).unwrap();
+    // Once the key set is committed, a late site cannot add its keys.
+    as_(K_H3);
+    refused(&mut c, Error::KeysAlreadyCommitted, |c| {
+        c.advertise_key(0, [3; 32])
+    });
+    let mut d = with_round();
+    as_(K_H3);
+    at(1_000 + DAY);
+    refused(
+        &mut d,
+        Error::DeadlinePassed {
+            deadline: 1_000 + DAY,
+        },
+        |c| c.advertise_key(0, [3; 32]),
+    );
+    d.fail_round(0).unwrap();
+    refused(&mut d, Error::RoundNotOpen { round: 0 }, |c| {
+        c.advertise_key(0, [3; 32])
+    });
+    chain.set_active(H3, false);
+    refused(
+        &mut d,
+        Error::InstitutionSuspended { institution: H3 },
+        |c| c.advertise_key(0, [3; 32]),
     );
 }
