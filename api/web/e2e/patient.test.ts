@@ -31,13 +31,17 @@ async function check(name: string) {
   a11y[name] = await axe(page);
 }
 
-function job(): { state?: string; status?: string; [k: string]: unknown } {
-  const out = consentry(
-    ['institution', 'job', '--api', stack.app, '--keystore', stack.hospital, '--pseudonym', pseudonym, '--node', stack.nodeWs,
-      '--workload', 'simulation', '--params', JSON.stringify({ drug: 'warfarin', dose_mg: 5, interval_h: 24, n_doses: 3 }), '--json'],
-    { CONSENTRY_PASSPHRASE: 'hospital' },
-  );
-  return JSON.parse(out);
+let clinic: Page;
+let clinicCtx: BrowserContext;
+
+/** Runs a simulation job on the clinician's page; returns the state it ended in. */
+async function clinicJob(): Promise<string> {
+  await clinic.fill('#job-pseudonym', pseudonym);
+  await clinic.selectOption('#job-workload', 'simulation');
+  await clinic.selectOption('#job-drug', 'warfarin');
+  await clinic.click('#run-job');
+  await clinic.waitForSelector('[data-job-state=completed], [data-job-state=denied], [data-job-state=failed], [data-job-state=error]', { timeout: 120_000 });
+  return (await clinic.getAttribute('[data-job-state]', 'data-job-state'))!;
 }
 
 beforeAll(async () => {
@@ -50,10 +54,21 @@ beforeAll(async () => {
   }
   ctx = await launch();
   page = await ctx.newPage();
+  // The hospital's clinician signs in with the hospital's service key (//Bob on the dev chain).
+  clinicCtx = await launch();
+  clinic = await clinicCtx.newPage();
+  await clinic.goto(`${stack.app}/app/`);
+  await clinic.fill('#import-secret', '//Bob');
+  await clinic.fill('#import-pass', PASS);
+  await clinic.click('#import-key');
+  await clinic.waitForSelector('text=institution #0', { timeout: 60_000 });
+  await clinic.click('nav a[data-route=clinic]');
+  await clinic.waitForSelector('#run-job', { timeout: 60_000 });
   page.on('pageerror', (e) => console.error('page error:', e.message));
 });
 
 afterAll(async () => {
+  await clinicCtx?.close();
   await ctx?.close();
   await stack?.stop?.();
 });
@@ -146,15 +161,23 @@ describe.sequential('patient wallet', () => {
     expect(JSON.stringify(listed)).toContain('simulation');
   });
 
-  it('a clinician job completes; after a revoke the next is denied; the timeline shows both', async () => {
-    const first = job();
-    expect(JSON.stringify(first)).toMatch(/completed/i);
+  it('a clinician’s job completes and its curve is drawn', async () => {
+    expect(await clinicJob()).toBe('completed');
+    await clinic.waitForSelector('#job-result svg.chart path.curve');
+    expect(await clinic.textContent('#metrics')).toMatch(/cmax/);
+    await shot(clinic, 'clinician-completed');
+    a11y['clinician-completed'] = await axe(clinic);
     await page.waitForSelector('tr.state-completed', { timeout: 60_000 });
+  });
+
+  it('after a revoke the next job is denied, saying why; the timeline shows both', async () => {
     page.once('dialog', (d) => void d.accept());
     await page.click('[data-consent] [data-action=revoke]');
     await page.waitForSelector('[data-consent] .badge.revoked', { timeout: 90_000 });
-    const second = job();
-    expect(JSON.stringify(second)).toMatch(/denied/i);
+    expect(await clinicJob()).toBe('denied');
+    expect(await clinic.textContent('#job-progress [role=alert]')).toMatch(/denied the access: Revoked|denied the access/);
+    await shot(clinic, 'clinician-denied');
+    expect(await cspViolations(clinic)).toEqual([]);
     await page.waitForSelector('tr.state-denied', { timeout: 60_000 });
     const rows = await page.locator('table.timeline tbody tr').allTextContents();
     expect(rows.length).toBe(2);
