@@ -74,6 +74,12 @@ afterAll(async () => {
 });
 
 describe.sequential('patient wallet', () => {
+  it('the app’s HTTP types were generated from the OpenAPI document this API serves', async () => {
+    const served = await (await fetch(`${stack.app}/openapi.json`)).json();
+    const kept = JSON.parse(fs.readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'));
+    expect(served, 'openapi.json is stale: node scripts/gen-api.mjs --from <API URL>').toEqual(kept);
+  });
+
   it('creates a key, kept encrypted in the browser', async () => {
     await page.goto(`${stack.app}/`);
     await expect.poll(() => page.url()).toBe(`${stack.app}/app/`);
@@ -142,9 +148,13 @@ describe.sequential('patient wallet', () => {
     expect(await page.locator('[data-consent]').count()).toBe(0);
   });
 
-  it('grants; the transaction is shown until finalized, and the consent listed', async () => {
-    for (const c of ['demographics', 'labs', 'genomic']) await page.check(`form:has(#grant) input[name=categories][data-name=${c}]`);
-    await page.click('#grant');
+  it('grants from the keyboard alone; the transaction is shown until finalized, and the consent listed', async () => {
+    for (const c of ['demographics', 'labs', 'genomic']) {
+      await page.focus(`form:has(#grant) input[name=categories][data-name=${c}]`);
+      await page.keyboard.press('Space');
+    }
+    await page.focus('#grant-days');
+    await page.keyboard.press('Enter');
     await page.waitForSelector('form:has(#grant) .tx[data-stage=finalized]', { timeout: 90_000 });
     await page.waitForSelector('[data-consent]', { timeout: 60_000 });
     const card = await page.textContent('[data-consent]');

@@ -9,6 +9,7 @@ scripts/install.sh
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 npx tsc --noEmit
 npx eslint .
+node scripts/gen-api.mjs --check
 npx vite build
 npx vitest run --config vitest.config.ts
 npx vitest run --config vitest.e2e.config.ts

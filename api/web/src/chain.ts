@@ -7,7 +7,7 @@ import { ApiPromise, HttpProvider } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
-import { postJson } from './http';
+import { postJson, type Schemas } from './http';
 
 let api: Promise<ApiPromise> | null = null;
 
@@ -85,7 +85,7 @@ export async function send(
   const nonce = await api.rpc.system.accountNextIndex(pair.address);
   const signed = await tx.signAsync(pair, { nonce });
   const hash = signed.hash.toHex();
-  await postJson<{ hash: string }>('/v1/relay', { extrinsic: signed.toHex() });
+  await postJson<Schemas['RelayResponse'], Schemas['RelayRequest']>('/v1/relay', { extrinsic: signed.toHex() });
   onStatus({ stage: 'submitted', hash });
   const deadline = Date.now() + 120_000;
   let next = start + 1;

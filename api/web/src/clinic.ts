@@ -4,7 +4,7 @@
 // therapeutic window and toxic threshold and the key metrics, or a prediction's probabilities and
 // top attributions; every chart with a table of the same numbers.
 import { append, field, h, replace } from './dom';
-import { ApiProblem, getJson, hasToken, postJson } from './http';
+import { ApiProblem, getJson, hasToken, postJson, type Schemas } from './http';
 import { signIn } from './session';
 import { bars, line, type Band, type Rule } from './svgchart';
 import { busy, clearErrors, showError, type Ctx } from './ui';
@@ -99,7 +99,7 @@ export async function render(root: HTMLElement, ctx: Ctx): Promise<void> {
         const params = workload.value === 'simulation'
           ? { drug: drug.value, dose_mg: Number(dose.value), interval_h: Number(interval.value), n_doses: Number(n.value) }
           : { drug: drug.value };
-        const queued = await postJson<{ id: string; state: string }>('/v1/jobs', { pseudonym: p, workload: workload.value, params });
+        const queued = await postJson<Schemas['JobQueued'], Schemas['JobRequest']>('/v1/jobs', { pseudonym: p, workload: workload.value, params });
         let job: Job = { id: queued.id, state: queued.state };
         const deadline = Date.now() + 180_000;
         for (;;) {

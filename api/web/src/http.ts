@@ -1,6 +1,11 @@
 // The API over fetch: JSON in and out, bearer token in memory only, and RFC 9457 problem
 // documents turned into errors that name the field the API names.
 
+import type { components } from './api-types';
+
+/** The API's request and answer types, generated from its OpenAPI document. */
+export type Schemas = components['schemas'];
+
 export class ApiProblem extends Error {
   constructor(
     readonly status: number,
@@ -23,8 +28,8 @@ export function hasToken(): boolean {
 async function problemOf(resp: Response): Promise<ApiProblem> {
   const text = await resp.text();
   try {
-    const p = JSON.parse(text) as { title?: string; detail?: string; field?: string };
-    return new ApiProblem(resp.status, p.title ?? resp.statusText, p.detail ?? text, p.field);
+    const p = JSON.parse(text) as Partial<Schemas['Problem']>;
+    return new ApiProblem(resp.status, p.title ?? resp.statusText, p.detail ?? text, p.field ?? undefined);
   } catch {
     return new ApiProblem(resp.status, resp.statusText, text || `HTTP ${resp.status}`);
   }
@@ -48,6 +53,6 @@ export async function getJson<T>(path: string): Promise<T> {
   return (await request('GET', path)).json() as Promise<T>;
 }
 
-export async function postJson<T>(path: string, body: unknown): Promise<T> {
+export async function postJson<T, B = unknown>(path: string, body: B): Promise<T> {
   return (await request('POST', path, body)).json() as Promise<T>;
 }

@@ -2,20 +2,17 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { postJson, request, setToken } from './http';
+import { postJson, request, setToken, type Schemas } from './http';
 import { checkSignIn, parseSignIn } from './signin';
 
-export type Identity =
-  | { role: 'patient'; subject: number }
-  | { role: 'institution'; institution: number }
-  | { role: 'auditor'; institution: number };
+export type Identity = Schemas['Identity'];
 
 export async function signIn(api: ApiPromise, pair: KeyringPair): Promise<Identity> {
-  const { challenge } = await postJson<{ challenge: string }>('/v1/auth/challenge', { account: pair.address });
+  const { challenge } = await postJson<Schemas['Challenge'], Schemas['ChallengeRequest']>('/v1/auth/challenge', { account: pair.address });
   const msg = parseSignIn(challenge);
   checkSignIn(msg, location.origin, pair.address, api.genesisHash.toHex(), Math.floor(Date.now() / 1000));
   const signature = u8aToHex(pair.sign(u8aWrapBytes(stringToU8a(challenge))));
-  const s = await postJson<{ token: string; identity: Identity }>('/v1/auth/session', { account: pair.address, challenge, signature });
+  const s = await postJson<Schemas['SessionGranted'], Schemas['SessionRequest']>('/v1/auth/session', { account: pair.address, challenge, signature });
   setToken(s.token);
   return s.identity;
 }

@@ -8,15 +8,9 @@ import { u8aToHex } from '@polkadot/util';
 import type { Header as HeaderT } from '@polkadot/types/interfaces';
 import { readProof } from './trie';
 
-export interface ProofDoc {
-  id: number;
-  subject: number | null;
-  block_number: number;
-  block_hash: string;
-  storage_key: string;
-  proof: string[];
-  record: string;
-}
+import type { Schemas } from './http';
+
+export type ProofDoc = Schemas['ProofDoc'];
 
 export interface Verified {
   id: number;
