@@ -18,8 +18,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "src/nested.rs"]
+mod nested;
 #[path = "src/wasm.rs"]
 mod wasm;
+
+use nested::cargo;
 
 const CONTRACTS: [&str; 2] = ["dua", "consortium"];
 
@@ -54,6 +58,7 @@ fn main() {
         "consortium",
         "metadata-gen",
         "builder/src/wasm.rs",
+        "builder/src/nested.rs",
     ] {
         println!("cargo:rerun-if-changed={}", contracts.join(path).display());
     }
@@ -90,50 +95,6 @@ fn env(key: &str) -> String {
 
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-}
-
-/// A cargo command for the contracts workspace, in an environment cleared of what the outer
-/// build set for this build script (flags, profile overrides, the target dir, clippy's wrapper).
-fn cargo(contracts: &Path, target_dir: &Path, subcommand: &str) -> Command {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    for (key, _) in std::env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let keep = key == "CARGO_HOME"
-            || key == "CARGO_MAKEFLAGS"
-            || key == "CARGO_NET_OFFLINE"
-            || key.starts_with("CARGO_HTTP_")
-            || key.starts_with("CARGO_NET_")
-            || key.starts_with("CARGO_REGISTRIES_")
-            || key.starts_with("CARGO_REGISTRY_")
-            || key.starts_with("CARGO_TERM_");
-        let drop = (key.starts_with("CARGO_") && !keep)
-            || key.starts_with("DEP_")
-            || matches!(
-                key,
-                "RUSTFLAGS"
-                    | "RUSTDOCFLAGS"
-                    | "RUSTC_WORKSPACE_WRAPPER"
-                    | "RUSTC_LINKER"
-                    | "OUT_DIR"
-                    | "TARGET"
-                    | "HOST"
-                    | "OPT_LEVEL"
-                    | "PROFILE"
-                    | "DEBUG"
-                    | "NUM_JOBS"
-            );
-        if drop {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(contracts)
-        .arg(subcommand)
-        .arg("--locked")
-        .arg("--manifest-path")
-        .arg(contracts.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    cmd
 }
 
 fn run(mut cmd: Command, what: &str) -> Vec<u8> {

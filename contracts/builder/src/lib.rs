@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(test)]
+mod nested;
 pub mod wasm;
 
 /// The data-use agreement registry (`contracts/dua`), optimized.
@@ -140,6 +142,44 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The contracts' own `#[ink::test]` unit tests (and golden-vector tests), run from here so
+    /// the workspace's test command runs them; in `$CARGO_TARGET_DIR/contracts` like the build.
+    #[test]
+    fn the_contracts_unit_tests_pass() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let contracts = manifest.parent().expect("contracts/");
+        let target = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => contracts
+                .parent()
+                .expect("repo root")
+                .join(dir)
+                .join("contracts"),
+            // <target>/<profile>/deps/<test binary>
+            None => std::env::current_exe()
+                .unwrap()
+                .ancestors()
+                .nth(3)
+                .expect("the test binary is in the target directory")
+                .join("contracts"),
+        };
+        let mut cmd = nested::cargo(contracts, &target, "test");
+        cmd.arg("--workspace");
+        let out = cmd.output().expect("cargo runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "cargo test in contracts/ failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let passed: usize = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("test result: ok. "))
+            .map(|rest| rest.split(' ').next().unwrap().parse::<usize>().unwrap())
+            .sum();
+        // env 4, dua 18, consortium 12 when this was written.
+        assert!(passed >= 34, "only {passed} contract tests ran:\n{stdout}");
     }
 
     #[test]

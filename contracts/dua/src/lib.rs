@@ -15,7 +15,8 @@
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 
 pub use consentry_ink_env::{
-    CategorySet, Digest, InstitutionId, InstitutionInfo, Moment, Purpose, PurposeSet, Role,
+    CategorySet, Decision, Digest, InstitutionId, InstitutionInfo, Moment, Purpose, PurposeSet,
+    Role, SubjectRef,
 };
 
 /// An agreement's id: 0, 1, 2, … in order of proposal.
@@ -461,6 +462,42 @@ pub mod dua {
                             && a.allows(recipient, purpose, categories, now)
                     })
                 })
+        }
+
+        /// Whether agreement `id` lets `recipient` use `categories` of `custodian`'s data for
+        /// `purpose` at time `now` (ms): the custodian's worker asks this of the agreement a job
+        /// names before it requests any access (a job may name any agreement that allows it, not
+        /// only the lowest `in_force` finds).
+        #[ink(message, selector = 0xD0A0_0014)]
+        pub fn allows(
+            &self,
+            id: DuaId,
+            custodian: InstitutionId,
+            recipient: InstitutionId,
+            purpose: Purpose,
+            categories: CategorySet,
+            now: Moment,
+        ) -> bool {
+            self.agreements.get(id).is_some_and(|a| {
+                a.terms.custodian == custodian && a.allows(recipient, purpose, categories, now)
+            })
+        }
+
+        /// What the chain's consent check decides now for `accessor` using `categories` of
+        /// `subject` for `purpose` (the chain extension's `decide` at the block's time): the same
+        /// decision the audit pallet records, but nothing is recorded and no use is consumed. A
+        /// recipient asks it before naming a patient in a job; an agreement never replaces it.
+        #[ink(message, selector = 0xD0A0_0015)]
+        pub fn consent(
+            &self,
+            subject: SubjectRef,
+            accessor: AccountId,
+            purpose: Purpose,
+            categories: CategorySet,
+        ) -> Decision {
+            self.env()
+                .extension()
+                .decide(subject, accessor, purpose, categories)
         }
 
         /// The agreement with this id.

@@ -713,3 +713,63 @@ fn in_force_reads_the_chain_extension_only_for_callers() {
     assert!(reg.get(id).is_some());
     assert_eq!(c.calls().len(), before);
 }
+
+#[ink::test]
+fn allows_checks_the_named_agreement_not_just_the_lowest() {
+    let _c = chain();
+    let mut reg = Registry::new();
+    let first = in_force_agreement(&mut reg);
+    let second = in_force_agreement(&mut reg);
+    assert_ne!(first, second);
+    for id in [first, second] {
+        assert!(reg.allows(id, HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000));
+    }
+    // Not for another custodian, recipient, purpose, category or time, nor an unknown id.
+    assert!(!reg.allows(first, CLINIC, RESEARCH, Purpose::Research, labs(), 3_000));
+    assert!(!reg.allows(first, HOSPITAL, LAB, Purpose::Research, labs(), 3_000));
+    assert!(!reg.allows(first, HOSPITAL, RESEARCH, Purpose::Treatment, labs(), 3_000));
+    let imaging = CategorySet::of(&[DataCategory::Imaging]);
+    assert!(!reg.allows(first, HOSPITAL, RESEARCH, Purpose::Research, imaging, 3_000));
+    assert!(!reg.allows(first, HOSPITAL, RESEARCH, Purpose::Research, labs(), 10_000));
+    assert!(!reg.allows(99, HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000));
+    // Terminated: no longer.
+    as_(K_RESEARCH);
+    reg.terminate(first).expect("a party terminates");
+    assert!(!reg.allows(first, HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000));
+    assert!(reg.allows(second, HOSPITAL, RESEARCH, Purpose::Research, labs(), 3_000));
+}
+
+#[ink::test]
+fn consent_is_the_chain_extensions_decision_for_exactly_the_question_asked() {
+    use consentry_ink_env::{Decision, DenyReason, SubjectRef};
+    let c = chain();
+    let reg = Registry::new();
+    let question = (
+        SubjectRef::Pseudonym([5; 32]),
+        key(K_HOSPITAL),
+        Purpose::Research,
+        labs(),
+    );
+    let permit = Decision::Permit {
+        subject: 42,
+        consents: vec![7],
+    };
+    c.set_decision(question.clone(), permit.clone());
+    let (subject, accessor, purpose, categories) = question;
+    assert_eq!(reg.consent(subject, accessor, purpose, categories), permit);
+    // Any other question gets the chain's answer for it (the mock's default: no consent).
+    assert_eq!(
+        reg.consent(subject, key(K_RESEARCH), purpose, categories),
+        Decision::Deny {
+            subject: None,
+            reason: DenyReason::NoConsent
+        }
+    );
+    // The contract passed the question through unchanged: extension function 2, these bytes.
+    let (func, input) = c.calls().last().cloned().expect("a call");
+    assert_eq!(func, consentry_ink_env::FUNC_DECIDE);
+    assert_eq!(
+        input,
+        ink::scale::Encode::encode(&(subject, key(K_RESEARCH), purpose, categories))
+    );
+}
