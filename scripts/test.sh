@@ -25,6 +25,9 @@ export CONSENTRY_SCHEMATHESIS="$(api/server/scripts/schemathesis-venv.sh)" CONSE
 # and building everything with one feature set means one copy of the dependency graph in the cache.
 # (It also builds the `consentry-node` executable the e2e tests start: the node has integration tests.)
 cargo test --release --locked --workspace
+# The web app (api/web): type-check, lint, build, unit tests, and its browser tests in Debian's
+# headless Chromium against the release node, API and worker just built.
+api/web/scripts/test.sh
 # The benchmarks of the pallets (against their mocks) and of the runtime (its permission extension
 # and the SDK's node-authorization pallet, which ships none), run as tests in the debug profile.
 # One invocation, so the SDK graph is compiled once with one feature set (two invocations compiled

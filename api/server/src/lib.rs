@@ -15,7 +15,9 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod rpc_proxy;
 pub mod tls;
+pub mod web;
 
 use axum::{
     error_handling::HandleErrorLayer,
@@ -77,6 +79,17 @@ impl AppState {
 
 /// The whole HTTP surface, with per-client `limits`.
 pub fn router(state: AppState, limits: &limits::Limits) -> Router {
+    router_with(state, limits, None, None)
+}
+
+/// The HTTP surface with, optionally, the browser app (`web`) and the allowlisted JSON-RPC proxy
+/// it reads the chain through (`rpc`); every response carries [`web::security_headers`].
+pub fn router_with(
+    state: AppState,
+    limits: &limits::Limits,
+    web: Option<web::Web>,
+    rpc: Option<rpc_proxy::RpcProxy>,
+) -> Router {
     use routes::{chain, jobs, ledger, ops};
     let v1 = Router::new()
         .route("/auth/challenge", post(ops::challenge))
@@ -92,13 +105,24 @@ pub fn router(state: AppState, limits: &limits::Limits) -> Router {
         .route("/relay", post(chain::relay))
         .route("/jobs", post(jobs::submit))
         .route("/jobs/:id", get(jobs::get));
-    Router::new()
+    let mut app = Router::new()
         .nest("/v1", v1)
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .fallback(ops::not_found)
+        .route("/openapi.json", get(ops::openapi));
+    let csp = axum::http::HeaderValue::from_str(
+        &web.as_ref()
+            .map_or_else(|| web::CSP.to_string(), web::Web::csp),
+    )
+    .expect("the policy is ASCII");
+    if let Some(web) = web {
+        app = app.merge(web.routes());
+    }
+    if let Some(rpc) = rpc {
+        app = app.merge(rpc_proxy::route(rpc));
+    }
+    app.fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             limits::Limiter::new(limits),
@@ -127,5 +151,9 @@ pub fn router(state: AppState, limits: &limits::Limits) -> Router {
         )
         // Enforced by the extractors, so an oversized body is rejected with a problem document.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            csp,
+            web::security_headers,
+        ))
         .with_state(state)
 }

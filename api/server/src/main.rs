@@ -47,6 +47,14 @@ struct Args {
     /// PEM private key of `--tls-cert`.
     #[arg(long, env = "CONSENTRY_API_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve the browser app built in this directory (`api/web/dist`) at `/app/`, with the
+    /// allowlisted JSON-RPC proxy to `--node` it reads the chain through at `/rpc`.
+    #[arg(long, env = "CONSENTRY_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+    /// A node's HTTP JSON-RPC URL the web app's auditors may check proofs against (repeatable);
+    /// the page's CSP allows fetching from these and from this API only.
+    #[arg(long, env = "CONSENTRY_WEB_VERIFY_NODE", requires = "web_dir")]
+    web_verify_node: Vec<String>,
     #[command(flatten)]
     limits: Limits,
     /// Log as JSON lines (for log shippers) instead of text.
@@ -112,7 +120,17 @@ async fn main() -> anyhow::Result<()> {
         })
     };
 
-    let app = consentry_api::router(state, &args.limits);
+    let (web, rpc) = match &args.web_dir {
+        Some(dir) => (
+            Some(
+                consentry_api::web::Web::new(dir.clone())?
+                    .with_verify_nodes(&args.web_verify_node)?,
+            ),
+            Some(consentry_api::rpc_proxy::RpcProxy::connect(&args.node).await?),
+        ),
+        None => (None, None),
+    };
+    let app = consentry_api::router_with(state, &args.limits, web, rpc);
     let handle = axum_server::Handle::new();
     let server = {
         let stopping = handle.clone();

@@ -16,6 +16,7 @@ interface Stack {
   hospital: string;
   dir: string;
   stop?: () => Promise<void>;
+  stopNode?: () => void;
 }
 
 const PASS = 'correct horse battery';
@@ -50,7 +51,7 @@ beforeAll(async () => {
     stack = { app: new URL(s.app).origin, nodeWs: s.node, pepper: s.pepper, hospital: s.hospital, dir: s.dir };
   } else {
     const s = await startStack();
-    stack = { app: s.apiUrl, nodeWs: s.nodeWs, pepper: s.pepper, hospital: s.hospital, dir: s.dir, stop: () => s.stop() };
+    stack = { app: s.apiUrl, nodeWs: s.nodeWs, pepper: s.pepper, hospital: s.hospital, dir: s.dir, stop: () => s.stop(), stopNode: () => s.stopNode() };
   }
   ctx = await launch();
   page = await ctx.newPage();
@@ -288,6 +289,20 @@ describe.sequential('auditor dashboard', () => {
     expect(await auditor.textContent('#verify-result')).toMatch(/lacks|not the record|no value/);
     await shot(auditor, 'auditor-rejected');
     await auditor.unroute('**/v1/access/*/proof');
+  });
+
+  it('with the node down, an action says the chain cannot be reached and changes nothing', async () => {
+    if (!stack.stopNode) throw new Error('this test stops the node of the stack it started; run it without CONSENTRY_WEB_E2E_STACK');
+    const consents = await page.locator('[data-consent]').count();
+    stack.stopNode();
+    await page.check('input[name=purposes][data-name=research]');
+    await page.check('form:has(#grant) input[name=categories][data-name=labs]');
+    await page.click('#grant');
+    await expect
+      .poll(() => page.locator('form:has(#grant) [role=alert]').textContent(), { timeout: 60_000 })
+      .toMatch(/cannot be reached|node|unavailable|Unreachable/i);
+    expect(await page.locator('[data-consent]').count()).toBe(consents);
+    await shot(page, 'patient-node-down');
   });
 
   it('no serious or critical accessibility violation on any page, no CSP violation', async () => {

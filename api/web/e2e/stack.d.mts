@@ -9,6 +9,7 @@ export interface RunningStack {
   pepper: string;
   hospital: string;
   enrol(index: number, address: string): { pseudonym: string };
+  stopNode(): void;
   stop(): Promise<void>;
 }
 export function startStack(opts?: { webDir?: string | null; log?: string; publicUrl?: string }): Promise<RunningStack>;

@@ -62,7 +62,7 @@ export async function startStack({ webDir = path.join(webRoot, 'dist'), log = pr
     return child;
   };
   const nodeWs = `ws://127.0.0.1:${rpcPort}`;
-  run('consentry-node', ['--dev', '--base-path', path.join(dir, 'chain'), '--rpc-port', String(rpcPort),
+  const node = run('consentry-node', ['--dev', '--base-path', path.join(dir, 'chain'), '--rpc-port', String(rpcPort),
     '--port', String(p2pPort), '--no-prometheus', '--no-telemetry', '--rpc-cors', 'all']);
   await waitFor('the node', async () => {
     const r = await fetch(`http://127.0.0.1:${rpcPort}`, { method: 'POST', headers: { 'content-type': 'application/json' },
@@ -96,6 +96,10 @@ export async function startStack({ webDir = path.join(webRoot, 'dist'), log = pr
       const outp = consentry(['institution', 'enrol', '--keystore', hospital, '--identifier', `SYN-1-${String(index).padStart(5, '0')}`,
         '--pepper-file', pepper, '--patient', address, '--node', nodeWs, '--json'], { CONSENTRY_PASSPHRASE: 'hospital' });
       return JSON.parse(outp);
+    },
+    /** Stops the node (SIGKILL), as if it went down. */
+    stopNode() {
+      node.kill('SIGKILL');
     },
     async stop() {
       for (const c of children.reverse()) c.kill('SIGTERM');

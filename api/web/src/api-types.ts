@@ -407,6 +407,13 @@ export interface components {
         };
         /** @description `POST /v1/jobs` body. */
         JobRequest: {
+            /**
+             * Format: int64
+             * @description Another institution's job for this institution's patients: the id of the data-use
+             *     agreement (in the registry contract this institution's worker checks) it runs under.
+             *     Required then; absent for this institution's own jobs.
+             */
+            agreement?: number | null;
             /** @description The workload's parameters. */
             params?: Record<string, unknown>;
             /** @description The patient's pseudonym at this institution: 64 hex digits, `0x` optional. */
