@@ -8,6 +8,11 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { axe, cspViolations, launch, shot, artifacts } from './browser';
 import { consentry, startStack } from './stack.mjs';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+import type { SignerPayloadJSON } from '@polkadot/types/types';
+import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 interface Stack {
   app: string;
@@ -212,6 +217,72 @@ describe.sequential('patient wallet', () => {
 
   it('no CSP violation on the patient pages', async () => {
     expect(await cspViolations(page)).toEqual([]);
+  });
+});
+
+describe.sequential('patient with a wallet extension', () => {
+  // A stand-in for the polkadot.js extension interface (window.injectedWeb3), backed by a key
+  // held by this test process: the page sees only addresses and signatures, as with a real one.
+  let extCtx: BrowserContext;
+  let ext: Page;
+  let nodeApi: ApiPromise;
+  const key = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(`//WebExtension/${Date.now()}`);
+
+  beforeAll(async () => {
+    await cryptoWaitReady();
+    nodeApi = await ApiPromise.create({ provider: new WsProvider(stack.nodeWs), noInitWarn: true });
+    extCtx = await launch();
+    await extCtx.exposeFunction('__extSignRaw', (data: string) => u8aToHex(key.sign(u8aWrapBytes(hexToU8a(data)))));
+    await extCtx.exposeFunction('__extSignPayload', (payload: SignerPayloadJSON) =>
+      nodeApi.registry.createType('ExtrinsicPayload', payload, { version: payload.version }).sign(key).signature);
+    await extCtx.addInitScript((address: string) => {
+      const w = window as unknown as Record<string, (...a: unknown[]) => Promise<string>>;
+      (window as unknown as { injectedWeb3: unknown }).injectedWeb3 = {
+        'polkadot-js': {
+          version: 'test',
+          enable: async () => ({
+            accounts: { get: async () => [{ address, type: 'sr25519', name: 'test' }] },
+            signer: {
+              signRaw: async (raw: { data: string }) => ({ id: 1, signature: await w.__extSignRaw(raw.data) }),
+              signPayload: async (p: unknown) => ({ id: 2, signature: await w.__extSignPayload(p) }),
+            },
+          }),
+        },
+      };
+    }, key.address);
+    ext = await extCtx.newPage();
+  });
+  afterAll(async () => {
+    await extCtx?.close();
+    await nodeApi?.disconnect();
+  });
+
+  it('claims, signs in and grants with the extension’s key', async () => {
+    await ext.goto(`${stack.app}/app/`);
+    await ext.click('[data-extension=polkadot-js]');
+    await ext.waitForSelector('#signer-source');
+    expect((await ext.textContent('#address'))!.trim()).toBe(key.address);
+    await ext.waitForSelector('#pseudonym');
+    let p = '';
+    for (let i = 0; i < 4 && !p; i++) {
+      try {
+        p = JSON.parse(consentry(['institution', 'enrol', '--keystore', stack.hospital, '--identifier', `SYN-1-0000${i}`, '--pepper-file', stack.pepper,
+          '--patient', key.address, '--node', stack.nodeWs, '--json'], { CONSENTRY_PASSPHRASE: 'hospital' })).pseudonym;
+      } catch (e) {
+        if (!String(e).includes('PseudonymTaken')) throw e;
+      }
+    }
+    await ext.fill('#pseudonym', p);
+    await ext.click('#claim');
+    await ext.waitForSelector('#grant', { timeout: 90_000 });
+    await ext.check('input[name=purposes][data-name=research]');
+    await ext.check('form:has(#grant) input[name=categories][data-name=demographics]');
+    await ext.click('#grant');
+    await ext.waitForSelector('[data-consent]', { timeout: 90_000 });
+    expect(await ext.textContent('[data-consent]')).toContain('research');
+    await shot(ext, 'patient-extension');
+    a11y['patient-extension'] = await axe(ext);
+    expect(await cspViolations(ext)).toEqual([]);
   });
 });
 

@@ -5,9 +5,9 @@
 // first); their progress is followed block by block until finalized.
 import { ApiPromise, HttpProvider } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
-import type { KeyringPair } from '@polkadot/keyring/types';
 import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
 import { postJson, type Schemas } from './http';
+import type { Signer } from './wallet';
 
 let api: Promise<ApiPromise> | null = null;
 
@@ -77,13 +77,13 @@ function failure(api: ApiPromise, events: EventRecord[], index: number): ChainEr
 export async function send(
   api: ApiPromise,
   tx: SubmittableExtrinsic<'promise'>,
-  pair: KeyringPair,
+  pair: Signer,
   onStatus: (s: TxStatus) => void,
 ): Promise<EventRecord[]> {
   onStatus({ stage: 'signing' });
   const start = (await api.rpc.chain.getHeader()).number.toNumber();
   const nonce = await api.rpc.system.accountNextIndex(pair.address);
-  const signed = await tx.signAsync(pair, { nonce });
+  const signed = await pair.signTx(tx, nonce);
   const hash = signed.hash.toHex();
   await postJson<Schemas['RelayResponse'], Schemas['RelayRequest']>('/v1/relay', { extrinsic: signed.toHex() });
   onStatus({ stage: 'submitted', hash });

@@ -84,7 +84,7 @@ export async function renderPatient(root: HTMLElement, ctx: Ctx): Promise<void> 
   stopPatient();
   replace(root, h('h1', {}, 'My consent wallet'));
   const pair = wallet.current();
-  if (!wallet.stored()) return void append(root, createOrImport(ctx));
+  if (!pair && !wallet.stored()) return void append(root, createOrImport(ctx));
   if (!pair) return void append(root, unlockView(ctx));
   append(root, keyPanel(ctx));
   if (!ctx.identity || !hasToken()) {
@@ -172,9 +172,11 @@ function keyPanel(ctx: Ctx): HTMLElement {
     { class: 'card', 'aria-labelledby': 'key-h' },
     h('h2', { id: 'key-h' }, 'Your key'),
     h('p', {}, 'Address: ', h('span', { class: 'mono', id: 'address' }, pair.address)),
-    h('p', { class: 'hint' }, 'The key stays in this browser, encrypted under your passphrase. Nothing but signatures leaves it.'),
-    h('div', { class: 'row' }, lockBtn, exportCli),
-    h('details', {}, h('summary', {}, 'Export to a browser extension'), field('Passphrase for the exported file', exportPass), exportPjs),
+    pair.source === 'browser'
+      ? h('p', { class: 'hint' }, 'The key stays in this browser, encrypted under your passphrase. Nothing but signatures leaves it.')
+      : h('p', { class: 'hint', id: 'signer-source' }, `Signing with the ${pair.source} extension: it asks you to approve each signature.`),
+    h('div', { class: 'row' }, lockBtn, pair.source === 'browser' ? exportCli : null),
+    pair.source === 'browser' ? h('details', {}, h('summary', {}, 'Export to a browser extension'), field('Passphrase for the exported file', exportPass), exportPjs) : null,
     err,
   );
 }
@@ -282,7 +284,28 @@ function createOrImport(ctx: Ctx): HTMLElement {
       }
     });
   });
-  return h('div', { class: 'grid' }, createForm, importForm, fileForm);
+  const cards: HTMLElement[] = [createForm, importForm, fileForm];
+  const exts = wallet.extensions();
+  if (exts.length > 0) {
+    const extErr = h('div');
+    const buttons = exts.map((name) => {
+      const b = h('button', { type: 'button', 'data-extension': name }, `Use ${name}`);
+      b.addEventListener('click', () =>
+        void busy(b, async () => {
+          clearErrors(extErr);
+          try {
+            await wallet.connectExtension(name);
+            ctx.rerender();
+          } catch (e) {
+            showError(extErr, e);
+          }
+        }),
+      );
+      return b;
+    });
+    cards.unshift(h('section', { class: 'card', 'aria-labelledby': 'ext-h' }, h('h2', { id: 'ext-h' }, 'Use your wallet extension'), h('p', {}, 'A wallet extension is installed in this browser. Its key signs; it never leaves the extension.'), h('div', { class: 'row' }, ...buttons), extErr));
+  }
+  return h('div', { class: 'grid' }, ...cards);
 }
 
 function unlockView(ctx: Ctx): HTMLElement {

@@ -3,7 +3,9 @@
 // through the KDF worker, never sent anywhere. The API and the node see signatures only.
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { hexToU8a } from '@polkadot/util';
+import type { SubmittableExtrinsic, Signer as PjsSigner } from '@polkadot/api/types';
+import type { Index } from '@polkadot/types/interfaces';
+import { hexToU8a, stringToHex, stringToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
 import * as ks from './keystore';
 
@@ -56,12 +58,68 @@ export function forgetStoredKey(): void {
 
 let unlocked: { pair: KeyringPair; uri: string | null } | null = null;
 
-export function current(): KeyringPair | null {
-  return unlocked?.pair ?? null;
+/** What signs: the in-browser key, or an account of an injected wallet (browser extension). */
+export interface Signer {
+  address: string;
+  /** `browser`, or the extension's name (`polkadot-js`, `talisman`, `subwallet-js`, …). */
+  source: string;
+  /** The sr25519 signature of `<Bytes>text</Bytes>`, hex (what polkadot.js `signRaw` gives). */
+  signBytes(text: string): Promise<string>;
+  /** Signs `tx` with `nonce`. */
+  signTx(tx: SubmittableExtrinsic<'promise'>, nonce: Index): Promise<SubmittableExtrinsic<'promise'>>;
+}
+
+let extension: Signer | null = null;
+
+export function current(): Signer | null {
+  if (extension) return extension;
+  if (!unlocked) return null;
+  const pair = unlocked.pair;
+  return {
+    address: pair.address,
+    source: 'browser',
+    signBytes: async (text) => u8aToHex(pair.sign(u8aWrapBytes(stringToU8a(text)))),
+    signTx: (tx, nonce) => tx.signAsync(pair, { nonce }),
+  };
 }
 
 export function lock(): void {
   unlocked = null;
+  extension = null;
+}
+
+interface InjectedAccount { address: string; type?: string; name?: string }
+interface Injected {
+  accounts: { get: () => Promise<InjectedAccount[]> };
+  signer: PjsSigner & { signRaw?: (raw: { address: string; data: string; type: 'bytes' }) => Promise<{ signature: string }> };
+}
+type InjectedWeb3 = Record<string, { enable: (origin: string) => Promise<Injected>; version?: string }>;
+
+/** The injected wallets present (the polkadot.js extension interface: `window.injectedWeb3`). */
+export function extensions(): string[] {
+  const w = (window as unknown as { injectedWeb3?: InjectedWeb3 }).injectedWeb3;
+  return w ? Object.keys(w) : [];
+}
+
+/** Signs with the first sr25519 account of the injected wallet `name` (the extension asks its user). */
+export async function connectExtension(name: string): Promise<string> {
+  const w = (window as unknown as { injectedWeb3?: InjectedWeb3 }).injectedWeb3;
+  const source = w?.[name];
+  if (!source) throw new ks.KeystoreError(`no wallet extension named ${name}`);
+  const injected = await source.enable('Consentry');
+  const accounts = (await injected.accounts.get()).filter((a) => !a.type || a.type === 'sr25519');
+  if (accounts.length === 0) throw new ks.KeystoreError(`the ${name} extension shares no sr25519 account with this page`);
+  const signRaw = injected.signer.signRaw;
+  if (!signRaw) throw new ks.KeystoreError(`the ${name} extension cannot sign messages (no signRaw)`);
+  const address = keyring().encodeAddress(accounts[0].address, 42);
+  extension = {
+    address,
+    source: name,
+    // The extension wraps the bytes in <Bytes>…</Bytes> itself before signing.
+    signBytes: async (text) => (await signRaw({ address: accounts[0].address, data: stringToHex(text), type: 'bytes' })).signature,
+    signTx: (tx, nonce) => tx.signAsync(accounts[0].address, { nonce, signer: injected.signer }),
+  };
+  return address;
 }
 
 const keyring = () => new Keyring({ type: 'sr25519', ss58Format: 42 });
