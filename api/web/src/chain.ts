@@ -6,7 +6,7 @@
 import { ApiPromise, HttpProvider } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
-import { postJson, type Schemas } from './http';
+import { ApiProblem, postJson, type Schemas } from './http';
 import type { Signer } from './wallet';
 
 let api: Promise<ApiPromise> | null = null;
@@ -73,8 +73,36 @@ function failure(api: ApiPromise, events: EventRecord[], index: number): ChainEr
   return null;
 }
 
-/** Signs `tx` with `pair`, relays it, follows it; resolves with its events once finalized. */
+/** Signs `tx` with `pair`, relays it, follows it; resolves with its events once finalized. A node
+ *  the API cannot reach (or any other failure of a chain call) is a ChainError saying so. */
 export async function send(
+  api: ApiPromise,
+  tx: SubmittableExtrinsic<'promise'>,
+  pair: Signer,
+  onStatus: (s: TxStatus) => void,
+): Promise<EventRecord[]> {
+  let sent: string | undefined;
+  try {
+    return await follow(api, tx, pair, (st) => {
+      if (st.hash) sent = st.hash;
+      onStatus(st);
+    });
+  } catch (e) {
+    if (e instanceof ChainError || e instanceof ApiProblem) {
+      onStatus({ stage: 'failed', detail: e.message });
+      throw e;
+    }
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    onStatus({ stage: 'failed', detail: why });
+    throw new ChainError(
+      sent
+        ? `the chain cannot be reached through the API any more; transaction ${sent} was sent, and whether it is final is not known (${why})`
+        : `the chain cannot be reached through the API; nothing was sent or changed (${why})`,
+    );
+  }
+}
+
+async function follow(
   api: ApiPromise,
   tx: SubmittableExtrinsic<'promise'>,
   pair: Signer,

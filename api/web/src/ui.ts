@@ -39,7 +39,7 @@ const STAGES: Record<TxStatus['stage'], string> = {
   submitted: 'Sent; waiting for a block…',
   'in-block': 'In a block; waiting for finality…',
   finalized: 'Finalized.',
-  failed: 'Refused by the chain.',
+  failed: 'Not done.',
 };
 
 /** A live region showing a transaction's progress. */
