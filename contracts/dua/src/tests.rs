@@ -754,7 +754,7 @@ fn consent_is_the_chain_extensions_decision_for_exactly_the_question_asked() {
         subject: 42,
         consents: vec![7],
     };
-    c.set_decision(question.clone(), permit.clone());
+    c.set_decision(question, permit.clone());
     let (subject, accessor, purpose, categories) = question;
     assert_eq!(reg.consent(subject, accessor, purpose, categories), permit);
     // Any other question gets the chain's answer for it (the mock's default: no consent).
