@@ -313,6 +313,8 @@ describe.sequential('auditor dashboard', () => {
     const summary = await auditor.textContent('#summary-table');
     expect(summary).toContain('#0');
     expect(await auditor.locator('svg.chart title').first().textContent()).toContain('Access records');
+    await auditor.waitForSelector('#over-time table');
+    expect(await auditor.textContent('#over-time table')).toMatch(/\d/);
     await shot(auditor, 'auditor-summary');
     a11y['auditor-summary'] = await axe(auditor);
   });

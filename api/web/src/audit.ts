@@ -45,9 +45,54 @@ export async function render(root: HTMLElement, ctx: Ctx): Promise<void> {
   append(root, summary, searchView(ctx, names));
   try {
     renderSummary(summary, await getJson<Summary>('/v1/summary'));
+    const recent = await getJson<{ items: AccessRow[] }>('/v1/access?limit=1000');
+    append(summary, overTime(recent.items));
   } catch (e) {
     showError(summary, e);
   }
+}
+
+/** Accesses, denials and emergency accesses per hour (per day over spans of two days or more) of
+ *  the latest records, as a chart and its table. */
+function overTime(rows: AccessRow[]): HTMLElement {
+  if (rows.length === 0) return h('p', {}, 'No access record yet.');
+  const times = rows.map((r) => r.requested_at_ms);
+  const daily = Math.max(...times) - Math.min(...times) >= 2 * 86_400_000;
+  const bucket = (ms: number) => {
+    const d = new Date(ms);
+    return daily ? d.toLocaleDateString() : `${d.toLocaleDateString()} ${String(d.getHours()).padStart(2, '0')}:00`;
+  };
+  const keys: string[] = [];
+  const counts = new Map<string, { accesses: number; denied: number; emergency: number }>();
+  for (const r of [...rows].sort((a, b) => a.requested_at_ms - b.requested_at_ms)) {
+    const k = bucket(r.requested_at_ms);
+    if (!counts.has(k)) {
+      counts.set(k, { accesses: 0, denied: 0, emergency: 0 });
+      keys.push(k);
+    }
+    const c = counts.get(k)!;
+    if (r.state === 'denied') c.denied += 1;
+    else c.accesses += 1;
+    if (r.emergency) c.emergency += 1;
+  }
+  const col = (f: 'accesses' | 'denied' | 'emergency') => keys.map((k) => counts.get(k)![f]);
+  return h(
+    'div',
+    { id: 'over-time' },
+    h('h3', {}, `Over time (the latest ${rows.length} records, per ${daily ? 'day' : 'hour'}, local time)`),
+    bars(`Accesses, denials and emergency accesses per ${daily ? 'day' : 'hour'}`, keys, [
+      { name: 'accesses', values: col('accesses'), cls: 'series-ok' },
+      { name: 'denied', values: col('denied'), cls: 'series-denied' },
+      { name: 'emergency', values: col('emergency'), cls: 'series-emergency' },
+    ]),
+    h(
+      'table',
+      {},
+      h('caption', {}, 'The same counts as a table'),
+      h('thead', {}, h('tr', {}, ...['Period', 'accesses', 'denied', 'emergency'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...keys.map((k) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, counts.get(k)!.accesses), h('td', {}, counts.get(k)!.denied), h('td', {}, counts.get(k)!.emergency)))),
+    ),
+  );
 }
 
 function renderSummary(el: HTMLElement, s: Summary): void {

@@ -8,6 +8,7 @@ import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
 import { ApiProblem, postJson, type Schemas } from './http';
 import type { Signer } from './wallet';
+import { checkCalls } from './names';
 
 let api: Promise<ApiPromise> | null = null;
 
@@ -81,6 +82,8 @@ export async function send(
   pair: Signer,
   onStatus: (s: TxStatus) => void,
 ): Promise<EventRecord[]> {
+  // Against a runtime whose calls differ from the ones this app builds, sign nothing.
+  checkCalls(api);
   let sent: string | undefined;
   try {
     return await follow(api, tx, pair, (st) => {

@@ -24,8 +24,37 @@ export async function loadNames(): Promise<Names> {
 
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 
+/** The calls this app signs, with the arguments it passes, in order. The runtime's metadata must
+ *  declare exactly these, or the app refuses to sign (it would build calls the runtime reads
+ *  differently). */
+export const CALLS: Record<string, string[]> = {
+  'identity.claim': ['pseudonym'],
+  'identity.appoint_guardian': ['guardian'],
+  'identity.remove_guardian': ['subject', 'guardian'],
+  'identity.forget': ['subject'],
+  'consent.grant': ['subject', 'grantee', 'purposes', 'categories', 'valid_from', 'valid_until', 'max_uses'],
+  'consent.amend': ['consent', 'purposes', 'categories', 'valid_until', 'max_uses'],
+  'consent.revoke': ['consent'],
+};
+
+const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Whether the runtime declares the calls this app signs as the app builds them; throws if not. */
+export function checkCalls(api: ApiPromise): void {
+  for (const [name, args] of Object.entries(CALLS)) {
+    const [pallet, call] = name.split('.');
+    const fn = api.tx[pallet]?.[camel(call)];
+    if (!fn) throw new Error(`the runtime has no ${name}: this app does not match it and signs nothing`);
+    const have = fn.meta.fields.map((f) => f.name.toString());
+    if (have.join(',') !== args.join(',')) {
+      throw new Error(`the runtime's ${name} takes (${have.join(', ')}), this app was built for (${args.join(', ')}): it signs nothing against this runtime`);
+    }
+  }
+}
+
 /** The chain's Purpose enum (from its metadata) must name the API's purposes, in order. */
 export function checkAgainstChain(api: ApiPromise, names: Names): void {
+  checkCalls(api);
   const meta = api.tx.audit.requestAccess.meta.fields.find((a) => a.name.toString() === 'purpose');
   if (!meta) throw new Error('the runtime has no Audit.request_access(purpose)');
   const def = api.registry.lookup.getSiType(meta.type);
