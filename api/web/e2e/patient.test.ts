@@ -340,12 +340,15 @@ describe.sequential('auditor dashboard', () => {
   it('verifies a real proof in the browser against a node it chooses', async () => {
     const id = await auditor.getAttribute('table.ledger tbody tr:last-child', 'data-record');
     await auditor.click(`[data-verify="${id}"]`);
-    const node = await auditor.inputValue('#verify-node');
-    if (!node) await auditor.fill('#verify-node', '/rpc');
+    // The auditor's own choice: the node's RPC, not the API's proxy (the API started with
+    // --web-verify-node for it, so the page's policy lets it reach that node).
+    const nodeHttp = stack.nodeWs.replace('ws://', 'http://');
+    await auditor.fill('#verify-node', nodeHttp);
     await auditor.click('#verify-go');
     await auditor.waitForSelector('#verify-result [data-verified]', { timeout: 30_000 });
     expect(await auditor.getAttribute('#verify-result [data-verified]', 'data-verified')).toBe('true');
     expect(await auditor.textContent('#verify-result')).toContain(`record #${id}`);
+    expect(await auditor.textContent('#verify-result')).toContain(`header came from ${nodeHttp}`);
     await shot(auditor, 'auditor-verified');
   });
 
