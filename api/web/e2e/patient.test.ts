@@ -186,6 +186,17 @@ describe.sequential('patient wallet', () => {
     await page.waitForSelector('tr.state-completed', { timeout: 60_000 });
   });
 
+  it('amends by narrowing only: what was not granted cannot be ticked', async () => {
+    await page.click('[data-consent] summary[data-action=amend]');
+    const form = page.locator('[data-consent] form[data-open]');
+    expect(await form.locator('input[name=categories][data-name=imaging]').isDisabled()).toBe(true);
+    expect(await form.locator('input[name=purposes][data-name=research]').isDisabled()).toBe(true);
+    await form.locator('input[name=categories][data-name=genomic]').uncheck();
+    await form.locator('button[type=submit]').click();
+    const data = page.locator('[data-consent] p', { hasText: 'Data:' });
+    await expect.poll(() => data.textContent(), { timeout: 90_000 }).toBe('Data: demographics, labs');
+  });
+
   it('after a revoke the next job is denied, saying why; the timeline shows both', async () => {
     page.once('dialog', (d) => void d.accept());
     await page.click('[data-consent] [data-action=revoke]');
