@@ -9,6 +9,10 @@ import { chain } from './chain';
 import { checkAgainstChain, loadNames, type Names } from './names';
 import { renderPatient, stopPatient, takeClaimLink } from './patient';
 import { showError, type Ctx } from './ui';
+import { signOut } from './session';
+import * as wallet from './wallet';
+
+const AUTO_LOCK_MS = 15 * 60_000;
 
 interface Config {
   rpc: string;
@@ -70,6 +74,17 @@ async function boot(): Promise<void> {
     }),
   );
   window.addEventListener('popstate', () => void render());
+  // Auto-lock: after AUTO_LOCK_MS without a key press or a click, the key is forgotten from
+  // memory and the session ended; the passphrase unlocks it again.
+  let last = Date.now();
+  for (const ev of ['keydown', 'pointerdown']) window.addEventListener(ev, () => (last = Date.now()), { passive: true });
+  window.setInterval(() => {
+    if (Date.now() - last > AUTO_LOCK_MS && wallet.current()) {
+      wallet.lock();
+      ctx.identity = null;
+      void signOut().catch(() => undefined).then(() => render());
+    }
+  }, 30_000);
   await render();
 }
 
