@@ -177,6 +177,35 @@ describe.sequential('patient wallet', () => {
     expect(JSON.stringify(listed)).toContain('simulation');
   });
 
+  it('exports the key as a polkadot.js account file that polkadot.js and a fresh browser open', async () => {
+    await page.click('text=Export to a browser extension');
+    await page.fill('details input[type=password]', 'export passphrase');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('text=Export for a browser extension (polkadot.js JSON)')]);
+    const file = path.join(stack.dir, 'pjs.json');
+    await dl.saveAs(file);
+    // What the polkadot.js extension does on "restore from JSON".
+    await cryptoWaitReady();
+    const pair = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromJson(JSON.parse(fs.readFileSync(file, 'utf8')));
+    pair.decodePkcs8('export passphrase');
+    expect(pair.address).toBe(address);
+    // And another browser profile opens it (the wrong passphrase first: refused).
+    const other = await launch();
+    try {
+      const p2 = await other.newPage();
+      await p2.goto(`${stack.app}/app/`);
+      await p2.setInputFiles('#import-file', file);
+      await p2.fill('#import-file-pass', 'wrong');
+      await p2.click('#import-file-btn');
+      await expect.poll(() => p2.textContent('form:has(#import-file) [role=alert]'), { timeout: 30_000 }).toContain('wrong passphrase');
+      await p2.fill('#import-file-pass', 'export passphrase');
+      await p2.click('#import-file-btn');
+      await p2.waitForSelector('#address');
+      expect((await p2.textContent('#address'))!.trim()).toBe(address);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a clinician’s job completes and its curve is drawn', async () => {
     expect(await clinicJob()).toBe('completed');
     await clinic.waitForSelector('#job-result svg.chart path.curve');
