@@ -78,14 +78,14 @@ if [ ! -s "$state/worker.token" ]; then
 fi
 "$bin/consentry-worker" --node ws://127.0.0.1:9944 --store "$state/patients.sqlite" \
   --jobs "$state/jobs.sqlite" --listen 127.0.0.1:8090 --dev --key-uri //Bob \
-  --api-token-file "$state/worker.token" \
+  --api-token-file "$state/worker.token" --dua-contract "$dua" \
   2> >(sed -u 's/^/[worker] /' >&2) &
 pids+=($!)
 
 # The browser app (api/web) at http://127.0.0.1:8080/app/, built when Node.js is here; auditors
 # may check proofs against the node's own RPC.
 web=()
-if api/web/scripts/install.sh && (cd api/web && npx vite build --logLevel warn); then
+if api/web/scripts/install.sh --no-browser && (cd api/web && npx vite build --logLevel warn); then
   web=(--web-dir api/web/dist --web-verify-node http://127.0.0.1:9944)
 else
   echo "warning: the web app could not be built; the API starts without it" >&2

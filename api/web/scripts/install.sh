@@ -14,7 +14,8 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
   exit 1
 fi
 
-if [ ! -x /usr/bin/chromium ]; then
+# --no-browser: only what the build needs (scripts/start.sh).
+if [ "${1:-}" != --no-browser ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
@@ -33,4 +34,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   npm ci --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
-echo "web: node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?')" >&2
+echo "web: node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'no chromium')" >&2
