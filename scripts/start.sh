@@ -78,7 +78,7 @@ if [ ! -s "$state/worker.token" ]; then
 fi
 "$bin/consentry-worker" --node ws://127.0.0.1:9944 --store "$state/patients.sqlite" \
   --jobs "$state/jobs.sqlite" --listen 127.0.0.1:8090 --dev --key-uri //Bob \
-  --api-token-file "$state/worker.token" --dua-contract "$dua" \
+  --api-token-file "$state/worker.token" \
   2> >(sed -u 's/^/[worker] /' >&2) &
 pids+=($!)
 
