@@ -260,6 +260,30 @@ describe.sequential('patient wallet', () => {
   });
 });
 
+describe('the page’s policy', () => {
+  it('blocks an injected inline script in a real browser (the CSP is in force)', async () => {
+    const other = await launch();
+    try {
+      const p = await other.newPage();
+      await p.goto(`${stack.app}/app/`);
+      await p.waitForSelector('#generate');
+      const ran = await p.evaluate(() => {
+        const w = window as unknown as { __pwned?: number };
+        const s = document.createElement('script');
+        s.textContent = 'window.__pwned = 1';
+        document.body.appendChild(s);
+        return w.__pwned === 1;
+      });
+      // (eval cannot be tried from here: code the DevTools protocol runs is exempt from the CSP;
+      // the header's lack of 'unsafe-eval' is checked by api/server/tests/web.rs.)
+      expect(ran).toBe(false);
+      await expect.poll(() => cspViolations(p)).toEqual(expect.arrayContaining([expect.stringMatching(/^script-src/)]));
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe.sequential('patient with a wallet extension', () => {
   // A stand-in for the polkadot.js extension interface (window.injectedWeb3), backed by a key
   // held by this test process: the page sees only addresses and signatures, as with a real one.
