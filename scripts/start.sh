@@ -37,6 +37,39 @@ if [ ! -f "$state/pepper.key" ]; then
   "$bin/consentry" ingest --store "$state/patients.sqlite" --pepper-file "$state/pepper.key" "$state/synth"
 fi
 
+# The institutions' contracts (contracts/, built into the `consentry` binary): the council (Alice,
+# the dev chain's whole council) deploys the data-use agreement registry by motion; the hospital
+# (Bob) proposes a sample agreement with the research institute (Charlie), which signs it into
+# force. Dev keys only, in throwaway keystores under $state/keys (passphrase "dev").
+contracts_json="$state/contracts.json"
+if [ ! -s "$contracts_json" ]; then
+  mkdir -p "$state/keys"
+  export CONSENTRY_DEV_PASSPHRASE=dev
+  for who in Alice Bob Charlie; do
+    [ -f "$state/keys/$who.json" ] || "$bin/consentry" wallet --keystore "$state/keys/$who.json" \
+      --passphrase-env CONSENTRY_DEV_PASSPHRASE import --uri "//$who" >/dev/null
+  done
+  cx() { who=$1; shift; "$bin/consentry" contracts --keystore "$state/keys/$who.json" \
+    --passphrase-env CONSENTRY_DEV_PASSPHRASE --json "$@"; }
+  dua=$(cx Alice deploy --contract dua | sed -n 's/.*"address": "\([^"]*\)".*/\1/p')
+  printf 'Sample data-use agreement between St. Example University Hospital and Example Research Institute (development chain).\n' > "$state/sample-dua.txt"
+  cx Bob dua propose --contract "$dua" --custodian 0 --recipient 1 --purposes research,federated_training \
+    --categories labs,ehr,genomic --days 365 --text "$state/sample-dua.txt" >/dev/null
+  cx Charlie dua sign --contract "$dua" --id 0 >/dev/null
+  # A sample federated-learning study: the hospital coordinates, both institutions are members.
+  cat > "$state/sample-study.json" <<'JSON'
+{"coordinator": 0, "members": [0, 1], "model": "drug-response hybrid",
+ "architecture": "consentry-inference hybrid v1", "min_sites": 1, "max_rounds": 20,
+ "round_deadline_secs": 3600, "epsilon": 8.0, "delta": 1e-5}
+JSON
+  consortium=$(cx Alice deploy --contract consortium --study "$state/sample-study.json" \
+    | sed -n 's/.*"address": "\([^"]*\)".*/\1/p')
+  echo "{\"dua\": \"$dua\", \"consortium\": \"$consortium\"}" > "$contracts_json"
+fi
+dua=$(sed -n 's/.*"dua": "\([^"]*\)".*/\1/p' "$contracts_json")
+consortium=$(sed -n 's/.*"consortium": "\([^"]*\)".*/\1/p' "$contracts_json")
+echo "Contracts: data-use agreement registry $dua (agreement 0: hospital -> research institute, in force); federated-learning consortium $consortium" >&2
+
 # The hospital's worker signs with the dev chain's hospital key (Bob, institution 0; a dev key is
 # accepted only with --dev on a dev chain: production workers use --keystore). Its job API takes
 # only callers holding the credential in worker.token (the API).
@@ -45,7 +78,7 @@ if [ ! -s "$state/worker.token" ]; then
 fi
 "$bin/consentry-worker" --node ws://127.0.0.1:9944 --store "$state/patients.sqlite" \
   --jobs "$state/jobs.sqlite" --listen 127.0.0.1:8090 --dev --key-uri //Bob \
-  --api-token-file "$state/worker.token" \
+  --api-token-file "$state/worker.token" --dua-contract "$dua" \
   2> >(sed -u 's/^/[worker] /' >&2) &
 pids+=($!)
 

@@ -12,6 +12,7 @@
 
 pub mod chain;
 pub mod cli;
+pub mod contracts;
 pub mod institution;
 pub mod jobs;
 pub mod keystore;

@@ -7,6 +7,9 @@
 //! consents, access records) are the runtime's own, from `consentry-primitives`, so nothing here
 //! decodes SCALE by hand.
 
+pub mod contracts;
+
+pub use consentry_contract_abi as contract_abi;
 pub use subxt;
 pub use subxt_signer;
 

@@ -17,6 +17,9 @@ use sp_runtime::{
     ApplyExtrinsicResult,
 };
 
+/// The event records contract dry runs return.
+type ContractsEventRecord = frame_system::EventRecord<RuntimeEvent, Hash>;
+
 impl_runtime_apis! {
     impl sp_api::Core<Block> for Runtime {
         fn version() -> RuntimeVersion {
@@ -164,6 +167,71 @@ impl_runtime_apis! {
         }
         fn counts_of(institution: InstitutionId) -> StateCounts {
             Audit::counts(institution)
+        }
+    }
+
+    // Dry runs for clients (gas estimates, contract queries). Events are collected, since a dry
+    // run's events tell a client what a call would do; the debug buffer is not (no contract here
+    // prints, and off it costs nothing).
+    impl pallet_contracts::ContractsApi<Block, AccountId, contracts::Balance, BlockNumber, Hash, ContractsEventRecord>
+        for Runtime
+    {
+        fn call(
+            origin: AccountId,
+            dest: AccountId,
+            value: contracts::Balance,
+            gas_limit: Option<sp_weights::Weight>,
+            storage_deposit_limit: Option<contracts::Balance>,
+            input_data: Vec<u8>,
+        ) -> pallet_contracts::ContractExecResult<contracts::Balance, ContractsEventRecord> {
+            let gas_limit = gas_limit.unwrap_or(contracts::max_contract_gas());
+            Contracts::bare_call(
+                origin,
+                dest,
+                value,
+                gas_limit,
+                storage_deposit_limit,
+                input_data,
+                pallet_contracts::DebugInfo::Skip,
+                pallet_contracts::CollectEvents::UnsafeCollect,
+                pallet_contracts::Determinism::Enforced,
+            )
+        }
+
+        fn instantiate(
+            origin: AccountId,
+            value: contracts::Balance,
+            gas_limit: Option<sp_weights::Weight>,
+            storage_deposit_limit: Option<contracts::Balance>,
+            code: pallet_contracts::Code<Hash>,
+            data: Vec<u8>,
+            salt: Vec<u8>,
+        ) -> pallet_contracts::ContractInstantiateResult<AccountId, contracts::Balance, ContractsEventRecord> {
+            let gas_limit = gas_limit.unwrap_or(contracts::max_contract_gas());
+            Contracts::bare_instantiate(
+                origin,
+                value,
+                gas_limit,
+                storage_deposit_limit,
+                code,
+                data,
+                salt,
+                pallet_contracts::DebugInfo::Skip,
+                pallet_contracts::CollectEvents::UnsafeCollect,
+            )
+        }
+
+        fn upload_code(
+            origin: AccountId,
+            code: Vec<u8>,
+            storage_deposit_limit: Option<contracts::Balance>,
+            determinism: pallet_contracts::Determinism,
+        ) -> pallet_contracts::CodeUploadResult<Hash, contracts::Balance> {
+            Contracts::bare_upload_code(origin, code, storage_deposit_limit, determinism)
+        }
+
+        fn get_storage(address: AccountId, key: Vec<u8>) -> pallet_contracts::GetStorageResult {
+            Contracts::get_storage(address, key)
         }
     }
 

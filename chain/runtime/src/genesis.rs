@@ -65,6 +65,13 @@ pub fn consortium(setup: ChainSetup) -> Value {
         identity: pallet_consentry_identity::GenesisConfig {
             institutions: setup.institutions
         },
+        // The keyless account council motions deploy contracts as; nothing else holds a token.
+        balances: pallet_balances::GenesisConfig {
+            balances: vec![(
+                crate::contracts::Deployer::get(),
+                crate::contracts::DEPLOYER_ENDOWMENT
+            )],
+        },
     })
 }
 

@@ -4,7 +4,11 @@
 //! finality, a council of member institutions that governs institutions, the validator set
 //! (through session keys: `ValidatorSet` + `Session`) and which nodes may peer, and the Consentry identity, consent and audit pallets.
 //!
-//! There are no balances and no fees: patients never need tokens. Instead, the
+//! Institutions' agreements with each other run as ink! contracts ([`contracts`]), deployed by
+//! council motion and reading consent through a read-only chain extension.
+//!
+//! There are no fees and no tokens to move: patients never need any. (The balances pallet is
+//! there only because contracts need an existential deposit; no signed call can touch it.) Instead, the
 //! [`permission::CheckPermission`] transaction extension admits only accounts the chain knows
 //! (institution service keys, patients, guardians, council members) into the pool, and an
 //! unregistered account only to claim an enrolment addressed to it.
@@ -26,6 +30,7 @@ use alloc::vec::Vec;
 mod benchmarks;
 pub mod apis;
 pub mod configs;
+pub mod contracts;
 pub mod genesis;
 #[cfg(feature = "runtime-benchmarks")]
 pub mod node_authorization_benchmarking;
@@ -74,7 +79,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("consentry"),
     impl_name: alloc::borrow::Cow::Borrowed("consentry"),
     authoring_version: 1,
-    spec_version: 111,
+    spec_version: 112,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,
@@ -217,6 +222,12 @@ mod runtime {
     pub type Consent = pallet_consentry_consent;
     #[runtime::pallet_index(12)]
     pub type Audit = pallet_consentry_audit;
+    /// Non-transferable balances, only for contracts' existential deposits (see [`contracts`]).
+    #[runtime::pallet_index(13)]
+    pub type Balances = pallet_balances;
+    /// ink! contracts: institutions' data-use agreements and federated-learning consortia.
+    #[runtime::pallet_index(14)]
+    pub type Contracts = pallet_contracts;
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use sp_runtime::BuildStorage;
 
 /// This package's directory as `cargo test` sets it for the running test. The compile-time value
 /// names the clone that built the binary, which a shared target directory reuses across clones.
-fn manifest_dir() -> std::path::PathBuf {
+pub(crate) fn manifest_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
 }

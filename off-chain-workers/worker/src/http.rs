@@ -197,6 +197,7 @@ pub fn view(ctx: &Ctx, j: &Job) -> Value {
         "pseudonym": j.pseudonym,
         "workload": j.workload,
         "params": j.params,
+        "agreement": j.agreement,
         "state": j.state,
         "job_digest": j.job_digest,
         "access_id": j.access_id,
@@ -232,10 +233,20 @@ async fn create(State(ctx): State<Arc<Ctx>>, body: Bytes) -> Result<Response, Pr
         .as_object()
         .ok_or_else(|| Problem::bad("body", "must be a JSON object"))?;
     for k in obj.keys() {
-        if !["requester", "pseudonym", "workload", "params"].contains(&k.as_str()) {
+        if ![
+            "requester",
+            "pseudonym",
+            "workload",
+            "params",
+            "on_behalf_of",
+            "agreement",
+        ]
+        .contains(&k.as_str())
+        {
             return Err(Problem::bad(
                 k,
-                "unknown field; allowed: requester, pseudonym, workload, params",
+                "unknown field; allowed: requester, pseudonym, workload, params, on_behalf_of, \
+                 agreement",
             ));
         }
     }
@@ -279,6 +290,7 @@ async fn create(State(ctx): State<Arc<Ctx>>, body: Bytes) -> Result<Response, Pr
     workload
         .validate(&params)
         .map_err(|e| Problem::bad(&e.field, e.detail))?;
+    let agreement = agreement_of(&ctx, obj, workload.as_ref()).await?;
     let known = ctx
         .store
         .lock()
@@ -293,7 +305,13 @@ async fn create(State(ctx): State<Arc<Ctx>>, body: Bytes) -> Result<Response, Pr
     }
     let job = ctx
         .jobs
-        .create(requester, &hex::encode(pseudonym), workload.name(), &params)
+        .create(
+            requester,
+            &hex::encode(pseudonym),
+            workload.name(),
+            &params,
+            agreement.as_ref(),
+        )
         .map_err(Problem::internal)?;
     tracing::info!(job = %job.id, workload = workload.name(), "accepted");
     tokio::spawn(drive(ctx.clone(), job.id.clone()));
@@ -303,6 +321,68 @@ async fn create(State(ctx): State<Arc<Ctx>>, body: Bytes) -> Result<Response, Pr
         Json(json!({ "id": job.id, "state": job.state, "job_digest": job.job_digest })),
     )
         .into_response())
+}
+
+/// For a job another institution asks for (`on_behalf_of`), the agreement it names, checked in
+/// the registry now: a job no agreement in force allows is refused here, before anything is
+/// stored or requested.
+async fn agreement_of(
+    ctx: &Ctx,
+    obj: &serde_json::Map<String, Value>,
+    workload: &dyn crate::Workload,
+) -> Result<Option<crate::agreement::AgreementRef>, Problem> {
+    let recipient = match obj.get("on_behalf_of") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| Problem::bad("on_behalf_of", "an institution id (a number)"))?,
+        ),
+    };
+    let id = match obj.get("agreement") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| Problem::bad("agreement", "a data-use agreement id (a number)"))?,
+        ),
+    };
+    let recipient = match recipient {
+        Some(r) if r != ctx.chain.institution => r,
+        _ => {
+            return match id {
+                None => Ok(None),
+                Some(_) => Err(Problem::bad(
+                    "agreement",
+                    "only another institution's job runs under a data-use agreement",
+                )),
+            }
+        }
+    };
+    let id = id.ok_or_else(|| {
+        Problem::bad(
+            "agreement",
+            format!(
+                "required: institution {recipient}'s job for institution {}'s patients must \
+                 name the data-use agreement it runs under",
+                ctx.chain.institution
+            ),
+        )
+    })?;
+    let registry = ctx.agreements.as_ref().ok_or_else(|| {
+        Problem::bad(
+            "agreement",
+            "this worker checks no data-use agreements (it was started without \
+             --dua-contract), so it runs only its own institution's jobs",
+        )
+    })?;
+    let a = registry.reference(id, recipient);
+    match crate::runner::check_agreement(ctx, &a, workload)
+        .await
+        .map_err(Problem::internal)?
+    {
+        Ok(()) => Ok(Some(a)),
+        Err(why) => Err(Problem::bad("agreement", why)),
+    }
 }
 
 async fn one(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>) -> Result<Json<Value>, Problem> {

@@ -25,6 +25,9 @@ pub enum JobState {
     Requesting,
     /// The chain recorded a denial in a finalized block; no data was read.
     Denied,
+    /// The data-use agreement the job names no longer allowed it when the worker was about to
+    /// request access (see `error`); nothing was requested and no data was read.
+    Refused,
     /// The chain recorded a grant in a finalized block; no data read yet.
     Granted,
     /// Reading the granted categories and running the workload.
@@ -48,6 +51,7 @@ impl JobState {
             Self::Queued => "queued",
             Self::Requesting => "requesting",
             Self::Denied => "denied",
+            Self::Refused => "refused",
             Self::Granted => "granted",
             Self::Running => "running",
             Self::Completing => "completing",
@@ -63,6 +67,7 @@ impl JobState {
             "queued" => Self::Queued,
             "requesting" => Self::Requesting,
             "denied" => Self::Denied,
+            "refused" => Self::Refused,
             "granted" => Self::Granted,
             "running" => Self::Running,
             "completing" => Self::Completing,
@@ -84,7 +89,12 @@ impl JobState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            Self::Denied | Self::Completed | Self::Failed | Self::Aborted | Self::Error
+            Self::Denied
+                | Self::Refused
+                | Self::Completed
+                | Self::Failed
+                | Self::Aborted
+                | Self::Error
         )
     }
 }
@@ -151,6 +161,8 @@ pub struct Job {
     pub workload: String,
     /// Workload parameters.
     pub params: Value,
+    /// For another institution's job: the data-use agreement it runs under.
+    pub agreement: Option<crate::agreement::AgreementRef>,
     /// Current state.
     pub state: JobState,
     /// SHA-256 of the canonical job JSON, hex: what the ledger record names.
@@ -242,16 +254,23 @@ pub fn job_document(
     pseudonym: &str,
     workload: &str,
     params: &Value,
+    agreement: Option<&crate::agreement::AgreementRef>,
     created_ms: i64,
 ) -> Value {
-    serde_json::json!({
+    let mut doc = serde_json::json!({
         "id": id,
         "requester": requester,
         "pseudonym": pseudonym,
         "workload": workload,
         "params": params,
         "created_ms": created_ms,
-    })
+    });
+    // Only present for another institution's job, so the digests of this institution's own
+    // jobs are what they were before agreements existed.
+    if let Some(a) = agreement {
+        doc["agreement"] = serde_json::json!(a);
+    }
+    doc
 }
 
 const SCHEMA: &str = "
@@ -273,6 +292,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     complete_tx BLOB,
     complete_nonce INTEGER,
     complete_since INTEGER,
+    agreement TEXT,
     close TEXT,
     result TEXT,
     result_digest TEXT,
@@ -311,6 +331,9 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<Job> {
         pseudonym: r.get("pseudonym")?,
         workload: r.get("workload")?,
         params: serde_json::from_str(&params).unwrap_or(Value::Null),
+        agreement: r
+            .get::<_, Option<String>>("agreement")?
+            .and_then(|s| serde_json::from_str(&s).ok()),
         state: JobState::parse(&r.get::<_, String>("state")?)?,
         job_digest: r.get("job_digest")?,
         access_id: r.get::<_, Option<i64>>("access_id")?.map(|v| v as u64),
@@ -350,6 +373,10 @@ impl JobStore {
         if conn.prepare("SELECT subject FROM jobs LIMIT 0").is_err() {
             conn.execute_batch("ALTER TABLE jobs ADD COLUMN subject INTEGER")?;
         }
+        // ... and those made before cross-institution jobs lack the agreement's.
+        if conn.prepare("SELECT agreement FROM jobs LIMIT 0").is_err() {
+            conn.execute_batch("ALTER TABLE jobs ADD COLUMN agreement TEXT")?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -370,16 +397,20 @@ impl JobStore {
         pseudonym: &str,
         workload: &str,
         params: &Value,
+        agreement: Option<&crate::agreement::AgreementRef>,
     ) -> anyhow::Result<Job> {
         let id = format!("job-{}", hex::encode(rand::random::<[u8; 16]>()));
         let created = now_ms();
-        let doc = job_document(&id, requester, pseudonym, workload, params, created);
+        let doc = job_document(
+            &id, requester, pseudonym, workload, params, agreement, created,
+        );
+        let agreement = agreement.map(|a| serde_json::json!(a).to_string());
         let digest = hex::encode(digest_of(&doc));
         self.with(|c| {
             c.execute(
                 "INSERT INTO jobs (id, requester, pseudonym, workload, params, state, job_digest,
-                                   created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7)",
+                                   created_ms, updated_ms, agreement)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8)",
                 params![
                     id,
                     requester,
@@ -387,7 +418,8 @@ impl JobStore {
                     workload,
                     canonical_json(params),
                     digest,
-                    created
+                    created,
+                    agreement
                 ],
             )
         })?;
@@ -417,7 +449,8 @@ impl JobStore {
         self.with(|c| {
             let mut s = c.prepare(
                 "SELECT * FROM jobs WHERE state NOT IN
-                 ('denied','completed','failed','aborted','error') ORDER BY created_ms, id",
+                 ('denied','refused','completed','failed','aborted','error')
+                 ORDER BY created_ms, id",
             )?;
             let rows = s.query_map([], row_to_job)?;
             rows.collect()
@@ -531,6 +564,11 @@ impl JobStore {
     pub fn set_error(&self, id: &str, error: &str) -> anyhow::Result<()> {
         self.update(id, "state = 'error', error = ?1", &[&error])
     }
+
+    /// queued → refused: the job's data-use agreement no longer allows it (`why`).
+    pub fn set_refused(&self, id: &str, why: &str) -> anyhow::Result<()> {
+        self.update(id, "state = 'refused', error = ?1", &[&why])
+    }
 }
 
 #[cfg(test)]
@@ -554,7 +592,7 @@ mod tests {
         let params = serde_json::json!({"drug": "warfarin"});
         let (id, digest, created) = {
             let q = JobStore::open(&path)?;
-            let j = q.create("dr. who", &"ab".repeat(32), "simulation", &params)?;
+            let j = q.create("dr. who", &"ab".repeat(32), "simulation", &params, None)?;
             let tx = StoredTx {
                 bytes: vec![1, 2, 3],
                 nonce: 7,

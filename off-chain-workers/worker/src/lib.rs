@@ -8,10 +8,13 @@
 //! - [`runner`]: the per-job state machine and crash recovery.
 //! - [`workload`]: the [`Workload`] trait, `simulation`, `inference` and `twin`.
 //! - [`http`]: `POST /jobs`, `GET /jobs/{id}`, `GET /jobs`, behind a bearer credential.
+//! - [`agreement`]: the data-use agreement another institution's job names, checked in the
+//!   agreement registry contract before any access request.
 //! - [`key`]: the service key from the wallet's encrypted keystore (or a dev URI with `--dev`).
 //!
 //! [`run`] wires them together for the `consentry-worker` binary.
 
+pub mod agreement;
 pub mod chain;
 pub mod http;
 pub mod jobs;
@@ -79,6 +82,11 @@ pub struct Args {
     /// failed after its grant) and re-drives or closes them, in milliseconds.
     #[arg(long, default_value_t = 15_000)]
     pub supervise_interval_ms: u64,
+    /// The data-use agreement registry contract (SS58). With it, the worker runs jobs other
+    /// institutions ask for under an agreement in force there; without it, only this
+    /// institution's own jobs.
+    #[arg(long, env = "CONSENTRY_DUA_CONTRACT")]
+    pub dua_contract: Option<String>,
     /// A model bundle directory from `consentry train`, enabling the `inference` workload.
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -119,6 +127,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let token = http::ApiToken::load(args.api_token_file.as_deref())?;
     let key = key::load(&args)?;
     let registry = Registry::standard(args.model.as_deref())?;
+    let agreements = args
+        .dua_contract
+        .as_deref()
+        .map(agreement::Registry::parse)
+        .transpose()?;
     let store = consentry_datastore::Store::open(&args.store)
         .with_context(|| format!("--store {}", args.store.display()))?;
     let jobs =
@@ -144,6 +157,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         jobs,
         store: Arc::new(Mutex::new(store)),
         registry,
+        agreements,
         in_flight: Arc::new(Semaphore::new(args.max_in_flight)),
         active: Mutex::new(Default::default()),
         max_grant_age: Duration::from_secs(args.max_grant_age_secs),

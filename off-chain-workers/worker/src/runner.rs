@@ -75,6 +75,8 @@ pub struct Ctx {
     pub store: Arc<Mutex<Store>>,
     /// Workloads.
     pub registry: Registry,
+    /// The data-use agreement registry other institutions' jobs are checked in, if any.
+    pub agreements: Option<crate::agreement::Registry>,
     /// Bounds jobs in flight.
     pub in_flight: Arc<Semaphore>,
     /// Jobs a task is driving now (waiting for a permit included).
@@ -235,6 +237,15 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
                 Ok(w) => w,
                 Err(e) => return orphan_request(ctx, &job, &e.to_string()).await,
             };
+            // Another institution's job: its agreement must still allow it when the request is
+            // first signed (a stored request is resubmitted as it is: it may be on chain).
+            if let (JobState::Queued, None, Some(a)) = (job.state, &job.request_tx, &job.agreement)
+            {
+                if let Err(why) = check_agreement(ctx, a, workload.as_ref()).await? {
+                    info!(job = %id, "refused: {why}");
+                    return ctx.jobs.set_refused(id, &why);
+                }
+            }
             let rec = request(ctx, &job, workload.as_ref()).await?;
             match rec.state.0 {
                 AccessState::Denied(reason) => {
@@ -297,6 +308,29 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Whether the job's data-use agreement allows it now (`Err`: why not, for the requester).
+pub async fn check_agreement(
+    ctx: &Ctx,
+    a: &crate::agreement::AgreementRef,
+    w: &dyn Workload,
+) -> anyhow::Result<Result<(), String>> {
+    let Some(registry) = &ctx.agreements else {
+        return Ok(Err(
+            "this worker has no data-use agreement registry (--dua-contract)".into(),
+        ));
+    };
+    registry
+        .check(
+            &ctx.chain.client,
+            &ctx.chain.account,
+            ctx.chain.institution,
+            a,
+            w.purpose(),
+            w.categories(),
+        )
+        .await
 }
 
 /// A job whose workload this process cannot run (e.g. restarted without `--model`): settle a

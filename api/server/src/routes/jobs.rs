@@ -43,6 +43,11 @@ pub struct JobRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
+    /// Another institution's job for this institution's patients: the id of the data-use
+    /// agreement (in the registry contract this institution's worker checks) it runs under.
+    /// Required then; absent for this institution's own jobs.
+    #[serde(default)]
+    pub agreement: Option<u64>,
 }
 
 /// A queued job, as the worker reports it.
@@ -56,7 +61,15 @@ pub struct JobQueued {
     pub job_digest: String,
 }
 
-fn link(state: &AppState, session: &Session) -> Result<WorkerLink, ApiError> {
+/// Who a job session acts for: this API's own institution, or another institution whose jobs
+/// run only under a data-use agreement (its session sees only the jobs it asked for).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Own,
+    Other(u32),
+}
+
+fn link(state: &AppState, session: &Session) -> Result<(WorkerLink, Caller), ApiError> {
     let link = state.worker.clone().ok_or_else(|| {
         ApiError::Unavailable("no worker is configured for this API (--worker-url)".into())
     })?;
@@ -64,10 +77,12 @@ fn link(state: &AppState, session: &Session) -> Result<WorkerLink, ApiError> {
         Identity::Institution { institution } | Identity::Auditor { institution }
             if institution == link.institution =>
         {
-            Ok(link)
+            Ok((link, Caller::Own))
         }
+        Identity::Institution { institution } => Ok((link, Caller::Other(institution))),
         _ => Err(ApiError::Forbidden(format!(
-            "this API's worker acts for institution {}; only its sessions may run jobs",
+            "this API's worker acts for institution {}; only institutions' sessions may run jobs \
+             (another institution's under a data-use agreement)",
             link.institution
         ))),
     }
@@ -138,17 +153,40 @@ pub async fn submit(
     session: Session,
     Json(req): Json<JobRequest>,
 ) -> Result<Response, ApiError> {
-    let link = link(&state, &session)?;
+    let (link, caller) = link(&state, &session)?;
     let hex = req.pseudonym.strip_prefix("0x").unwrap_or(&req.pseudonym);
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::field("pseudonym", "expected 64 hex digits"));
     }
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "requester": session.account.to_string(),
         "pseudonym": req.pseudonym,
         "workload": req.workload,
         "params": req.params,
     });
+    match (caller, req.agreement) {
+        (Caller::Own, None) => {}
+        (Caller::Own, Some(_)) => {
+            return Err(ApiError::field(
+                "agreement",
+                "only another institution's job runs under a data-use agreement",
+            ))
+        }
+        (Caller::Other(institution), agreement) => {
+            let id = agreement.ok_or_else(|| {
+                ApiError::field(
+                    "agreement",
+                    format!(
+                        "required: institution {institution}'s job for institution {}'s patients \
+                         must name the data-use agreement it runs under",
+                        link.institution
+                    ),
+                )
+            })?;
+            body["on_behalf_of"] = institution.into();
+            body["agreement"] = id.into();
+        }
+    }
     let r = state
         .http
         .post(format!("{}/jobs", link.url))
@@ -179,7 +217,7 @@ pub async fn get(
     {
         return Err(ApiError::field("id", "not a job id"));
     }
-    let link = link(&state, &session)?;
+    let (link, caller) = link(&state, &session)?;
     let r = state
         .http
         .get(format!("{}/jobs/{id}", link.url))
@@ -187,7 +225,21 @@ pub async fn get(
         .send()
         .await
         .map_err(|e| ApiError::Unavailable(format!("worker: {e}")))?;
-    relay(r).await
+    let Caller::Other(institution) = caller else {
+        return relay(r).await;
+    };
+    // Another institution sees only the jobs it asked for; any other is "not found" to it.
+    if !r.status().is_success() {
+        return relay(r).await;
+    }
+    let job: serde_json::Value = r
+        .json()
+        .await
+        .map_err(|e| ApiError::BadGateway(format!("the worker's job is not JSON: {e}")))?;
+    if job["agreement"]["recipient"].as_u64() != Some(u64::from(institution)) {
+        return Err(ApiError::NotFound(format!("no job {id}")));
+    }
+    Ok(axum::Json(job).into_response())
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ pub enum Command {
     Institution(InstitutionArgs),
     /// Auditing: verify an access record's storage proof against your own node.
     Audit(AuditArgs),
+    /// Institutions' ink! contracts: build, deploy by council motion, data-use agreements and
+    /// federated-learning consortia.
+    Contracts(ContractsArgs),
 }
 
 /// Options shared by the wallet and institution commands.
@@ -322,4 +325,158 @@ pub struct VerifyArgs {
     /// Machine-readable JSON output.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `consentry contracts`.
+#[derive(Args, Debug)]
+pub struct ContractsArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub cmd: ContractsCmd,
+}
+
+/// Contract subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ContractsCmd {
+    /// Write the contracts' optimized Wasm binaries and ink! metadata (built with this binary)
+    /// into a directory.
+    Build {
+        /// Where to write `dua.wasm`, `dua.json`, `consortium.wasm`, `consortium.json`.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Deploy a contract by council motion (the keystore holds a council member's key).
+    Deploy {
+        /// `dua` (the agreement registry) or `consortium` (one study; needs --study).
+        #[arg(long)]
+        contract: String,
+        /// The consortium's study, a JSON file (coordinator, members, model, schedule, budget).
+        #[arg(long, value_name = "PATH")]
+        study: Option<PathBuf>,
+        /// Distinguishes instances of the same code (default: the current time).
+        #[arg(long)]
+        salt: Option<String>,
+    },
+    /// Data-use agreements.
+    #[command(subcommand)]
+    Dua(DuaCmd),
+    /// Federated-learning consortia.
+    #[command(subcommand)]
+    Consortium(ConsortiumCmd),
+}
+
+/// The DUA registry's address.
+#[derive(Args, Debug, Clone)]
+pub struct DuaContract {
+    /// The agreement registry's address (SS58), as `contracts deploy` printed it.
+    #[arg(long = "contract", env = "CONSENTRY_DUA_CONTRACT")]
+    pub address: String,
+}
+
+/// Data-use agreement subcommands.
+#[derive(Subcommand, Debug)]
+pub enum DuaCmd {
+    /// Propose an agreement, signed for your institution (a party to it).
+    Propose {
+        #[command(flatten)]
+        contract: DuaContract,
+        /// The data custodian's institution id.
+        #[arg(long)]
+        custodian: u32,
+        /// A recipient's institution id (repeat for several).
+        #[arg(long = "recipient", required = true)]
+        recipients: Vec<u32>,
+        /// Purposes it covers, comma-separated canonical names (e.g. `research,federated_training`).
+        #[arg(long)]
+        purposes: String,
+        /// Data categories it covers, comma-separated (e.g. `labs,ehr`).
+        #[arg(long)]
+        categories: String,
+        /// Start of the period (RFC 3339; default: now).
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the period (RFC 3339).
+        #[arg(long, required_unless_present = "days", conflicts_with = "days")]
+        until: Option<String>,
+        /// Length of the period in days from its start.
+        #[arg(long)]
+        days: Option<u64>,
+        /// Most access records the custodian may count against it.
+        #[arg(long)]
+        record_cap: Option<u64>,
+        /// The legal text's file; its SHA-256 is what the parties sign.
+        #[arg(long, value_name = "PATH")]
+        text: PathBuf,
+    },
+    /// Sign an agreement for your institution.
+    Sign {
+        #[command(flatten)]
+        contract: DuaContract,
+        /// The agreement's id.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Terminate an agreement your institution is a party to.
+    Terminate {
+        #[command(flatten)]
+        contract: DuaContract,
+        /// The agreement's id.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Show an agreement.
+    Show {
+        #[command(flatten)]
+        contract: DuaContract,
+        /// The agreement's id.
+        #[arg(long)]
+        id: u64,
+    },
+    /// Whether an agreement in force lets a recipient use a custodian's data now.
+    InForce {
+        #[command(flatten)]
+        contract: DuaContract,
+        #[arg(long)]
+        custodian: u32,
+        #[arg(long)]
+        recipient: u32,
+        /// The purpose's canonical name.
+        #[arg(long)]
+        purpose: String,
+        /// Data categories, comma-separated.
+        #[arg(long)]
+        categories: String,
+    },
+}
+
+/// A consortium's address.
+#[derive(Args, Debug, Clone)]
+pub struct ConsortiumContract {
+    /// The consortium's address (SS58), as `contracts deploy` printed it.
+    #[arg(long = "contract", env = "CONSENTRY_CONSORTIUM_CONTRACT")]
+    pub address: String,
+}
+
+/// Consortium subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ConsortiumCmd {
+    /// Show the study, its sites and its privacy budget.
+    Show {
+        #[command(flatten)]
+        contract: ConsortiumContract,
+    },
+    /// Join the study as a site (your institution must be a member holding data).
+    Join {
+        #[command(flatten)]
+        contract: ConsortiumContract,
+    },
+    /// Show a round.
+    Round {
+        #[command(flatten)]
+        contract: ConsortiumContract,
+        /// The round's index.
+        #[arg(long)]
+        round: u32,
+    },
 }

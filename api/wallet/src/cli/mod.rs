@@ -12,6 +12,7 @@ pub use args::*;
 
 use crate::{
     chain::Chain,
+    contracts::{self, Kind},
     institution, jobs, keystore, names,
     patient::{self, AmendSpec, GrantSpec},
     proof::{self, ProofDoc},
@@ -56,6 +57,7 @@ pub async fn dispatch(cmd: Command) -> Result<Output> {
         Command::Audit(AuditArgs {
             cmd: AuditCmd::Verify(v),
         }) => verify(v).await,
+        Command::Contracts(a) => contracts_cmd(a.common, a.cmd).await,
     }
 }
 
@@ -582,4 +584,309 @@ async fn verify(v: VerifyArgs) -> Result<Output> {
         }),
         as_json: v.json,
     })
+}
+
+/// A consortium's study as a person writes it (`contracts deploy --study FILE`): ε, δ and the
+/// deadline in ordinary units, converted to the contract's fixed point here.
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct StudyFile {
+    /// The coordinating member's institution id.
+    pub coordinator: u32,
+    /// Member institution ids.
+    pub members: Vec<u32>,
+    /// The model's name.
+    pub model: String,
+    /// The architecture's description; its SHA-256 is ledgered.
+    pub architecture: String,
+    pub min_sites: u32,
+    pub max_rounds: u32,
+    /// How long a round may stay open, in seconds.
+    pub round_deadline_secs: u64,
+    /// The study's ε.
+    pub epsilon: f64,
+    /// The study's δ.
+    pub delta: f64,
+}
+
+impl StudyFile {
+    /// The contract's study: ε, δ in its fixed point (refused when they do not fit).
+    pub fn to_study(&self) -> Result<consentry_client::contract_abi::consortium::Study> {
+        use consentry_client::contract_abi::consortium::{
+            Model, Study, DELTA_SCALE, EPSILON_SCALE,
+        };
+        use sha2::Digest as _;
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0 && self.epsilon < 1e6) {
+            bail!(
+                "--study: epsilon must be a number in (0, 1e6), got {}",
+                self.epsilon
+            );
+        }
+        if !(self.delta > 0.0 && self.delta < 1.0) {
+            bail!("--study: delta must be in (0, 1), got {}", self.delta);
+        }
+        Ok(Study {
+            coordinator: self.coordinator,
+            members: self.members.clone(),
+            model: Model {
+                name: self.model.clone(),
+                architecture: sha2::Sha256::digest(self.architecture.as_bytes()).into(),
+            },
+            min_sites: self.min_sites,
+            max_rounds: self.max_rounds,
+            round_deadline_ms: self.round_deadline_secs.saturating_mul(1000),
+            epsilon_budget: (self.epsilon * EPSILON_SCALE as f64).round() as u64,
+            delta: (self.delta * DELTA_SCALE as f64).round() as u64,
+        })
+    }
+}
+
+fn contract_at(flag: &str, address: &str) -> Result<consentry_client::contracts::Contract> {
+    Ok(consentry_client::contracts::Contract::at(parse_account(
+        flag, address,
+    )?))
+}
+
+async fn contracts_cmd(c: Common, cmd: ContractsCmd) -> Result<Output> {
+    use consentry_client::contract_abi::{consortium, dua};
+    if let ContractsCmd::Build { out: dir } = &cmd {
+        let written = consentry_contracts::write_artifacts(dir)
+            .with_context(|| format!("--out {}", dir.display()))?;
+        return Ok(out(
+            &c,
+            written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            json!({"written": written}),
+        ));
+    }
+    let key = unlock(&c)?;
+    let chain = Chain::connect(&c.node, c.relay.clone(), &c.api_tls).await?;
+    let kp = &key.keypair;
+    let me = key.account.clone();
+    match cmd {
+        ContractsCmd::Build { .. } => unreachable!("handled above"),
+        ContractsCmd::Deploy {
+            contract,
+            study,
+            salt,
+        } => {
+            let salt = salt.unwrap_or_else(|| now_ms().to_string()).into_bytes();
+            let d = match contract.as_str() {
+                "dua" => {
+                    if study.is_some() {
+                        bail!("--study: only a consortium has a study");
+                    }
+                    contracts::deploy(
+                        &chain,
+                        kp,
+                        Kind::Dua,
+                        consentry_contracts::DUA_WASM,
+                        dua::New {},
+                        salt,
+                    )
+                    .await?
+                }
+                "consortium" => {
+                    let path = study.ok_or_else(|| {
+                        anyhow!("--study: a consortium needs its study (a JSON file)")
+                    })?;
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("--study {}", path.display()))?;
+                    let file: StudyFile = serde_json::from_str(&text)
+                        .with_context(|| format!("--study {}", path.display()))?;
+                    let study = file.to_study()?;
+                    contracts::deploy(
+                        &chain,
+                        kp,
+                        Kind::Consortium,
+                        consentry_contracts::CONSORTIUM_WASM,
+                        consortium::New { study },
+                        salt,
+                    )
+                    .await?
+                }
+                other => {
+                    bail!("--contract: '{other}' is not a contract; use `dua` or `consortium`")
+                }
+            };
+            Ok(out(
+                &c,
+                format!(
+                    "deployed {} at {} (tx {:?})",
+                    d.contract, d.address, d.tx.hash
+                ),
+                serde_json::to_value(&d)?,
+            ))
+        }
+        ContractsCmd::Dua(cmd) => dua_cmd(&c, &chain, kp, &me, cmd).await,
+        ContractsCmd::Consortium(cmd) => consortium_cmd(&c, &chain, kp, &me, cmd).await,
+    }
+}
+
+async fn dua_cmd(
+    c: &Common,
+    chain: &Chain,
+    kp: &consentry_client::subxt_signer::sr25519::Keypair,
+    me: &AccountId32,
+    cmd: DuaCmd,
+) -> Result<Output> {
+    use consentry_client::contract_abi::dua;
+    use sha2::Digest as _;
+    match cmd {
+        DuaCmd::Propose {
+            contract,
+            custodian,
+            recipients,
+            purposes,
+            categories,
+            from,
+            until,
+            days,
+            record_cap,
+            text,
+        } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let valid_from = match &from {
+                Some(f) => parse_time("--from", f)?,
+                None => now_ms(),
+            };
+            let valid_until = match (&until, days) {
+                (Some(u), _) => parse_time("--until", u)?,
+                (None, Some(d)) => valid_from + d * DAY_MS,
+                (None, None) => bail!("--until or --days: the agreement needs an end"),
+            };
+            let legal =
+                std::fs::read(&text).with_context(|| format!("--text {}", text.display()))?;
+            let terms = dua::Terms {
+                custodian,
+                recipients,
+                purposes: names::purposes("--purposes", &purposes)?,
+                categories: names::categories("--categories", &categories)?,
+                valid_from,
+                valid_until,
+                record_cap,
+                text_digest: sha2::Sha256::digest(&legal).into(),
+            };
+            let p = contracts::dua_propose(chain, kp, &contract, terms).await?;
+            Ok(out(
+                c,
+                format!(
+                    "proposed agreement {} (tx {:?}); every other party must sign it",
+                    p.id, p.tx.hash
+                ),
+                serde_json::to_value(&p)?,
+            ))
+        }
+        DuaCmd::Sign { contract, id } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let s = contracts::dua_sign(chain, kp, &contract, id).await?;
+            let state = if s.in_force {
+                "now in force"
+            } else {
+                "waiting for other parties"
+            };
+            Ok(out(
+                c,
+                format!("signed agreement {id}: {state} (tx {:?})", s.tx.hash),
+                serde_json::to_value(&s)?,
+            ))
+        }
+        DuaCmd::Terminate { contract, id } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let tx = contracts::dua_terminate(chain, kp, &contract, id).await?;
+            Ok(out(
+                c,
+                format!("terminated agreement {id} (tx {:?})", tx.hash),
+                json!({"id": id, "tx": tx_json(&tx)}),
+            ))
+        }
+        DuaCmd::Show { contract, id } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let a = contracts::read(chain, me, &contract, &dua::Get { id })
+                .await?
+                .ok_or_else(|| anyhow!("--id: there is no agreement {id}"))?;
+            Ok(out(
+                c,
+                format!(
+                    "agreement {id}: custodian {} → recipients {:?}, {:?}, signed by {:?}, {} records used",
+                    a.terms.custodian, a.terms.recipients, a.status, a.signatories, a.records_used
+                ),
+                json!({"id": id, "agreement": a}),
+            ))
+        }
+        DuaCmd::InForce {
+            contract,
+            custodian,
+            recipient,
+            purpose,
+            categories,
+        } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let purpose = consentry_primitives::Purpose::from_name(purpose.trim())
+                .map_err(|e| anyhow!("--purpose: {e}"))?;
+            let q = dua::InForceQuery {
+                custodian,
+                recipient,
+                purpose,
+                categories: names::categories("--categories", &categories)?,
+                now: now_ms(),
+            };
+            let found = contracts::read(chain, me, &contract, &q).await?;
+            Ok(out(
+                c,
+                match found {
+                    Some(id) => format!("in force: agreement {id}"),
+                    None => "no agreement in force allows it".to_owned(),
+                },
+                json!({"in_force": found.is_some(), "id": found}),
+            ))
+        }
+    }
+}
+
+async fn consortium_cmd(
+    c: &Common,
+    chain: &Chain,
+    kp: &consentry_client::subxt_signer::sr25519::Keypair,
+    me: &AccountId32,
+    cmd: ConsortiumCmd,
+) -> Result<Output> {
+    use consentry_client::contract_abi::consortium;
+    match cmd {
+        ConsortiumCmd::Show { contract } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let v = contracts::consortium_show(chain, me, &contract).await?;
+            Ok(out(
+                c,
+                format!(
+                    "study of {:?} coordinated by {}: sites {:?}, ε {}/{} (×1e-6), {} rounds opened",
+                    v.study.model.name, v.study.coordinator, v.joined, v.epsilon_spent, v.epsilon_budget, v.rounds_opened
+                ),
+                serde_json::to_value(&v)?,
+            ))
+        }
+        ConsortiumCmd::Join { contract } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let tx = contracts::consortium_join(chain, kp, &contract).await?;
+            Ok(out(
+                c,
+                format!("joined (tx {:?})", tx.hash),
+                json!({"tx": tx_json(&tx)}),
+            ))
+        }
+        ConsortiumCmd::Round { contract, round } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let r = contracts::read(chain, me, &contract, &consortium::GetRound { round })
+                .await?
+                .ok_or_else(|| anyhow!("--round: there is no round {round}"))?;
+            Ok(out(
+                c,
+                format!("round {round}: {:?}, sites {:?}", r.status, r.cohort_sites),
+                json!({"round": round, "detail": r}),
+            ))
+        }
+    }
 }

@@ -13,6 +13,9 @@
 //!   only remarks the chain takes (`System::remark`, `remark_with_event`); the sudo key (dev
 //!   chains) sends `Sudo` calls;
 //! - *validators*: a validator's account sends its node's session-key calls;
+//! - *contract parties*: an active institution's service key or a council member calls ink!
+//!   contracts (`Contracts::call`; a suspended institution's keys may not). Code reaches the chain
+//!   and contracts are instantiated only by council motion (see [`crate::contracts`]);
 //! - *patients*: a patient or an appointed guardian sends consent calls and the identity calls
 //!   for a subject it acts for (its own, or its ward's: checked here with the same
 //!   `ensure_patient_or_guardian` the pallets check at dispatch), a patient appoints guardians,
@@ -20,7 +23,8 @@
 //!   a patient enrolled elsewhere) may claim it.
 //!
 //! Calls no signer may send are refused for everyone: node authorization (nodes join and leave
-//! by council vote, [`is_refused`]), and calls whose origin is governance or the block author
+//! by council vote, [`is_refused`]), every `Balances` call (the chain has no tokens to move: see
+//! [`crate::contracts`]), and calls whose origin is governance or the block author
 //! (they arrive as council motions, through sudo or as inherents; signed, they could only fail
 //! their origin check after taking block space). A patient whose subject was forgotten is no
 //! longer a patient: its account is dropped from the permitted set, whether or not the identity
@@ -109,6 +113,8 @@ pub enum Role {
     Validator,
     /// A patient or guardian for a subject it acts for, or an addressee claiming its enrolment.
     Patient,
+    /// An active institution's service key or a council member, calling a contract.
+    ContractParty,
 }
 
 /// How many transactions an account acting in a role may have pending, and may have in a block.
@@ -145,6 +151,13 @@ pub const VALIDATOR_BUDGET: Budget = Budget {
     per_block: None,
 };
 
+/// A contract party's: agreements are signed and rounds run by a few messages at a time, and a
+/// contract call can take much of a block's weight, so one key holds few in the pool.
+pub const CONTRACT_PARTY_BUDGET: Budget = Budget {
+    pending: 16,
+    per_block: None,
+};
+
 /// Institutions' access calls: a worker's request, cohort request, emergency or completion.
 pub const ACCESS_PRIORITY: TransactionPriority = 400;
 /// Governance's calls and validators' session keys.
@@ -162,6 +175,7 @@ impl Role {
             Role::Governance => GOVERNANCE_BUDGET,
             Role::Validator => VALIDATOR_BUDGET,
             Role::Patient => PATIENT_BUDGET,
+            Role::ContractParty => CONTRACT_PARTY_BUDGET,
         }
     }
 }
@@ -174,7 +188,10 @@ impl Role {
 /// claim peer ids and grow a connection list the pallet does not bound, with no fees to pay;
 /// signed well-known-node calls would only fail their origin check after taking block space.
 pub fn is_refused(call: &RuntimeCall) -> bool {
-    matches!(call, RuntimeCall::NodeAuthorization(_))
+    matches!(
+        call,
+        RuntimeCall::NodeAuthorization(_) | RuntimeCall::Balances(_)
+    )
 }
 
 /// The role a signer must hold to send `call`, by the call alone; `None`: no signer may.
@@ -201,6 +218,9 @@ pub fn role_of(call: &RuntimeCall) -> Option<Role> {
         | RuntimeCall::CouncilMembership(_)
         | RuntimeCall::Sudo(_) => Some(Role::Governance),
         RuntimeCall::Session(_) => Some(Role::Validator),
+        // Only the current call: uploads and instantiation come by council motion, and the
+        // pre-`Weight v2` variant duplicates this one.
+        RuntimeCall::Contracts(pallet_contracts::Call::call { .. }) => Some(Role::ContractParty),
         // Governance-origin calls (identity's institution management, the validator set,
         // System's root calls, node authorization), inherents (Timestamp) and the rest.
         _ => None,
@@ -221,12 +241,13 @@ pub fn priority(role: Role, call: &RuntimeCall) -> TransactionPriority {
             ),
         ) => ACCESS_PRIORITY,
         (Role::Governance | Role::Validator, _) => GOVERNANCE_PRIORITY,
-        (Role::Institution, _) => INSTITUTION_PRIORITY,
+        (Role::Institution | Role::ContractParty, _) => INSTITUTION_PRIORITY,
         (Role::Patient, _) => PATIENT_PRIORITY,
     }
 }
 
-fn is_council_member(who: &AccountId) -> bool {
+/// Whether `who` sits on the council.
+pub fn is_council_member(who: &AccountId) -> bool {
     pallet_membership::Members::<Runtime, pallet_membership::Instance1>::get().contains(who)
 }
 
@@ -254,6 +275,10 @@ fn holds(who: &AccountId, role: Role, call: &RuntimeCall) -> bool {
     use pallet_consentry_consent::{Call as Consent, Consents};
     match (role, call) {
         (Role::Institution, _) => is_service_key(who),
+        (Role::ContractParty, _) => {
+            is_council_member(who)
+                || crate::contracts::extension::institution_of(who).is_some_and(|i| i.active)
+        }
         (Role::Governance, RuntimeCall::Sudo(_)) => is_sudo(who),
         (Role::Governance, _) => is_council_member(who),
         (Role::Validator, _) => pallet_consentry_validators::Pallet::<Runtime>::is_validator(who),

@@ -224,7 +224,10 @@ impl Drop for Worker {
 
 /// A finished job state.
 pub fn terminal(s: &str) -> bool {
-    matches!(s, "denied" | "completed" | "failed" | "aborted" | "error")
+    matches!(
+        s,
+        "denied" | "refused" | "completed" | "failed" | "aborted" | "error"
+    )
 }
 
 /// A patient store with synthetic patients, and the pepper and identifiers behind it.
