@@ -46,8 +46,31 @@ pub struct JobRequest {
     /// Another institution's job for this institution's patients: the id of the data-use
     /// agreement (in the registry contract this institution's worker checks) it runs under.
     /// Required then; absent for this institution's own jobs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = Option<u64>, minimum = 0)]
     pub agreement: Option<u64>,
+}
+
+/// An id that JSON may spell `7` or `7.0` (JSON Schema's integers include both): a whole number
+/// from 0 to 2^53 - 1, the integers a JSON number carries exactly.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    const MAX_EXACT: f64 = 9_007_199_254_740_991.0;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=MAX_EXACT).contains(f))
+                .map(|f| f as u64)
+        })
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "{n} is not a data-use agreement id (a whole number >= 0)"
+            ))
+        })
 }
 
 /// A queued job, as the worker reports it.
