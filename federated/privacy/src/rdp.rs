@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn integer_binomial_expansion_at_order_two_is_closed_form() {
         // A_2 = (1−q)² + 2q(1−q) + q² e^{1/σ²} = 1 + q²(e^{1/σ²} − 1)  (expand the sum by hand).
-        for (q, sigma) in [(0.01, 1.1), (0.3, 0.7), (0.9, 4.0), (1e-5, 50.0)] {
+        for (q, sigma) in [(0.01f64, 1.1f64), (0.3, 0.7), (0.9, 4.0), (1e-5, 50.0)] {
             let want = (q * q * (1.0 / (sigma * sigma)).exp_m1()).ln_1p();
             let got = log_a_int(q, sigma, 2);
             assert!(
