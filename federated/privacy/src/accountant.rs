@@ -39,7 +39,11 @@ pub struct DpSgdEvent {
 
 impl DpSgdEvent {
     /// An event with its inputs validated.
-    pub fn new(sampling_rate: f64, noise_multiplier: f64, steps: u64) -> Result<Self, PrivacyError> {
+    pub fn new(
+        sampling_rate: f64,
+        noise_multiplier: f64,
+        steps: u64,
+    ) -> Result<Self, PrivacyError> {
         let event = Self {
             sampling_rate,
             noise_multiplier,
@@ -74,7 +78,9 @@ impl DpSgdEvent {
     fn rdp_per_step(&self, orders: &[f64]) -> Vec<f64> {
         orders
             .iter()
-            .map(|&alpha| rdp::rdp_subsampled_gaussian(self.sampling_rate, self.noise_multiplier, alpha))
+            .map(|&alpha| {
+                rdp::rdp_subsampled_gaussian(self.sampling_rate, self.noise_multiplier, alpha)
+            })
             .collect()
     }
 }
@@ -266,7 +272,7 @@ fn check_curve(orders: &[f64], rdp: &[f64]) -> Result<(), PrivacyError> {
             rdp: rdp.len(),
         });
     }
-    if let Some(&bad) = orders.iter().find(|a| !(**a >= 1.0)) {
+    if let Some(&bad) = orders.iter().find(|a| a.is_nan() || **a < 1.0) {
         return Err(PrivacyError::invalid("orders", bad, ">= 1"));
     }
     if let Some(&bad) = rdp.iter().find(|r| r.is_nan()) {
@@ -278,7 +284,11 @@ fn check_curve(orders: &[f64], rdp: &[f64]) -> Result<(), PrivacyError> {
 /// ε(δ) of an RDP curve: min over orders of Canonne–Kamath–Steinke's Prop. 12 bound (used for
 /// α > 1.01), or 0 where the KL bound √(1 − e^{−ε(α)}) ≤ δ already. Orders must be ≥ 1.
 /// This is dp-accounting's `compute_epsilon`, so an auditor can convert any ledgered curve.
-pub fn epsilon_from_rdp(orders: &[f64], rdp: &[f64], delta: f64) -> Result<EpsilonAt, PrivacyError> {
+pub fn epsilon_from_rdp(
+    orders: &[f64],
+    rdp: &[f64],
+    delta: f64,
+) -> Result<EpsilonAt, PrivacyError> {
     check_delta(delta)?;
     check_curve(orders, rdp)?;
     let eps: Vec<f64> = orders
@@ -333,7 +343,13 @@ pub fn calibrate_noise_multiplier(
     target_epsilon: f64,
     delta: f64,
 ) -> Result<f64, PrivacyError> {
-    calibrate_noise_multiplier_from(&RdpAccountant::new(), sampling_rate, steps, target_epsilon, delta)
+    calibrate_noise_multiplier_from(
+        &RdpAccountant::new(),
+        sampling_rate,
+        steps,
+        target_epsilon,
+        delta,
+    )
 }
 
 /// As [`calibrate_noise_multiplier`], on top of what `spent` has composed already (its orders

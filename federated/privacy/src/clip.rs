@@ -52,7 +52,11 @@ pub fn check_max_norm(max_norm: f64) -> Result<(), PrivacyError> {
     if max_norm.is_finite() && max_norm > 0.0 {
         Ok(())
     } else {
-        Err(PrivacyError::invalid("max_norm", max_norm, "finite and > 0"))
+        Err(PrivacyError::invalid(
+            "max_norm",
+            max_norm,
+            "finite and > 0",
+        ))
     }
 }
 
@@ -157,7 +161,10 @@ mod tests {
         let factor = clip_l2(&mut v, 1.0);
         assert!((factor - 0.2).abs() < 1e-6, "{factor}");
         // Direction kept: (0.6, 0.8), just inside the unit ball.
-        assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6, "{v:?}");
+        assert!(
+            (v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6,
+            "{v:?}"
+        );
         let norm = l2_norm(&v);
         assert!(norm <= 1.0 && norm > 1.0 - 1e-6, "{norm}");
     }

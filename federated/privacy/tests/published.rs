@@ -13,7 +13,8 @@ fn rel_err(got: f64, want: f64) -> f64 {
 
 fn epsilon(q: f64, sigma: f64, steps: u64, delta: f64) -> f64 {
     let mut a = RdpAccountant::new();
-    a.compose(&DpSgdEvent::new(q, sigma, steps).unwrap()).unwrap();
+    a.compose(&DpSgdEvent::new(q, sigma, steps).unwrap())
+        .unwrap();
     a.epsilon(delta).unwrap().epsilon
 }
 
@@ -37,7 +38,15 @@ fn tf_privacy_compute_dp_sgd_privacy_values() {
         .collect();
     let cases = [
         // n, batch, σ, epochs, δ, ε, order
-        (60_000u64, 150u64, 1.3, 15u64, 1e-5, 0.724_223_402_610_959_5, 19.0),
+        (
+            60_000u64,
+            150u64,
+            1.3,
+            15u64,
+            1e-5,
+            0.724_223_402_610_959_5,
+            19.0,
+        ),
         (100_000, 100, 1.0, 30, 1e-7, 1.415_498_849_544_484_5, 13.0),
         (100_000_000, 1024, 0.1, 10, 1e-7, 5_907_982.311_381_95, 1.25),
     ];
@@ -45,7 +54,8 @@ fn tf_privacy_compute_dp_sgd_privacy_values() {
         let q = batch as f64 / n as f64;
         let steps = (epochs * n).div_ceil(batch);
         let mut a = RdpAccountant::with_orders(orders.clone()).unwrap();
-        a.compose(&DpSgdEvent::new(q, sigma, steps).unwrap()).unwrap();
+        a.compose(&DpSgdEvent::new(q, sigma, steps).unwrap())
+            .unwrap();
         let at = a.epsilon(delta).unwrap();
         assert!(
             rel_err(at.epsilon, want) < 1e-9,
@@ -123,13 +133,19 @@ fn gaussian_delta_between_optimal_and_classical() {
         let delta = a.delta(eps).unwrap().delta;
         let optimal = 0.5 * libm::erfc((eps - 0.5) / std::f64::consts::SQRT_2)
             - eps.exp() * 0.5 * libm::erfc((eps + 0.5) / std::f64::consts::SQRT_2);
-        assert!(optimal <= delta + 1e-300, "ε={eps}: {delta} < optimal {optimal}");
+        assert!(
+            optimal <= delta + 1e-300,
+            "ε={eps}: {delta} < optimal {optimal}"
+        );
         let classical = if eps >= 0.5 {
             (-0.5 * (eps - 0.5) * (eps - 0.5)).exp()
         } else {
             1.0
         };
-        assert!(delta <= classical + 1e-300, "ε={eps}: {delta} > {classical}");
+        assert!(
+            delta <= classical + 1e-300,
+            "ε={eps}: {delta} > {classical}"
+        );
     }
 }
 
@@ -143,22 +159,25 @@ fn gaussian_delta_between_optimal_and_classical() {
 fn rdp_against_numerical_integration() {
     // q, σ, α, ln(A_α)/(α − 1) from mpmath, fractional-order slack allowed (relative).
     let cases = [
-        (0.01, 1.1, 7.0, 0.000_497_961_467_848_230_73, 0.0),
+        (0.01, 1.1, 7.0, 0.000_497_961_467_848_230_7, 0.0),
         (0.08, 21.75, 32.0, 0.000_217_708_582_910_655_54, 0.0),
         (0.2, 3.0, 12.0, 0.035_237_902_801_951_648, 0.0),
-        (0.01, 1.1, 4.7, 0.000_317_788_071_821_946_98, 1e-4),
+        (0.01, 1.1, 4.7, 0.000_317_788_071_821_947, 1e-4),
         (0.01, 1.1, 2.5, 0.000_162_077_409_370_003_71, 1e-3),
-        (0.08, 21.75, 10.5, 7.119_553_803_596_514_1e-5, 1e-4),
+        (0.08, 21.75, 10.5, 7.119_553_803_596_514e-5, 1e-4),
         (0.5, 2.0, 7.3, 0.367_183_834_961_871_07, 1e-4),
-        (0.001, 0.8, 3.3, 6.291_074_008_972_867_5e-6, 1e-4),
+        (0.001, 0.8, 3.3, 6.291_074_008_972_868e-6, 1e-4),
         (0.9, 5.0, 20.5, 0.352_482_167_939_560_96, 1e-4),
         // Small α, large σ: the |C(α, i)| series is 6× the exact A_α − 1 here (conservative).
-        (0.05, 17.2, 1.5, 6.348_071_271_703_305_6e-6, 10.0),
+        (0.05, 17.2, 1.5, 6.348_071_271_703_306e-6, 10.0),
     ];
     for (q, sigma, alpha, want, slack) in cases {
         let got = rdp_at(q, sigma, alpha);
         if slack == 0.0 {
-            assert!(rel_err(got, want) < 1e-9, "q={q} σ={sigma} α={alpha}: {got} vs {want}");
+            assert!(
+                rel_err(got, want) < 1e-9,
+                "q={q} σ={sigma} α={alpha}: {got} vs {want}"
+            );
         } else {
             assert!(
                 got >= want * (1.0 - 1e-9) && got <= want * (1.0 + slack),
@@ -184,7 +203,10 @@ fn abadi_moments_accountant_example() {
         .zip(a.rdp())
         .map(|(alpha, r)| r + (1.0 / 1e-5f64).ln() / (alpha - 1.0))
         .fold(f64::INFINITY, f64::min);
-    assert!((classical - 1.26).abs() < 0.01, "moments accountant ε = {classical}");
+    assert!(
+        (classical - 1.26).abs() < 0.01,
+        "moments accountant ε = {classical}"
+    );
     let improved = a.epsilon(1e-5).unwrap().epsilon;
     assert!(improved < classical, "{improved} vs {classical}");
 }
@@ -263,7 +285,11 @@ fn calibration_meets_the_target_and_is_smallest() {
         assert!(at <= target, "σ={sigma}: ε {at} > {target}");
         // 10⁻⁴ below the returned σ the target is missed (the stated tolerance is 10⁻⁵).
         let below = epsilon(q, sigma * (1.0 - 1e-4), steps, delta);
-        assert!(below > target, "σ·(1−1e-4) = {}: ε {below}", sigma * (1.0 - 1e-4));
+        assert!(
+            below > target,
+            "σ·(1−1e-4) = {}: ε {below}",
+            sigma * (1.0 - 1e-4)
+        );
         // And the ε reached is within 0.1 % of the target: no slack left on the table.
         assert!(at > target * 0.999, "{at} vs {target}");
     }
@@ -308,7 +334,8 @@ fn default_orders_are_dp_accountings() {
 fn composition_is_additive() {
     // One event of 300 steps, or 100 + 200, or three of 100: the same RDP and ε.
     let mut one = RdpAccountant::new();
-    one.compose(&DpSgdEvent::new(0.02, 1.3, 300).unwrap()).unwrap();
+    one.compose(&DpSgdEvent::new(0.02, 1.3, 300).unwrap())
+        .unwrap();
     let mut split = RdpAccountant::new();
     split
         .compose(&DpSgdEvent::new(0.02, 1.3, 100).unwrap())
@@ -340,10 +367,16 @@ fn invalid_inputs_are_refused_by_name() {
         other => panic!("unexpected {other:?}"),
     };
     for q in [-0.1, 1.000_001, f64::NAN, f64::INFINITY] {
-        assert_eq!(field(DpSgdEvent::new(q, 1.0, 1).unwrap_err()), "sampling_rate");
+        assert_eq!(
+            field(DpSgdEvent::new(q, 1.0, 1).unwrap_err()),
+            "sampling_rate"
+        );
     }
     for sigma in [-1.0, f64::NAN, f64::INFINITY] {
-        assert_eq!(field(DpSgdEvent::new(0.1, sigma, 1).unwrap_err()), "noise_multiplier");
+        assert_eq!(
+            field(DpSgdEvent::new(0.1, sigma, 1).unwrap_err()),
+            "noise_multiplier"
+        );
     }
     // A deserialized event is validated on compose.
     let bad: DpSgdEvent =
@@ -360,8 +393,16 @@ fn invalid_inputs_are_refused_by_name() {
     for eps in [-0.1, f64::NAN, f64::INFINITY] {
         assert_eq!(field(a.delta(eps).unwrap_err()), "epsilon");
     }
-    for orders in [vec![1.0], vec![0.5, 2.0], vec![f64::INFINITY], vec![f64::NAN]] {
-        assert_eq!(field(RdpAccountant::with_orders(orders).unwrap_err()), "orders");
+    for orders in [
+        vec![1.0],
+        vec![0.5, 2.0],
+        vec![f64::INFINITY],
+        vec![f64::NAN],
+    ] {
+        assert_eq!(
+            field(RdpAccountant::with_orders(orders).unwrap_err()),
+            "orders"
+        );
     }
     assert_eq!(
         RdpAccountant::with_orders(Vec::new()).unwrap_err(),
@@ -387,13 +428,17 @@ fn invalid_inputs_are_refused_by_name() {
     );
     // The message names the field too.
     let msg = DpSgdEvent::new(1.5, 1.0, 1).unwrap_err().to_string();
-    assert!(msg.contains("sampling_rate") && msg.contains("1.5"), "{msg}");
+    assert!(
+        msg.contains("sampling_rate") && msg.contains("1.5"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn report_round_trips_through_json() {
     let mut a = RdpAccountant::new();
-    a.compose(&DpSgdEvent::new(0.01, 1.1, 10_000).unwrap()).unwrap();
+    a.compose(&DpSgdEvent::new(0.01, 1.1, 10_000).unwrap())
+        .unwrap();
     let report = a.report(1e-5).unwrap();
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["neighbouring_relation"], "add_or_remove_one");
@@ -408,7 +453,8 @@ fn report_round_trips_through_json() {
 
     // ε = ∞ (no noise) is written as "inf", not null, and read back.
     let mut open = RdpAccountant::new();
-    open.compose(&DpSgdEvent::new(0.5, 0.0, 1).unwrap()).unwrap();
+    open.compose(&DpSgdEvent::new(0.5, 0.0, 1).unwrap())
+        .unwrap();
     let report = open.report(1e-5).unwrap();
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["epsilon"], "inf");

@@ -96,7 +96,9 @@ fn run(args: Args) -> Result<Value, String> {
         v["target_epsilon"] = json!(target);
         return Ok(v);
     }
-    let sigma = args.sigma.ok_or("--sigma (or --target-epsilon) is required")?;
+    let sigma = args
+        .sigma
+        .ok_or("--sigma (or --target-epsilon) is required")?;
     let event = DpSgdEvent::new(q, sigma, steps).map_err(|e| e.to_string())?;
     let report = RdpAccountant::from_events([&event])
         .and_then(|a| a.report(delta))
