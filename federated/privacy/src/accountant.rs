@@ -133,6 +133,10 @@ pub fn default_orders() -> Vec<f64> {
         .collect()
 }
 
+/// The largest RDP order [`RdpAccountant::with_orders`] accepts: an integer order α costs α + 1
+/// terms per event (the default grid stops at 1024).
+pub const MAX_ORDER: f64 = 100_000.0;
+
 /// Rényi-DP accountant for DP-SGD under add/remove-one neighbours.
 ///
 /// It keeps the total RDP at each order: composition adds the per-step RDP times the number of
@@ -162,14 +166,14 @@ impl RdpAccountant {
         }
     }
 
-    /// An accountant over the given orders, each finite and > 1.
+    /// An accountant over the given orders, each in (1, [`MAX_ORDER`]].
     pub fn with_orders(orders: impl Into<Vec<f64>>) -> Result<Self, PrivacyError> {
         let orders = orders.into();
         if orders.is_empty() {
             return Err(PrivacyError::NoOrders);
         }
-        if let Some(&bad) = orders.iter().find(|a| !(a.is_finite() && **a > 1.0)) {
-            return Err(PrivacyError::invalid("orders", bad, "finite and > 1"));
+        if let Some(&bad) = orders.iter().find(|a| !(**a > 1.0 && **a <= MAX_ORDER)) {
+            return Err(PrivacyError::invalid("orders", bad, "in (1, 100000]"));
         }
         let rdp = vec![0.0; orders.len()];
         Ok(Self {

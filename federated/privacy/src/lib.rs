@@ -28,7 +28,7 @@ pub use accountant::{
     calibrate_noise_multiplier, calibrate_noise_multiplier_from, default_orders, delta_from_rdp,
     epsilon_from_rdp, DeltaAt, DpSgdEvent, EpsilonAt, NeighbouringRelation, PrivacyReport,
     RdpAccountant, CALIBRATION_MAX_NOISE_MULTIPLIER, CALIBRATION_MIN_NOISE_MULTIPLIER,
-    CALIBRATION_RELATIVE_TOLERANCE,
+    CALIBRATION_RELATIVE_TOLERANCE, MAX_ORDER,
 };
 pub use clip::{
     add_gaussian_noise, add_gaussian_noise_f64, check_max_norm, clip_l2, l2_norm, noise_std,

@@ -398,6 +398,7 @@ fn invalid_inputs_are_refused_by_name() {
         vec![0.5, 2.0],
         vec![f64::INFINITY],
         vec![f64::NAN],
+        vec![1e6],
     ] {
         assert_eq!(
             field(RdpAccountant::with_orders(orders).unwrap_err()),
