@@ -1,12 +1,15 @@
 //! The PRG that expands a 32-byte seed into a mask vector in Z_{2^32}^L.
 //!
-//! `PRG(seed)` is the ChaCha20 keystream keyed by `seed` (`rand_chacha::ChaCha20Rng::from_seed`:
-//! 20 rounds, stream 0, block counter from 0) read as little-endian `u32` words. Seeds are the
+//! `PRG(seed)` is the ChaCha20 keystream keyed by `seed` (RFC 8439 ChaCha20 from the `chacha20`
+//! crate, which `chacha20poly1305` already uses, with its SIMD back ends chosen at run time;
+//! all-zero nonce, block counter from 0) read as little-endian `u32` words. For the lengths used
+//! here (far below 2^32 blocks) this is the same stream as `rand_chacha::ChaCha20Rng::from_seed`,
+//! which the tests check. Seeds are the
 //! self-mask seed `b` (32 fresh random bytes) or an HKDF output ([`crate::keys::pairwise_seed`]),
 //! so every seed is uniform and used for one vector of one round.
 
-use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use chacha20::cipher::{KeyIvInit, StreamCipher};
+use chacha20::ChaCha20;
 
 /// Whether a mask is added or subtracted modulo 2^32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +24,12 @@ const CHUNK_WORDS: usize = 1024;
 
 /// `out ← out ± PRG(seed)` modulo 2^32, word by word.
 pub fn apply_mask(seed: &[u8; 32], out: &mut [u32], sign: Sign) {
-    let mut rng = ChaCha20Rng::from_seed(*seed);
+    let mut cipher = ChaCha20::new(seed.into(), &[0u8; 12].into());
     let mut buf = [0u8; 4 * CHUNK_WORDS];
     for chunk in out.chunks_mut(CHUNK_WORDS) {
         let bytes = &mut buf[..4 * chunk.len()];
-        rng.fill_bytes(bytes);
+        bytes.fill(0);
+        cipher.apply_keystream(bytes);
         let words = bytes
             .chunks_exact(4)
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
@@ -61,6 +65,14 @@ mod tests {
         let b = prg(&[2; 32], 5000);
         let equal = a.iter().zip(&b).filter(|(x, y)| x == y).count();
         assert!(equal < 3, "{equal} equal words between two seeds");
+    }
+
+    #[test]
+    fn same_stream_as_rand_chacha() {
+        use rand_chacha::rand_core::{RngCore, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed([5; 32]);
+        let expected: Vec<u32> = (0..10_000).map(|_| rng.next_u32()).collect();
+        assert_eq!(prg(&[5; 32], 10_000), expected);
     }
 
     #[test]
