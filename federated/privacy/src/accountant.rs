@@ -53,6 +53,42 @@ impl DpSgdEvent {
         Ok(event)
     }
 
+    /// `epochs` passes of DP-SGD with expected batch size `batch_size` over `population`
+    /// records: q = batch_size / population and steps = ⌈epochs · population / batch_size⌉ (the
+    /// counting of TF Privacy's `compute_dp_sgd_privacy`). Every local step counts, in every
+    /// round: a study of R rounds of E local epochs is `for_epochs(B, n_k, R·E, σ)`, or R events
+    /// of `for_epochs(B, n_k, E, σ)`.
+    pub fn for_epochs(
+        batch_size: u64,
+        population: u64,
+        epochs: u64,
+        noise_multiplier: f64,
+    ) -> Result<Self, PrivacyError> {
+        if population == 0 {
+            return Err(PrivacyError::invalid("population", 0.0, ">= 1"));
+        }
+        if batch_size == 0 || batch_size > population {
+            return Err(PrivacyError::invalid(
+                "batch_size",
+                batch_size as f64,
+                "in [1, population]",
+            ));
+        }
+        let steps = epochs
+            .checked_mul(population)
+            .map(|records| records.div_ceil(batch_size))
+            .ok_or(PrivacyError::invalid(
+                "epochs",
+                epochs as f64,
+                "small enough that epochs · population fits in u64",
+            ))?;
+        Self::new(
+            batch_size as f64 / population as f64,
+            noise_multiplier,
+            steps,
+        )
+    }
+
     /// Checks q ∈ [0, 1] and σ finite and ≥ 0 (a deserialized event was never checked).
     pub fn validate(&self) -> Result<(), PrivacyError> {
         let q = self.sampling_rate;

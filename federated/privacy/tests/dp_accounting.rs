@@ -23,7 +23,10 @@ use serde_json::{json, Value};
 const TOLERANCE: f64 = 0.01;
 
 fn dp_accounting_python() -> Option<PathBuf> {
-    let python = std::env::var_os("CONSENTRY_DP_ACCOUNTING_PYTHON").map(PathBuf::from);
+    // An empty value (the venv script failed inside `export X="$(...)"`) counts as unset.
+    let python = std::env::var_os("CONSENTRY_DP_ACCOUNTING_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
     assert!(
         python.is_some() || std::env::var_os("CONSENTRY_REQUIRE_DP_ACCOUNTING").is_none(),
         "dp-accounting is required (CONSENTRY_REQUIRE_DP_ACCOUNTING is set) but \

@@ -296,6 +296,42 @@ fn calibration_meets_the_target_and_is_smallest() {
 }
 
 #[test]
+fn events_from_epochs() {
+    // TF Privacy's counting (compute_dp_sgd_privacy_lib: q = batch/n, steps = ceil(epochs·n/batch)):
+    // 60 000 examples, batch 150, 15 epochs → q = 0.0025, 6000 steps; 1e8, 1024, 10 → 976 563.
+    let e = DpSgdEvent::for_epochs(150, 60_000, 15, 1.3).unwrap();
+    assert_eq!(
+        (e.sampling_rate, e.noise_multiplier, e.steps),
+        (0.0025, 1.3, 6000)
+    );
+    let e = DpSgdEvent::for_epochs(1024, 100_000_000, 10, 0.1).unwrap();
+    assert_eq!(e.steps, 976_563);
+    // The digest's table row: 800 patients, batch 64, 10 local epochs × 100 rounds → 12 500.
+    let e = DpSgdEvent::for_epochs(64, 800, 1000, 68.6).unwrap();
+    assert_eq!((e.sampling_rate, e.steps), (0.08, 12_500));
+    let field = |e: PrivacyError| match e {
+        PrivacyError::InvalidParameter { field, .. } => field,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(
+        field(DpSgdEvent::for_epochs(0, 10, 1, 1.0).unwrap_err()),
+        "batch_size"
+    );
+    assert_eq!(
+        field(DpSgdEvent::for_epochs(11, 10, 1, 1.0).unwrap_err()),
+        "batch_size"
+    );
+    assert_eq!(
+        field(DpSgdEvent::for_epochs(1, 0, 1, 1.0).unwrap_err()),
+        "population"
+    );
+    assert_eq!(
+        field(DpSgdEvent::for_epochs(1, 1 << 40, 1 << 30, 1.0).unwrap_err()),
+        "epochs"
+    );
+}
+
+#[test]
 fn special_cases() {
     // q = 0: nobody is ever sampled, ε = 0 whatever σ (even no noise).
     assert_eq!(epsilon(0.0, 0.0, 1000, 1e-5), 0.0);
