@@ -190,5 +190,43 @@ mod benchmarks {
         );
     }
 
+    /// Not in `WeightInfo`: the call is charged as `n` single closes; this measures how far
+    /// below that bound a batch stays.
+    #[benchmark]
+    fn complete_access_batch(n: Linear<1, { T::MaxBatch::get() }>) {
+        let (who, patients) = setup::<T>(n, &[categories()]);
+        let batch: BoundedVec<_, T::MaxBatch> = patients
+            .iter()
+            .map(|(p, _)| *p)
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        Audit::<T>::request_access_batch(
+            RawOrigin::Signed(who.clone()).into(),
+            batch,
+            Purpose::Simulation,
+            categories(),
+            [1; 32],
+            1,
+        )
+        .unwrap();
+        let closes: BoundedVec<_, T::MaxBatch> = patients
+            .iter()
+            .enumerate()
+            .map(|(i, (_, s))| (*s, i as u64))
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(who.clone()),
+            closes,
+            Outcome::Completed,
+            Some([3; 32]),
+        );
+        let institution = pallet_consentry_identity::ServiceKeys::<T>::get(&who).unwrap();
+        assert_eq!(Audit::<T>::counts(institution).completed, n);
+    }
+
     impl_benchmark_test_suite!(Audit, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -360,6 +360,49 @@ pub mod pallet {
                 outcome != Outcome::Completed || result_digest.is_some(),
                 Error::<T>::MissingResultDigest
             );
+            Self::close(institution, subject, id, outcome, result_digest)
+        }
+
+        /// Closes granted records of a cohort (each `(subject, id)` from its `AccessGranted`
+        /// event) with one outcome and one result digest: a federated round's site closes every
+        /// access it used citing the round's result. All or nothing: one record that is unknown,
+        /// another institution's, not open, or named twice fails the call and closes none.
+        ///
+        /// Charged as that many single closes, the benchmarked `complete_access` (an upper bound:
+        /// the batch reads the signer's institution and the time once).
+        #[pallet::call_index(4)]
+        #[pallet::weight(<T as Config>::WeightInfo::complete_access()
+            .saturating_mul(closes.len() as u64))]
+        pub fn complete_access_batch(
+            origin: OriginFor<T>,
+            closes: BoundedVec<(SubjectId, AccessId), T::MaxBatch>,
+            outcome: Outcome,
+            result_digest: Option<Digest>,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let institution = Self::institution_of(&who)?;
+            ensure!(!closes.is_empty(), Error::<T>::EmptyBatch);
+            ensure!(
+                outcome != Outcome::Completed || result_digest.is_some(),
+                Error::<T>::MissingResultDigest
+            );
+            // Dispatchables are transactional: an error below drops the closes made before it.
+            for (subject, id) in closes {
+                Self::close(institution, subject, id, outcome, result_digest)?;
+            }
+            Ok(())
+        }
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// Closes one granted record of `institution`'s and tallies it.
+        fn close(
+            institution: InstitutionId,
+            subject: SubjectId,
+            id: AccessId,
+            outcome: Outcome,
+            result_digest: Option<Digest>,
+        ) -> DispatchResult {
             Records::<T>::try_mutate(Some(subject), NewestFirst::of(id), |r| {
                 let r = r.as_mut().ok_or(Error::<T>::UnknownAccess)?;
                 ensure!(r.institution == institution, Error::<T>::NotYourRecord);
@@ -382,9 +425,7 @@ pub mod pallet {
             });
             Ok(())
         }
-    }
 
-    impl<T: Config> Pallet<T> {
         /// The institution of a service key, suspended or not (a suspended institution's requests
         /// are recorded as denied; an unknown account's are refused outright).
         fn institution_of(who: &T::AccountId) -> Result<InstitutionId, DispatchError> {

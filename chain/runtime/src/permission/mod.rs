@@ -237,7 +237,8 @@ pub fn priority(role: Role, call: &RuntimeCall) -> TransactionPriority {
                 Audit::request_access { .. }
                 | Audit::request_access_batch { .. }
                 | Audit::emergency_access { .. }
-                | Audit::complete_access { .. },
+                | Audit::complete_access { .. }
+                | Audit::complete_access_batch { .. },
             ),
         ) => ACCESS_PRIORITY,
         (Role::Governance | Role::Validator, _) => GOVERNANCE_PRIORITY,

@@ -310,10 +310,17 @@ fn access_calls_come_first_then_governance_then_institutions_then_patients() {
             outcome: consentry_primitives::Outcome::Completed,
             result_digest: None,
         });
+        let complete_cohort =
+            RuntimeCall::Audit(pallet_consentry_audit::Call::complete_access_batch {
+                closes: vec![(subject, 0)].try_into().unwrap(),
+                outcome: consentry_primitives::Outcome::Completed,
+                result_digest: None,
+            });
         let priority = |who: &AccountId, call: &RuntimeCall| pool(who, call, 0).unwrap().priority;
         // Through the whole pipeline: no other check adds to the priority.
         assert_eq!(priority(&bob(), &request_access()), ACCESS_PRIORITY);
         assert_eq!(priority(&bob(), &complete), ACCESS_PRIORITY);
+        assert_eq!(priority(&bob(), &complete_cohort), ACCESS_PRIORITY);
         let governance = priority(&alice(), &remark());
         let institution = priority(&bob(), &enrol(5));
         let patient = priority(&p, &grant(subject));

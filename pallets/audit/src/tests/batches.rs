@@ -84,3 +84,73 @@ fn a_cohort_request_holds_its_patients_to_its_consents_bound() {
         assert_eq!(state(1), AccessState::Granted);
     });
 }
+
+/// A cohort's granted records closed together, citing one result: all of them or none.
+#[test]
+fn a_cohort_is_closed_in_one_call_or_not_at_all() {
+    new_test_ext().execute_with(|| {
+        grant_lab(Purpose::FederatedTraining, None);
+        enrol_and_claim([8; 32], 101);
+        assert_ok!(ConsentPallet::grant(
+            RuntimeOrigin::signed(101),
+            identity::Pallet::<Test>::resolve(&[8; 32]).unwrap(),
+            Grantee::Institution(LAB),
+            PurposeSet::of(&[Purpose::FederatedTraining]),
+            labs(),
+            None,
+            None,
+            None
+        ));
+        let batch: BoundedVec<_, _> = vec![PSEUDONYM, [8; 32]].try_into().unwrap();
+        assert_ok!(Audit::request_access_batch(
+            RuntimeOrigin::signed(LAB_KEY),
+            batch,
+            Purpose::FederatedTraining,
+            labs(),
+            JOB,
+            1
+        ));
+        let (a, b) = (record(0), record(1));
+        assert_eq!((a.state, b.state), (AccessState::Granted, AccessState::Granted));
+        let both = || -> BoundedVec<_, _> {
+            vec![(a.subject.unwrap(), 0), (b.subject.unwrap(), 1)]
+                .try_into()
+                .unwrap()
+        };
+        let close = |who, closes, digest| {
+            Audit::complete_access_batch(
+                RuntimeOrigin::signed(who),
+                closes,
+                Outcome::Completed,
+                digest,
+            )
+        };
+        assert_noop!(close(LAB_KEY, BoundedVec::new(), Some(RESULT)), Error::<Test>::EmptyBatch);
+        assert_noop!(close(LAB_KEY, both(), None), Error::<Test>::MissingResultDigest);
+        assert_noop!(close(OUTSIDER, both(), Some(RESULT)), Error::<Test>::NotRegistered);
+        assert_noop!(close(HOSPITAL_KEY, both(), Some(RESULT)), Error::<Test>::NotYourRecord);
+        // A record named twice: the second close finds it closed, and the first is undone.
+        let twice: BoundedVec<_, _> =
+            vec![(a.subject.unwrap(), 0), (a.subject.unwrap(), 0)].try_into().unwrap();
+        assert_noop!(close(LAB_KEY, twice, Some(RESULT)), Error::<Test>::NotOpen);
+        // An unknown record after a good one: nothing is closed.
+        let unknown: BoundedVec<_, _> =
+            vec![(a.subject.unwrap(), 0), (b.subject.unwrap(), 7)].try_into().unwrap();
+        assert_noop!(close(LAB_KEY, unknown, Some(RESULT)), Error::<Test>::UnknownAccess);
+        assert_eq!(Audit::counts(LAB).granted, 2);
+
+        pallet_timestamp::Now::<Test>::put(2_000);
+        assert_ok!(close(LAB_KEY, both(), Some(RESULT)));
+        for id in [0, 1] {
+            let r = record(id);
+            assert_eq!(
+                (r.state, r.result_digest, r.closed_at),
+                (AccessState::Closed(Outcome::Completed), Some(RESULT), Some(2_000))
+            );
+        }
+        let counts = Audit::counts(LAB);
+        assert_eq!((counts.granted, counts.completed), (0, 2));
+        // Closed once: again is refused.
+        assert_noop!(close(LAB_KEY, both(), Some(RESULT)), Error::<Test>::NotOpen);
+    });
+}
