@@ -64,6 +64,7 @@
 //! - [`masking`]: the ChaCha20 PRG and mask application.
 //! - [`quantize`]: fixed-point encoding, weighted FedAvg encoding, overflow checks.
 //! - [`site`], [`aggregator`]: the two state machines.
+//! - [`sim`]: a whole round in one process (simulator, tests).
 //! - [`error`]: the error enum.
 
 #![forbid(unsafe_code)]
@@ -76,6 +77,7 @@ pub mod masking;
 pub mod messages;
 pub mod quantize;
 pub mod shamir;
+pub mod sim;
 pub mod site;
 
 pub use aggregator::{Aggregator, AggregatorConfig};
