@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-ARGS=(--sites "$SITES" --len "$LEN" --dropped "$DROPPED" --reps "$REPS" --json)
+ARGS=(--sites "$SITES" --reps "$REPS" --json)
 [ -n "$THRESHOLD" ] && ARGS+=(--threshold "$THRESHOLD")
 
 if ! "$VENV/bin/python" -c "import flwr, sys; sys.exit(flwr.__version__ != '$FLWR_VERSION')" 2>/dev/null; then
@@ -40,10 +40,16 @@ cd "$ROOT"
 cargo bench -p consentry-secagg --bench secagg --no-run >&2
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-echo "== consentry-secagg" >&2
-cargo bench -q -p consentry-secagg --bench secagg -- "${ARGS[@]}" | grep '^{' > "$OUT/rust.jsonl"
-echo "== Flower SecAgg+ (flwr $FLWR_VERSION)" >&2
-"$VENV/bin/python" "$HERE/flower_secaggplus.py" "${ARGS[@]}" > "$OUT/flower.jsonl"
+# Interleaved, one configuration at a time, so both sides see the same machine load.
+for L in ${LEN//,/ }; do
+  for D in ${DROPPED//,/ }; do
+    echo "== L = $L, dropped = $D: consentry-secagg, then Flower SecAgg+ (flwr $FLWR_VERSION)" >&2
+    cargo bench -q -p consentry-secagg --bench secagg -- "${ARGS[@]}" --len "$L" --dropped "$D" \
+      | grep '^{' >> "$OUT/rust.jsonl"
+    "$VENV/bin/python" "$HERE/flower_secaggplus.py" "${ARGS[@]}" --len "$L" --dropped "$D" \
+      >> "$OUT/flower.jsonl"
+  done
+done
 
 python3 - "$OUT/rust.jsonl" "$OUT/flower.jsonl" <<'PY'
 import json, os, platform, sys
@@ -61,7 +67,8 @@ phases = [
     ("unmask_server", "reconstruct + unmask, server"),
     ("round_critical_path", "round (one site + server)"),
 ]
-print(f"# {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+print(f"# {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}, "
+      f"load average at the end {os.getloadavg()[0]:.2f} / {os.getloadavg()[1]:.2f} (1 / 5 min)")
 for r in rust:
     f = flwr.get(key(r))
     if f is None:
