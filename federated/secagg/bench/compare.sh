@@ -82,5 +82,5 @@ for r in rust:
         print(f"| {label:<34} | {a*1e3:>13.3f} ms | {b*1e3:>13.3f} ms | {ratio:>13} |")
     a, b = r["bytes_per_site"], f["bytes_per_site"]
     print(f"| {'bytes sent per site':<34} | {a:>16,} | {b:>16,} | {b/a:>12.2f}x |")
-    print(f"| {'max |error| vs float FedAvg':<34} | {r['max_abs_error']:>16.2e} | {f['max_abs_error']:>16.2e} | {'':>13} |")
+    print(f"| {'max abs error vs float FedAvg':<34} | {r['max_abs_error']:>16.2e} | {f['max_abs_error']:>16.2e} | {'':>13} |")
 PY
