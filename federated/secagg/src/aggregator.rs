@@ -7,10 +7,12 @@
 //! ```
 //! The aggregator keeps only the running sum of masked inputs, never an individual vector.
 //! U1 ([`Aggregator::advertised`]) and U3 ([`Aggregator::survivors`]) are what the worker commits
-//! on chain ([`crate::messages::site_set_digest`]).
+//! on chain ([`crate::messages::site_set_digest`]). The state serializes, so an aggregator that
+//! restarts can resume from its last persisted state (or abort the round).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 use crate::error::{Error, Result};
@@ -24,7 +26,7 @@ use crate::shamir::{self, Share};
 use crate::site::check_threshold;
 
 /// The aggregator's parameters for one round.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AggregatorConfig {
     /// Study and round.
     pub context: RoundContext,
@@ -34,7 +36,7 @@ pub struct AggregatorConfig {
     pub vector_len: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Stage {
     AdvertiseKeys,
     ShareKeys,
@@ -55,7 +57,11 @@ impl Stage {
     }
 }
 
-/// The aggregator's state for one round.
+/// The aggregator's state for one round. It holds no secret of any site (only public keys,
+/// ciphertexts it cannot open, the masked sum and, in the last stage, shares it is entitled to),
+/// so it is `Serialize`/`Deserialize`: a restarted aggregator can persist it after each message
+/// and resume the round where it stopped.
+#[derive(Serialize, Deserialize)]
 pub struct Aggregator {
     config: AggregatorConfig,
     stage: Stage,

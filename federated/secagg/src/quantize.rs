@@ -271,6 +271,30 @@ mod tests {
     }
 
     #[test]
+    fn the_first_refused_setting_would_wrap() {
+        // One unit of weight above the accepted maximum: ten worst-case sites exceed 2^32, so the
+        // refusal is not over-cautious, and the accepted maximum is the tight bound.
+        let levels = u64::from(Quantizer::new(1.0, 16).unwrap().max_level());
+        assert!(10 * 6553 * levels <= u64::from(u32::MAX));
+        assert!(10 * 6554 * levels > u64::from(u32::MAX));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quantize_round_trip_within_one_step(
+            x in -100.0f32..100.0, clip in 0.01f64..50.0, bits in 1u32..=31, seed: u64,
+        ) {
+            let q = Quantizer::new(clip, bits).unwrap();
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let level = q.quantize_one(x, &mut rng);
+            proptest::prop_assert!(level <= q.max_level());
+            let back = q.dequantize_one(level);
+            let clipped = f64::from(x).clamp(-clip, clip);
+            proptest::prop_assert!((back - clipped).abs() <= q.step() * (1.0 + 1e-9));
+        }
+    }
+
+    #[test]
     fn worst_case_sum_does_not_wrap() {
         // Every site at max weight sending +clip everywhere: the validated bound is tight.
         let q = Quantizer::new(2.0, 16).unwrap();

@@ -192,9 +192,9 @@ impl Site {
         let s_shares = shamir::split(&s_bytes, self.config.threshold, &points, rng)?;
         let b_shares = shamir::split(&secrets.b, self.config.threshold, &points, rng)?;
         let mut out = Vec::with_capacity(pair_keys.len());
-        let mut pairs = keys.keys().copied().zip(s_shares.into_iter().zip(b_shares));
         let mut pair_keys = pair_keys.into_iter();
-        for (v, (s_share, b_share)) in pairs.by_ref() {
+        for (v, (s_share, b_share)) in keys.keys().copied().zip(s_shares.into_iter().zip(b_shares))
+        {
             if v == me {
                 self.held.insert(me, (s_share, b_share));
                 continue;

@@ -695,3 +695,46 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn a_restarted_aggregator_resumes_from_its_persisted_state() {
+    let len = 300;
+    let mut round = Round::new(5, 3, len, 19);
+    let inputs = inputs_for(&mut round, len);
+    let inboxes = round.advertise_and_share();
+    // Two masked inputs arrive, then the aggregator process dies; its state was persisted.
+    let ids = round.ids();
+    for id in &ids[..2] {
+        let m = round
+            .sites
+            .get_mut(id)
+            .unwrap()
+            .masked_input(&inboxes[id], &inputs[id])
+            .unwrap();
+        round.agg.receive_masked(m).unwrap();
+    }
+    let persisted = encode(&round.agg).unwrap();
+    round.agg = decode(&persisted).unwrap();
+    // A duplicate after the restart is still refused, and the round completes.
+    let again = MaskedInput {
+        sender: ids[0],
+        masked: vec![0; len],
+    };
+    assert_eq!(
+        round.agg.receive_masked(again).unwrap_err(),
+        Error::DuplicateSite { site: ids[0] }
+    );
+    for id in &ids[2..] {
+        let m = round
+            .sites
+            .get_mut(id)
+            .unwrap()
+            .masked_input(&inboxes[id], &inputs[id])
+            .unwrap();
+        round.agg.receive_masked(m).unwrap();
+    }
+    assert_eq!(
+        round.unmask(&BTreeSet::new()).unwrap(),
+        plain_sum(inputs.values(), len)
+    );
+}
