@@ -137,6 +137,16 @@ mod benchmarks {
         assert!(!ServiceKeys::<T>::contains_key(&other));
     }
 
+    /// Not in `WeightInfo` yet: charged as `remove_service_key` until weights are regenerated.
+    #[benchmark]
+    fn set_transport_key() {
+        let key: T::AccountId = account("worker", 0, 0);
+        let id = custodian::<T>(&key);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(key), id, [7; 32]);
+        assert_eq!(TransportKeys::<T>::get(id), Some([7; 32]));
+    }
+
     #[benchmark]
     fn enrol() {
         let key: T::AccountId = account("worker", 0, 0);

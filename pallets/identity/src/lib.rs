@@ -124,6 +124,11 @@ pub mod pallet {
     #[pallet::storage]
     pub type ServiceKeys<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, InstitutionId>;
 
+    /// Each institution's transport key: the SHA-256 of the SubjectPublicKeyInfo of the TLS
+    /// certificate its workers present to each other (federated rounds pin peers to it).
+    #[pallet::storage]
+    pub type TransportKeys<T: Config> = StorageMap<_, Blake2_128Concat, InstitutionId, [u8; 32]>;
+
     /// Pseudonym links, by pseudonym.
     #[pallet::storage]
     pub type Pseudonyms<T: Config> = StorageMap<_, Identity, Pseudonym, PseudonymLinkOf<T>>;
@@ -217,6 +222,11 @@ pub mod pallet {
         ServiceKeyRemoved {
             institution: InstitutionId,
             key: T::AccountId,
+        },
+        /// An institution's transport key was set (or rotated).
+        TransportKeySet {
+            institution: InstitutionId,
+            key: [u8; 32],
         },
         /// A patient was enrolled under a pseudonym, addressed to their wallet account.
         Enrolled {
@@ -393,6 +403,7 @@ pub mod pallet {
                 ServiceKeys::<T>::remove(&key);
                 frame_system::Pallet::<T>::dec_providers(&key).ok();
             }
+            TransportKeys::<T>::remove(institution);
             Self::deposit_event(Event::InstitutionRemoved { institution });
             Ok(())
         }
@@ -614,6 +625,38 @@ pub mod pallet {
             Subjects::<T>::insert(subject, s);
             T::OnErasure::on_erasure(subject, now);
             Self::deposit_event(Event::Forgotten { subject, by: who });
+            Ok(())
+        }
+
+        /// Sets `institution`'s transport key: the SHA-256 of the SubjectPublicKeyInfo of the TLS
+        /// certificate its workers present in federated rounds, where peers are pinned to it.
+        /// Governance, or a service key of that institution while it is active: TLS keys rotate
+        /// more often than service keys, every change is an event on the ledger, and a suspended
+        /// institution cannot re-key its way past the pin.
+        ///
+        /// Charged as `remove_service_key`, which makes the same reads and more writes (not yet
+        /// in the generated weights: `scripts/weights.sh identity`).
+        #[pallet::call_index(12)]
+        #[pallet::weight(T::WeightInfo::remove_service_key())]
+        pub fn set_transport_key(
+            origin: OriginFor<T>,
+            institution: InstitutionId,
+            key: [u8; 32],
+        ) -> DispatchResult {
+            let inst = Institutions::<T>::get(institution).ok_or(Error::<T>::UnknownInstitution)?;
+            if T::GovernanceOrigin::try_origin(origin.clone()).is_err() {
+                let who = ensure_signed(origin)?;
+                ensure!(
+                    ServiceKeys::<T>::get(&who) == Some(institution),
+                    Error::<T>::UnknownKey
+                );
+                ensure!(
+                    inst.status == InstitutionStatus::Active,
+                    Error::<T>::Suspended
+                );
+            }
+            TransportKeys::<T>::insert(institution, key);
+            Self::deposit_event(Event::TransportKeySet { institution, key });
             Ok(())
         }
     }

@@ -213,6 +213,51 @@ fn removing_an_institution_withdraws_its_keys_but_keeps_pseudonyms() {
     });
 }
 
+/// The TLS key federated peers are pinned to: set by the institution's own key while active, or by
+/// governance; rotated by setting again; gone with the institution.
+#[test]
+fn an_institution_sets_its_own_transport_key_while_active() {
+    new_test_ext().execute_with(|| {
+        setup();
+        let set = |origin, institution, key| Identity::set_transport_key(origin, institution, key);
+        assert_noop!(
+            set(RuntimeOrigin::signed(LAB_KEY), 0, [1; 32]),
+            Error::<Test>::UnknownKey
+        );
+        assert_noop!(
+            set(RuntimeOrigin::signed(PATIENT), 0, [1; 32]),
+            Error::<Test>::UnknownKey
+        );
+        assert_noop!(
+            set(RuntimeOrigin::root(), 7, [1; 32]),
+            Error::<Test>::UnknownInstitution
+        );
+        assert_ok!(set(RuntimeOrigin::signed(HOSPITAL_KEY), 0, [1; 32]));
+        System::assert_last_event(
+            Event::TransportKeySet {
+                institution: 0,
+                key: [1; 32],
+            }
+            .into(),
+        );
+        assert_eq!(TransportKeys::<Test>::get(0), Some([1; 32]));
+        assert_eq!(TransportKeys::<Test>::get(1), None);
+        // Rotated.
+        assert_ok!(set(RuntimeOrigin::signed(HOSPITAL_KEY), 0, [2; 32]));
+        assert_eq!(TransportKeys::<Test>::get(0), Some([2; 32]));
+        // Suspended: its own keys cannot re-key it, governance can.
+        assert_ok!(Identity::suspend_institution(RuntimeOrigin::root(), 0));
+        assert_noop!(
+            set(RuntimeOrigin::signed(HOSPITAL_KEY), 0, [3; 32]),
+            Error::<Test>::Suspended
+        );
+        assert_ok!(set(RuntimeOrigin::root(), 0, [4; 32]));
+        assert_eq!(TransportKeys::<Test>::get(0), Some([4; 32]));
+        assert_ok!(Identity::remove_institution(RuntimeOrigin::root(), 0));
+        assert_eq!(TransportKeys::<Test>::get(0), None);
+    });
+}
+
 #[test]
 fn enrol_needs_an_active_custodian_and_a_fresh_pseudonym() {
     new_test_ext().execute_with(|| {

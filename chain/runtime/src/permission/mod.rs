@@ -200,7 +200,9 @@ pub fn role_of(call: &RuntimeCall) -> Option<Role> {
     match call {
         RuntimeCall::Audit(_)
         | RuntimeCall::Identity(
-            IdentityCall::enrol { .. } | IdentityCall::remove_service_key { .. },
+            IdentityCall::enrol { .. }
+            | IdentityCall::remove_service_key { .. }
+            | IdentityCall::set_transport_key { .. },
         ) => Some(Role::Institution),
         RuntimeCall::Identity(
             IdentityCall::claim { .. }
