@@ -55,23 +55,26 @@ pub struct StudyArgs {
     /// Local learning rate without DP.
     #[arg(long, default_value_t = 3e-3)]
     pub lr: f64,
+    /// Local optimiser under DP (steps on the noised gradient: post-processing).
+    #[arg(long, value_enum, default_value_t = Opt::Sgd)]
+    pub optimizer_dp: Opt,
     /// Local learning rate under DP.
-    #[arg(long, default_value_t = 3e-3)]
+    #[arg(long, default_value_t = 1.0)]
     pub dp_lr: f64,
     /// Local epochs per round without DP.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 3)]
     pub local_epochs: usize,
     /// Mini-batch size without DP.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     /// DP: Poisson sampling rate q per step.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.03)]
     pub q: f64,
     /// DP: per-patient clipping norm C.
     #[arg(long, default_value_t = 1.0)]
     pub clip: f64,
     /// DP: DP-SGD steps per site per round.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 10)]
     pub local_steps: usize,
     /// Aggregate in the clear instead of through secure aggregation.
     #[arg(long)]
@@ -176,9 +179,9 @@ impl StudyArgs {
             rounds,
             model: ModelSpec::default(),
             local: LocalSpec {
-                optimizer: match self.optimizer {
-                    Opt::Adam => OptimizerKind::Adam,
-                    Opt::Sgd => OptimizerKind::Sgd,
+                optimizer: match (epsilon.is_some(), self.optimizer, self.optimizer_dp) {
+                    (false, Opt::Adam, _) | (true, _, Opt::Adam) => OptimizerKind::Adam,
+                    _ => OptimizerKind::Sgd,
                 },
                 lr: if epsilon.is_some() {
                     self.dp_lr
@@ -204,6 +207,7 @@ impl StudyArgs {
             seed: self.seed,
             dropouts: Vec::new(),
             revocations: Vec::new(),
+            gbdt: None,
         }
     }
 }

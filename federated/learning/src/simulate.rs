@@ -17,7 +17,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
-use consentry_inference::train::{NeuralModel, Tensors};
+use consentry_inference::models::gbdt::GbdtConfig;
+use consentry_inference::train::{oof_margins, GbdtPair, NeuralModel, Tensors};
 use consentry_privacy::{calibrate_noise_multiplier, DpSgdEvent, RdpAccountant};
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +81,11 @@ pub struct StudyConfig {
     pub dropouts: Vec<(usize, usize)>,
     /// Patients whose consent ends before a round (1-based): absent from it and every later round.
     pub revocations: Vec<(usize, String)>,
+    /// Centralized only: the full hybrid, with the GBDT pair fitted on the
+    /// pooled training patients (early stopping on the public split) and its
+    /// out-of-fold margins as the fusion head's input, instead of zeros.
+    #[serde(default)]
+    pub gbdt: Option<GbdtConfig>,
 }
 
 impl StudyConfig {
@@ -113,6 +119,9 @@ pub struct RoundRecord {
     pub epsilon_cumulative: Option<f64>,
     pub test_auc_response: f64,
     pub test_auc_adr: f64,
+    /// ROC-AUC on the public reference split (what model selection looks at).
+    pub public_auc_response: f64,
+    pub public_auc_adr: f64,
     /// Per-patient gradients (DP) or rows (no DP) processed by all sites.
     pub examples: usize,
     /// Mean fraction of per-patient gradients clipped (DP).
@@ -149,9 +158,13 @@ pub struct StudyReport {
     pub n_params: usize,
     pub sites: Vec<SiteProfile>,
     pub rounds: Vec<RoundRecord>,
-    /// Test metrics of the final global model (never of a "best" round: the
-    /// test set is not used to choose anything).
+    /// Test metrics of the **selected** global model: the round with the best
+    /// mean ROC-AUC on the public reference split (the test set chooses nothing).
     pub test: Eval,
+    /// The selected round (1-based).
+    pub selected_round: usize,
+    /// Test metrics of the final round's model.
+    pub test_final: Eval,
     pub privacy: Option<PrivacySummary>,
     pub secs: f64,
 }
@@ -176,6 +189,9 @@ pub struct Simulation<'a> {
     layout: ParamLayout,
     evaluator: NeuralModel,
     test: Tensors,
+    public: Tensors,
+    /// (mean public AUC, round, parameters) of the best round so far.
+    best: Option<(f64, usize, Vec<f32>)>,
     fedavg: FedAvg,
     noise_multiplier: Option<f64>,
     accountant: RdpAccountant,
@@ -194,6 +210,11 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The seed of a study's site split, derived from its seed.
+pub fn split_seed(seed: u64) -> u64 {
+    mix(seed, 0x5117, 0)
+}
+
 impl<'a> Simulation<'a> {
     /// Splits the pool into sites, builds every site's client and the initial
     /// global model, and calibrates σ for the whole study.
@@ -207,11 +228,21 @@ impl<'a> Simulation<'a> {
             &SplitSpec {
                 n_sites: cfg.n_sites,
                 alpha: cfg.alpha,
-                seed: mix(cfg.seed, 0x5117, 0),
+                seed: split_seed(cfg.seed),
                 min_patients: cfg.min_site_patients,
             },
         )?;
         let features = &data.prepared.spec;
+        // The full hybrid (centralized only): GBDT margins instead of zeros.
+        let gbdt_margins = match &cfg.gbdt {
+            None => None,
+            Some(g) => {
+                if split.len() != 1 {
+                    bail!("the GBDT branch is only for the centralized baseline (n_sites = 1)");
+                }
+                Some(gbdt_inputs(data, g, cfg.seed)?)
+            }
+        };
         let evaluator = cfg.model.build(features, cfg.seed, &device)?;
         let global = flatten(&evaluator.varmap)?;
         let layout = ParamLayout::of(&evaluator.varmap);
@@ -223,10 +254,14 @@ impl<'a> Simulation<'a> {
             let model = cfg
                 .model
                 .build(features, mix(cfg.seed, 0x517E, k as u64), &device)?;
+            let tensors = match &gbdt_margins {
+                Some((train, _, _)) => data.prepared.tensors(rows, train, &device)?,
+                None => data.tensors(rows, &device)?,
+            };
             sites.push(SiteClient::new(
                 k,
                 ids.clone(),
-                data.tensors(rows, &device)?,
+                tensors,
                 model,
                 data.adr_pos_weight,
             )?);
@@ -254,7 +289,15 @@ impl<'a> Simulation<'a> {
         };
         Ok(Self {
             profiles: profiles(data, &split),
-            test: data.tensors(&data.test, &device)?,
+            test: match &gbdt_margins {
+                Some((_, test, _)) => data.prepared.tensors(&data.test, test, &device)?,
+                None => data.tensors(&data.test, &device)?,
+            },
+            public: match &gbdt_margins {
+                Some((_, _, public)) => data.prepared.tensors(&data.public, public, &device)?,
+                None => data.tensors(&data.public, &device)?,
+            },
+            best: None,
             cfg,
             data,
             sites,
@@ -378,6 +421,11 @@ impl<'a> Simulation<'a> {
         };
         load(&self.evaluator.varmap, &self.layout, &self.global)?;
         let ev = evaluate(&self.evaluator, &self.test)?;
+        let pe = evaluate(&self.evaluator, &self.public)?;
+        let score = (pe.response.roc_auc + pe.adr.roc_auc) / 2.0;
+        if self.best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+            self.best = Some((score, round, self.global.clone()));
+        }
         let examples = updates.iter().map(|u| u.examples).sum();
         let record = RoundRecord {
             round,
@@ -390,6 +438,8 @@ impl<'a> Simulation<'a> {
             epsilon_cumulative,
             test_auc_response: ev.response.roc_auc,
             test_auc_adr: ev.adr.roc_auc,
+            public_auc_response: pe.response.roc_auc,
+            public_auc_adr: pe.adr.roc_auc,
             examples,
             clipped_frac: if updates.is_empty() {
                 0.0
@@ -445,7 +495,14 @@ impl<'a> Simulation<'a> {
     /// The report of the rounds run so far.
     pub fn finish(self) -> Result<StudyReport> {
         load(&self.evaluator.varmap, &self.layout, &self.global)?;
-        let test = evaluate(&self.evaluator, &self.test)?;
+        let test_final = evaluate(&self.evaluator, &self.test)?;
+        let (selected_round, test) = match &self.best {
+            Some((_, r, w)) => {
+                load(&self.evaluator.varmap, &self.layout, w)?;
+                (*r, evaluate(&self.evaluator, &self.test)?)
+            }
+            None => (0, test_final),
+        };
         let privacy = match (&self.cfg.privacy, self.noise_multiplier) {
             (Some(p), Some(sigma)) => Some(PrivacySummary {
                 accountant:
@@ -473,6 +530,8 @@ impl<'a> Simulation<'a> {
             sites: self.profiles,
             rounds: self.rounds,
             test,
+            selected_round,
+            test_final,
             privacy,
             secs: self.started.elapsed().as_secs_f64(),
             config: self.cfg,
@@ -483,6 +542,42 @@ impl<'a> Simulation<'a> {
     pub fn data(&self) -> &StudyData {
         self.data
     }
+}
+
+type Margins = Vec<[f32; 2]>;
+
+/// GBDT margins for the centralized full hybrid: out-of-fold (3 folds) for
+/// the pool's rows, the full pair's for the test and public rows.
+fn gbdt_inputs(
+    data: &StudyData,
+    cfg: &GbdtConfig,
+    seed: u64,
+) -> Result<(Margins, Margins, Margins)> {
+    let p = &data.prepared;
+    let names = p.spec.names();
+    let pair = GbdtPair::fit(
+        cfg,
+        &p.tab_rows(&data.pool),
+        &p.labels(&data.pool),
+        &p.tab_rows(&data.public),
+        &p.labels(&data.public),
+        &names,
+    )?;
+    let oof = oof_margins(
+        cfg,
+        3,
+        &p.tab_rows(&data.pool),
+        &p.labels(&data.pool),
+        seed,
+        &names,
+    )?;
+    let test = data.test.iter().map(|&i| pair.margins(&p.tab[i])).collect();
+    let public = data
+        .public
+        .iter()
+        .map(|&i| pair.margins(&p.tab[i]))
+        .collect();
+    Ok((oof, test, public))
 }
 
 /// Runs one study from its config.

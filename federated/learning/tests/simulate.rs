@@ -44,6 +44,7 @@ fn config(sites: usize, rounds: usize) -> StudyConfig {
         seed: 3,
         dropouts: Vec::new(),
         revocations: Vec::new(),
+        gbdt: None,
     }
 }
 
