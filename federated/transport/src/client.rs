@@ -84,24 +84,27 @@ impl ClientError {
 }
 
 fn http_error(e: reqwest::Error) -> ClientError {
-    // Surface our own verifier's reason instead of a generic TLS failure.
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = source {
-        if let Some(r) = s.downcast_ref::<rustls::Error>().and_then(refusal_of) {
-            return ClientError::AggregatorRefused(r.clone());
+    // Surface our own verifier's reason instead of a generic TLS failure. The rustls error is
+    // wrapped in io::Errors, whose `source()` skips the error they wrap, so descend with
+    // `get_ref` as well.
+    fn find(e: &(dyn std::error::Error + 'static)) -> Option<PeerRefusal> {
+        if let Some(r) = e.downcast_ref::<rustls::Error>().and_then(refusal_of) {
+            return Some(r.clone());
         }
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if let Some(r) = io
-                .get_ref()
-                .and_then(|i| i.downcast_ref::<rustls::Error>())
-                .and_then(refusal_of)
-            {
-                return ClientError::AggregatorRefused(r.clone());
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(r) = find(inner) {
+                return Some(r);
             }
         }
-        source = s.source();
+        e.source().and_then(find)
     }
-    ClientError::Http(e)
+    match find(&e) {
+        Some(r) => ClientError::AggregatorRefused(r),
+        None => ClientError::Http(e),
+    }
 }
 
 /// An HTTPS client of one aggregator, presenting this institution's certificate.

@@ -58,9 +58,11 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-            ApiError::PeerRefused(_) => {
-                (StatusCode::FORBIDDEN, "peer-refused", "TLS peer not admitted")
-            }
+            ApiError::PeerRefused(_) => (
+                StatusCode::FORBIDDEN,
+                "peer-refused",
+                "TLS peer not admitted",
+            ),
             ApiError::NotAParticipant(_) => (
                 StatusCode::FORBIDDEN,
                 "not-a-participant",

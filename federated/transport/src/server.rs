@@ -441,10 +441,7 @@ async fn accept_loop(
                 }
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder
-                .serve_connection(TokioIo::new(tls), service)
-                .await
-            {
+            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");
             }
         });
@@ -592,7 +589,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/rounds/:round/shares", axum::routing::post(post_shares))
         .route("/v1/rounds/:round/inbox", get(get_inbox))
         .route("/v1/rounds/:round/masked", axum::routing::post(post_masked))
-        .route("/v1/rounds/:round/unmask", get(get_unmask).post(post_unmask))
+        .route(
+            "/v1/rounds/:round/unmask",
+            get(get_unmask).post(post_unmask),
+        )
         .route("/v1/rounds/:round/result", get(get_result))
         .fallback(|| async { ApiError::BadRequest("no such endpoint".into()) })
         // Masked vectors are 4·L bytes; a 10^7-parameter model fits.
@@ -606,11 +606,7 @@ struct Wait {
 }
 
 fn octets(bytes: Vec<u8>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        bytes,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
 fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
