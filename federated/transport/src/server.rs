@@ -597,7 +597,35 @@ fn router(shared: Arc<Shared>) -> Router {
         .fallback(|| async { ApiError::BadRequest("no such endpoint".into()) })
         // Masked vectors are 4·L bytes; a 10^7-parameter model fits.
         .layer(DefaultBodyLimit::max(64 << 20))
+        // Rejections axum writes itself (413, 405, bad query) become problem documents too.
+        .layer(axum::middleware::map_response(problem_for_plain_errors))
         .with_state(shared)
+}
+
+async fn problem_for_plain_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let problem = crate::problem::Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail: String::from_utf8_lossy(&body).into_owned(),
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::to_vec(&problem).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -359,4 +359,43 @@ async fn body_naming_another_site_and_outsiders_are_refused() {
     let err = client.post(3, "keys", &vec![1u8; 3]).await.unwrap_err();
     assert_eq!(err.problem().map(|p| p.status), Some(400), "{err}");
     let _: Option<AdvertiseKeys> = None;
+    // Rejections axum writes itself are problem documents as well.
+    let err = client
+        .poll::<UnmaskRequest>(3, "nowhere")
+        .await
+        .unwrap_err();
+    assert_eq!(err.problem().map(|p| p.status), Some(400), "{err}");
+}
+
+#[tokio::test]
+async fn axum_rejections_are_problem_documents() {
+    let c = Consortium::new();
+    let server = c.serve().await;
+    let a = c.institution(1, true);
+    let config =
+        consentry_fl_transport::client_config(&a, AGGREGATOR, c.registry(), RefusalLog::new())
+            .unwrap();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .unwrap();
+    for (method, path) in [
+        (reqwest::Method::GET, "/v1/rounds/3/keys?wait_ms=soon"),
+        (reqwest::Method::DELETE, "/v1/rounds/3/keys"),
+    ] {
+        let resp = http
+            .request(method.clone(), format!("{}{path}", server.url()))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        assert_eq!(
+            resp.headers()[reqwest::header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let p: consentry_fl_transport::Problem =
+            serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(p.status, status);
+    }
 }
