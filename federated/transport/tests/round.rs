@@ -43,7 +43,7 @@ async fn round_survives_a_site_killed_after_sharing_keys() {
                 advertise_keys: Duration::from_secs(30),
                 share_keys: Duration::from_secs(30),
                 // The victim never sends its masked input: this deadline drops it.
-                masked_input: Duration::from_secs(2),
+                masked_input: Duration::from_secs(4),
                 unmask: Duration::from_secs(30),
             },
             retain_received_inputs: true,
@@ -231,4 +231,80 @@ async fn round_with_too_few_sites_aborts_and_says_so() {
         server.open_round(next),
         Err(ServerError::RoundRunning(6))
     ));
+}
+
+/// A site killed after sending its masked input (so during unmasking) is still in the sum: its
+/// self mask is removed with the others' shares of `b`, and t = 3 answers suffice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_survives_a_site_killed_during_unmasking() {
+    let c = Consortium::new();
+    let server = c.serve().await;
+    let sites: BTreeMap<u32, SiteId> = (0..4).map(|s| (31 + s, s)).collect();
+    let context = RoundContext::new(b"study-9".to_vec(), 2);
+    server
+        .open_round(RoundConfig {
+            context: context.clone(),
+            threshold: 3,
+            vector_len: LEN,
+            sites: sites.clone(),
+            deadlines: Deadlines {
+                unmask: Duration::from_secs(4),
+                ..Deadlines::uniform(Duration::from_secs(30))
+            },
+            retain_received_inputs: true,
+        })
+        .unwrap();
+    let mut rng = rand_core::OsRng;
+    let inputs: BTreeMap<SiteId, Vec<u32>> = sites
+        .values()
+        .map(|&s| (s, (0..LEN).map(|_| rng.next_u32()).collect()))
+        .collect();
+    let mut sessions = BTreeMap::new();
+    for (&inst, &site) in &sites {
+        let client = c.client(&c.institution(inst, true), &server);
+        let cfg = SiteConfig {
+            id: site,
+            context: context.clone(),
+            threshold: 3,
+            vector_len: LEN,
+        };
+        sessions.insert(site, client.session(cfg).unwrap());
+    }
+    let digests: BTreeMap<SiteId, [u8; 32]> = sessions
+        .iter()
+        .map(|(&s, sess)| (s, sess.keys().digest()))
+        .collect();
+    let mut victim = sessions.remove(&0).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (d, x) = (digests.clone(), inputs[&0].clone());
+    let victim_task = tokio::spawn(async move {
+        victim.advertise().await.unwrap();
+        let relayed = victim.relayed_keys().await.unwrap();
+        victim
+            .share_keys(&relayed, |v| d.get(&v).copied())
+            .await
+            .unwrap();
+        victim.masked_input(&x).await.unwrap();
+        tx.send(()).unwrap();
+        std::future::pending::<()>().await;
+    });
+    let mut tasks = Vec::new();
+    for (site, session) in sessions {
+        let (input, d) = (inputs[&site].clone(), digests.clone());
+        tasks.push(tokio::spawn(async move {
+            session.run(&input, |v| d.get(&v).copied()).await
+        }));
+    }
+    rx.await.unwrap();
+    victim_task.abort();
+    let result = server.wait_result().await.unwrap();
+    assert_eq!(result.survivors, vec![0, 1, 2, 3]);
+    assert_eq!(result.sum, plain_sum(inputs.values()));
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), result);
+    }
+    assert_eq!(server.received_inputs().len(), 4);
+    for masked in server.received_inputs().values() {
+        assert!(inputs.values().all(|x| x != masked));
+    }
 }

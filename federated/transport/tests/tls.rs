@@ -234,6 +234,19 @@ async fn suspension_applies_to_an_open_connection() {
         "{}",
         p.detail
     );
+    // Reinstated, then re-keyed on chain: the open connection's old key is refused next.
+    c.registry.set_active(1, true);
+    probe(&client).await.unwrap();
+    let rotated = c.institution(1, true);
+    let err = probe(&client).await.unwrap_err();
+    let p = err.problem().unwrap_or_else(|| panic!("{err}"));
+    assert_eq!((p.status, p.kind.as_str()), (403, "/problems/peer-refused"));
+    assert!(
+        p.detail.contains("is not its registered key"),
+        "{}",
+        p.detail
+    );
+    probe(&c.client(&rotated, &server)).await.unwrap();
 }
 
 #[tokio::test]
