@@ -325,6 +325,21 @@ impl AggregatorServer {
         Ok(())
     }
 
+    /// Aborts the current round (e.g. the worker is shutting down, or the contract closed the
+    /// round): sites get `410 round-aborted` with `why` from then on.
+    pub fn abort_round(&self, why: &str) -> Result<(), ServerError> {
+        match self.shared.lock().as_ref() {
+            None => return Err(ServerError::NoRound),
+            Some(r) if r.outcome.is_some() => return Ok(()),
+            Some(_) => {}
+        }
+        if let Some(d) = self.driver.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            d.abort();
+        }
+        abort(&self.shared, why.to_string());
+        Ok(())
+    }
+
     /// The current round's stage.
     pub fn stage(&self) -> Option<Stage> {
         self.shared.lock().as_ref().map(|r| r.stage)
@@ -383,7 +398,11 @@ async fn accept_loop(
     app: Router,
     shared: Arc<Shared>,
 ) {
+    // Connections live in this set so that stopping the server (aborting this task) also
+    // closes every open connection, as a crashed aggregator process would.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let (tcp, remote) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
@@ -396,7 +415,7 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         let app = app.clone();
         let shared = shared.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {

@@ -308,3 +308,63 @@ async fn round_survives_a_site_killed_during_unmasking() {
         assert!(inputs.values().all(|x| x != masked));
     }
 }
+
+/// The aggregator goes away mid-round (crash), or aborts the round: sites stop with an error
+/// instead of waiting out their stage timeouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_stop_cleanly_when_the_aggregator_aborts_or_dies() {
+    for crash in [false, true] {
+        let c = Consortium::new();
+        let server = c.serve().await;
+        let sites: BTreeMap<u32, SiteId> = (0..3).map(|s| (41 + s, s)).collect();
+        let context = RoundContext::new(b"study-10".to_vec(), 1);
+        server
+            .open_round(RoundConfig {
+                context: context.clone(),
+                threshold: 2,
+                vector_len: LEN,
+                sites: sites.clone(),
+                deadlines: Deadlines::uniform(Duration::from_secs(60)),
+                retain_received_inputs: false,
+            })
+            .unwrap();
+        // Two of three advertise; the round waits for the third (60 s deadline).
+        let mut tasks = Vec::new();
+        for (&inst, &site) in sites.iter().take(2) {
+            let client = c.client(&c.institution(inst, true), &server);
+            let cfg = SiteConfig {
+                id: site,
+                context: context.clone(),
+                threshold: 2,
+                vector_len: LEN,
+            };
+            let mut session = client.session(cfg).unwrap();
+            tasks.push(tokio::spawn(async move {
+                session.advertise().await?;
+                session.relayed_keys().await
+            }));
+        }
+        while server.sites_heard().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if crash {
+            drop(server);
+        } else {
+            server.abort_round("contract closed the round").unwrap();
+        }
+        for t in tasks {
+            let outcome = tokio::time::timeout(Duration::from_secs(10), t)
+                .await
+                .expect("the site noticed within seconds")
+                .unwrap();
+            match outcome {
+                Err(ClientError::Problem(p)) if !crash => {
+                    assert_eq!(p.status, 410);
+                    assert!(p.detail.contains("contract closed the round"), "{p:?}");
+                }
+                Err(ClientError::Http(_)) if crash => {}
+                other => panic!("crash = {crash}: unexpected {other:?}"),
+            }
+        }
+    }
+}
