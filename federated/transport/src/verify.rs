@@ -363,3 +363,79 @@ impl ServerCertVerifier for PinnedServerVerifier {
         self.algs.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{KeyAlgorithm, TransportIdentity};
+    use crate::registry::InMemoryRegistry;
+
+    fn cert_with_names(names: &[&str]) -> CertificateDer<'static> {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut params = rcgen::CertificateParams::new(names);
+        params.alg = &rcgen::PKCS_ED25519;
+        let cert = rcgen::Certificate::from_params(params).unwrap();
+        CertificateDer::from(cert.serialize_der().unwrap())
+    }
+
+    #[test]
+    fn certificates_must_name_exactly_one_institution() {
+        let reg = InMemoryRegistry::new();
+        assert_eq!(
+            check_peer(&reg, &cert_with_names(&["hospital.example"]), &[]),
+            Err(PeerRefusal::NoInstitutionName)
+        );
+        assert_eq!(
+            check_peer(
+                &reg,
+                &cert_with_names(&["inst-1.consentry", "inst-2.consentry"]),
+                &[]
+            ),
+            Err(PeerRefusal::SeveralInstitutions(vec![1, 2]))
+        );
+        assert!(matches!(
+            check_peer(&reg, &CertificateDer::from(vec![0x30, 0x03, 1, 2, 3]), &[]),
+            Err(PeerRefusal::MalformedCertificate(_))
+        ));
+        let one = cert_with_names(&["inst-1.consentry"]);
+        assert_eq!(
+            check_peer(&reg, &one, &[one.clone()]),
+            Err(PeerRefusal::UnexpectedChain)
+        );
+    }
+
+    #[test]
+    fn admission_order_and_reasons() {
+        let reg = InMemoryRegistry::new();
+        let a = TransportIdentity::generate(1, KeyAlgorithm::Ed25519).unwrap();
+        let stranger = TransportIdentity::generate(1, KeyAlgorithm::EcdsaP256).unwrap();
+        assert_eq!(
+            check_peer(&reg, a.cert_der(), &[]),
+            Err(PeerRefusal::Unregistered { institution: 1 })
+        );
+        reg.register(1, a.spki_sha256());
+        assert_eq!(check_peer(&reg, a.cert_der(), &[]), Ok(1));
+        reg.set_active(1, false);
+        assert_eq!(
+            check_peer(&reg, a.cert_der(), &[]),
+            Err(PeerRefusal::Suspended { institution: 1 })
+        );
+        // A stranger's certificate naming a suspended institution is reported as the key
+        // mismatch it is, not as that institution's suspension.
+        assert!(matches!(
+            check_peer(&reg, stranger.cert_der(), &[]),
+            Err(PeerRefusal::KeyMismatch { institution: 1, .. })
+        ));
+        reg.remove(1);
+        assert_eq!(
+            check_peer(&reg, a.cert_der(), &[]),
+            Err(PeerRefusal::Unregistered { institution: 1 })
+        );
+        // The refusal survives the trip through a rustls error.
+        let e = to_rustls(PeerRefusal::Suspended { institution: 1 });
+        assert_eq!(
+            refusal_of(&e),
+            Some(&PeerRefusal::Suspended { institution: 1 })
+        );
+    }
+}
