@@ -399,7 +399,7 @@ mod tests {
         ));
         let one = cert_with_names(&["inst-1.consentry"]);
         assert_eq!(
-            check_peer(&reg, &one, &[one.clone()]),
+            check_peer(&reg, &one, std::slice::from_ref(&one)),
             Err(PeerRefusal::UnexpectedChain)
         );
     }
