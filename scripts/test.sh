@@ -20,6 +20,10 @@ export CONSENTRY_FHIR_PYTHON="$(api/indexer/scripts/fhir-venv.sh)" CONSENTRY_REQ
 # The pinned schemathesis for the API's contract test (api/server/tests/contract.rs: every check,
 # stateful phase included, against the real API and node); it fails rather than skips without it.
 export CONSENTRY_SCHEMATHESIS="$(api/server/scripts/schemathesis-venv.sh)" CONSENTRY_REQUIRE_SCHEMATHESIS=1
+# Google's dp-accounting, which the privacy accountant (federated/privacy) is checked against on a
+# grid of (q, sigma, steps, delta); the test fails rather than skips without it.
+export CONSENTRY_DP_ACCOUNTING_PYTHON="$(federated/privacy/scripts/dp-accounting-venv.sh)"
+export CONSENTRY_REQUIRE_DP_ACCOUNTING=1
 
 # One cargo invocation over the whole workspace, in release: the e2e tests need a release node,
 # and building everything with one feature set means one copy of the dependency graph in the cache.

@@ -11,7 +11,10 @@ use anyhow::Context;
 use consentry_client::{
     runtime::{
         self,
-        runtime_types::consentry_primitives::{access::AccessRecord, consent::Consent},
+        runtime_types::{
+            bounded_collections::bounded_vec::BoundedVec,
+            consentry_primitives::{access::AccessRecord, consent::Consent},
+        },
     },
     subxt::{
         config::polkadot::PolkadotExtrinsicParamsBuilder,
@@ -48,6 +51,47 @@ pub enum Call {
         categories: CategorySet,
         /// SHA-256 of the job document.
         job_digest: [u8; 32],
+    },
+    /// `Audit::request_access_batch`: one record per pseudonym (at most the runtime's
+    /// `MaxBatch`, 256), each decided on its own.
+    RequestBatch {
+        /// Patient pseudonyms.
+        pseudonyms: Vec<[u8; 32]>,
+        /// What for.
+        purpose: Purpose,
+        /// Which data.
+        categories: CategorySet,
+        /// SHA-256 of the job document.
+        job_digest: [u8; 32],
+        /// The most consents any of these patients holds (see [`Chain::consents_bound`]).
+        consents_bound: u32,
+    },
+    /// `Audit::complete_access_batch`: granted records closed together, citing one result.
+    CompleteBatch {
+        /// The records (granted, so each has a subject).
+        accesses: Vec<RecordKey>,
+        /// How they end.
+        outcome: Outcome,
+        /// The result's digest (required for `Completed`).
+        result_digest: Option<[u8; 32]>,
+    },
+    /// `Contracts::call`: a message to a contract (its SCALE input: selector and arguments),
+    /// with the weight limit its dry run asked for.
+    Contract {
+        /// The contract's account.
+        dest: AccountId32,
+        /// Selector and arguments.
+        input: Vec<u8>,
+        /// Weight limit.
+        gas_limit: consentry_client::contracts::Weight,
+    },
+    /// `Identity::set_transport_key`: the SHA-256 of the SubjectPublicKeyInfo of the TLS
+    /// certificate this institution's workers present in federated rounds.
+    SetTransportKey {
+        /// This key's institution.
+        institution: u32,
+        /// The SPKI digest.
+        key: [u8; 32],
     },
     /// `Audit::complete_access`.
     Complete {
@@ -141,6 +185,68 @@ fn encode_call(client: &Client, kp: &Keypair, call: &Call, nonce: u64) -> anyhow
                 Static(*categories),
                 *job_digest,
             ),
+            kp,
+            params,
+        )?,
+        Call::RequestBatch {
+            pseudonyms,
+            purpose,
+            categories,
+            job_digest,
+            consents_bound,
+        } => tx.create_signed_offline(
+            &runtime::tx().audit().request_access_batch(
+                BoundedVec(pseudonyms.clone()),
+                Static(*purpose),
+                Static(*categories),
+                *job_digest,
+                *consents_bound,
+            ),
+            kp,
+            params,
+        )?,
+        Call::CompleteBatch {
+            accesses,
+            outcome,
+            result_digest,
+        } => {
+            let closes = accesses
+                .iter()
+                .map(|a| {
+                    a.subject
+                        .map(|s| (s, a.id))
+                        .context("only granted records are closed, and they name a subject")
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            tx.create_signed_offline(
+                &runtime::tx().audit().complete_access_batch(
+                    BoundedVec(closes),
+                    Static(*outcome),
+                    *result_digest,
+                ),
+                kp,
+                params,
+            )?
+        }
+        Call::Contract {
+            dest,
+            input,
+            gas_limit,
+        } => tx.create_signed_offline(
+            &runtime::tx().contracts().call(
+                consentry_client::subxt::utils::MultiAddress::Id(dest.clone()),
+                0,
+                gas_limit.clone(),
+                None,
+                input.clone(),
+            ),
+            kp,
+            params,
+        )?,
+        Call::SetTransportKey { institution, key } => tx.create_signed_offline(
+            &runtime::tx()
+                .identity()
+                .set_transport_key(*institution, *key),
             kp,
             params,
         )?,
@@ -373,6 +479,26 @@ impl Chain {
             ))
             .await?
             .0)
+    }
+
+    /// The most consents any patient of `pseudonyms` holds in the chain's consent index at block
+    /// `at` (0 for pseudonyms nobody claimed), as `request_access_batch` wants it: the call is
+    /// charged for that many per record.
+    pub async fn consents_bound(&self, pseudonyms: &[[u8; 32]], at: H256) -> anyhow::Result<u32> {
+        let api = self.client.runtime_api().at(at);
+        let mut bound = 0;
+        for p in pseudonyms {
+            if let Some(subject) = api
+                .call(runtime::apis().consent_api().subject_of(*p))
+                .await?
+            {
+                let held = api
+                    .call(runtime::apis().consent_api().consents_of(subject))
+                    .await?;
+                bound = bound.max(held.len() as u32);
+            }
+        }
+        Ok(bound)
     }
 
     /// Every consent of `subject` the chain indexes at block `at`.

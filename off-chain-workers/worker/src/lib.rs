@@ -8,6 +8,11 @@
 //! - [`runner`]: the per-job state machine and crash recovery.
 //! - [`workload`]: the [`Workload`] trait, `simulation`, `inference` and `twin`.
 //! - [`http`]: `POST /jobs`, `GET /jobs/{id}`, `GET /jobs`, behind a bearer credential.
+//! - [`cohort`]: a federated round's cohort: `request_access_batch` per 256 patients, reads of
+//!   the granted only, `complete_access_batch` citing the round's result; crash-safe.
+//! - [`study`]: the site's messages to a study's consortium contract (cohort, round keys).
+//! - [`transport`]: institutions' TLS transport keys (identity pallet) as the pinning registry
+//!   federated rounds check peers against, followed at finalized blocks.
 //! - [`agreement`]: the data-use agreement another institution's job names, checked in the
 //!   agreement registry contract before any access request.
 //! - [`key`]: the service key from the wallet's encrypted keystore (or a dev URI with `--dev`).
@@ -16,10 +21,13 @@
 
 pub mod agreement;
 pub mod chain;
+pub mod cohort;
 pub mod http;
 pub mod jobs;
 pub mod key;
 pub mod runner;
+pub mod study;
+pub mod transport;
 pub mod workload;
 
 use std::path::PathBuf;

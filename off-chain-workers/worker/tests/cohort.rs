@@ -1,0 +1,310 @@
+//! A federated round's cohort at the hospital, on a real `--dev` node: one
+//! `request_access_batch` per round decides each patient on its own; only the granted are read
+//! (the store's read log shows it); the round's accesses are closed together citing its result; a
+//! patient who revoked, or whose consent ran out of uses, is absent from the next round; asking
+//! again for a round already decided (a restarted worker) makes no new record. The rounds are
+//! opened in a real consortium contract, and the worker submits each round's cohort to it.
+
+mod common;
+
+use common::*;
+use consentry_client::{
+    contract_abi::consortium, contracts::Contract, runtime, subxt::utils::Static,
+    subxt_signer::sr25519,
+};
+use consentry_wallet::contracts::{self as wallet_contracts, Kind};
+use consentry_e2e::Node;
+use consentry_primitives::{
+    AccessState, CategorySet, DataCategory, DenyReason, Grantee, Outcome, Purpose, PurposeSet,
+};
+use consentry_worker::chain::Chain;
+use consentry_worker::cohort::{self, CohortTxs, RoundRef};
+use consentry_worker::study::Study;
+
+/// The council deploys a one-site study with the hospital as coordinator; the hospital joins.
+async fn study(node: &Node) -> anyhow::Result<(consentry_wallet::chain::Chain, Contract)> {
+    let chain = consentry_wallet::chain::Chain::connect(&node.ws_url(), None, &Default::default())
+        .await?;
+    let rules = consortium::Study {
+        coordinator: HOSPITAL,
+        members: vec![HOSPITAL],
+        model: consortium::Model {
+            name: "hybrid".into(),
+            architecture: [0xA7; 32],
+        },
+        min_sites: 1,
+        max_rounds: 4,
+        round_deadline_ms: 3_600_000,
+        epsilon_budget: 8 * consortium::EPSILON_SCALE,
+        delta: consortium::DELTA_SCALE / 100_000,
+    };
+    let address = wallet_contracts::deploy(
+        &chain,
+        &sr25519::dev::alice(),
+        Kind::Consortium,
+        consentry_contracts::CONSORTIUM_WASM,
+        consortium::New { study: rules },
+        b"cohort".to_vec(),
+    )
+    .await?
+    .address;
+    let contract = Contract::at(address);
+    wallet_contracts::consortium_join(&chain, &sr25519::dev::bob(), &contract).await?;
+    Ok((chain, contract))
+}
+
+/// The coordinator (the hospital's key, through the wallet) opens the next round.
+async fn open_round(
+    chain: &consentry_wallet::chain::Chain,
+    contract: &Contract,
+    global_model: [u8; 32],
+    epsilon_after: u64,
+) -> anyhow::Result<u32> {
+    let (round, _) = wallet_contracts::send(
+        chain,
+        &sr25519::dev::bob(),
+        contract,
+        &consortium::OpenRound {
+            global_model,
+            accountant: consortium::Accountant {
+                sampling_rate: consortium::RATE_SCALE / 10,
+                noise_multiplier: consortium::REAL_SCALE,
+                clipping_norm: consortium::REAL_SCALE,
+                steps: 10,
+            },
+            epsilon_after,
+        },
+    )
+    .await?;
+    Ok(round)
+}
+
+fn scope() -> CategorySet {
+    CategorySet::of(&[DataCategory::Demographics, DataCategory::Labs])
+}
+
+/// The patient grants the hospital federated training over `scope()`, at most `max_uses` times.
+async fn grant_training(
+    api: &consentry_client::Client,
+    patient: &sr25519::Keypair,
+    subject: u64,
+    purpose: Purpose,
+    max_uses: Option<u32>,
+) -> anyhow::Result<u64> {
+    let events = submit(
+        api,
+        &runtime::tx().consent().grant(
+            subject,
+            Static(Grantee::Institution(HOSPITAL)),
+            Static(PurposeSet::of(&[purpose])),
+            Static(scope()),
+            None,
+            None,
+            max_uses,
+        ),
+        patient,
+    )
+    .await?;
+    Ok(events
+        .find_first::<runtime::consent::events::ConsentGranted>()?
+        .expect("ConsentGranted")
+        .consent)
+}
+
+async fn state_of(
+    api: &consentry_client::Client,
+    access: consentry_primitives::RecordKey,
+) -> anyhow::Result<AccessState> {
+    let rec = api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(
+            runtime::apis()
+                .audit_api()
+                .record(access.subject, access.id),
+        )
+        .await?
+        .expect("record");
+    Ok(rec.state.0)
+}
+
+async fn records_made(api: &consentry_client::Client) -> anyhow::Result<u32> {
+    let c = api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(runtime::apis().audit_api().counts_of(HOSPITAL))
+        .await?
+        .0;
+    Ok(c.granted + c.denied + c.completed + c.failed + c.aborted)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyhow::Result<()> {
+    let node = Node::dev()?;
+    let api = node.client().await?;
+    let patients = Patients::new(4)?;
+    let keys: Vec<_> = (0..4).map(|i| key(&format!("//CohortPatient/{i}"))).collect();
+    let mut subjects = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        subjects.push(enrol(&api, k, patients.pseudonym(i)).await?);
+    }
+    // 0: trains every round; 1: one use only; 2: consented to research, not training;
+    // 3: trains, then revokes before round 2.
+    grant_training(&api, &keys[0], subjects[0], Purpose::FederatedTraining, None).await?;
+    grant_training(&api, &keys[1], subjects[1], Purpose::FederatedTraining, Some(1)).await?;
+    grant_training(&api, &keys[2], subjects[2], Purpose::Research, None).await?;
+    let revoking =
+        grant_training(&api, &keys[3], subjects[3], Purpose::FederatedTraining, None).await?;
+
+    let (wallet, contract) = study(&node).await?;
+    let chain = Chain::connect(&node.ws_url(), sr25519::dev::bob()).await?;
+    let study = Study::at(contract.address.clone());
+    let txs = CohortTxs::open(&patients.jobs)?;
+    let everyone: Vec<[u8; 32]> = (0..4).map(|i| patients.pseudonym(i)).collect();
+    let round = |n: u32| RoundRef {
+        study: study.id(),
+        round: n,
+        global_model: [n as u8 + 1; 32],
+        site: HOSPITAL,
+    };
+    assert_eq!(
+        open_round(&wallet, &contract, round(0).global_model, consortium::EPSILON_SCALE).await?,
+        0
+    );
+
+    // Round 0.
+    let before = records_made(&api).await?;
+    let r0 = cohort::request(&chain, &txs, round(0), &everyone, scope()).await?;
+    let granted: Vec<_> = r0.granted.iter().map(|g| g.pseudonym).collect();
+    assert_eq!(granted, vec![everyone[0], everyone[1], everyone[3]]);
+    assert_eq!(r0.denied.len(), 1);
+    assert_eq!(
+        (r0.denied[0].pseudonym, r0.denied[0].reason),
+        (everyone[2], DenyReason::PurposeNotCovered)
+    );
+    assert_eq!(records_made(&api).await?, before + 4, "one record per patient");
+    for g in &r0.granted {
+        assert_eq!(state_of(&api, g.access).await?, AccessState::Granted);
+    }
+    // Every record cites the round's job document.
+    let rec = api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(
+            runtime::apis()
+                .audit_api()
+                .record(r0.granted[0].access.subject, r0.granted[0].access.id),
+        )
+        .await?
+        .expect("record");
+    assert_eq!(rec.job_digest, sha256_json(&round(0).job_document()));
+
+    // A restarted worker asks again for the same round: the stored transaction is found in its
+    // finalized block, and no patient is asked for (nor any use spent) twice.
+    let again = cohort::request(&chain, &txs, round(0), &everyone, scope()).await?;
+    assert_eq!(again, r0);
+    assert_eq!(records_made(&api).await?, before + 4);
+
+    let mut store = patients.open();
+    let data = cohort::read(&mut store, &r0, &scope())?;
+    assert_eq!(data.len(), 3);
+    assert!(data.iter().all(|d| d.demographics.is_some()));
+    for g in &r0.granted {
+        let log = store.read_log(g.access.id)?;
+        assert_eq!(log.len(), 1, "one logged read per granted access");
+        assert_eq!(log[0].pseudonym, g.pseudonym);
+    }
+    assert!(
+        store.reads_for(&everyone[2])?.is_empty(),
+        "nothing is read for a denied patient"
+    );
+
+    // The site tells the study how many patients it trains on (its FedAvg weight) and which
+    // records granted them; a second submission for the round is refused by name.
+    study.submit_cohort(&chain, &r0).await?;
+    let stored = study
+        .read(&chain, &consortium::GetCohort { round: 0, site: HOSPITAL })
+        .await?
+        .expect("cohort stored");
+    assert_eq!(
+        (stored.records, stored.records_digest),
+        (3, r0.records_digest())
+    );
+    let again = study.submit_cohort(&chain, &r0).await.expect_err("twice");
+    assert!(format!("{again:#}").contains("CohortAlreadySubmitted"), "{again:#}");
+
+    let result = [0x5E; 32];
+    cohort::close(&chain, &txs, &r0, Outcome::Completed, Some(result)).await?;
+    for g in &r0.granted {
+        assert_eq!(
+            state_of(&api, g.access).await?,
+            AccessState::Closed(Outcome::Completed)
+        );
+    }
+    let closed = closed_events(&node.ws_url(), r0.granted[1].access.id, 0).await?;
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].result_digest, Some(result), "the close cites the round's result");
+
+    // Between rounds patient 3 revokes.
+    submit(&api, &runtime::tx().consent().revoke(revoking), &keys[3]).await?;
+
+    // Round 1 (the coordinator gives up round 0, which never aggregated): only patient 0 is left.
+    wallet_contracts::send(
+        &wallet,
+        &sr25519::dev::bob(),
+        &contract,
+        &consortium::FailRound { round: 0 },
+    )
+    .await?;
+    assert_eq!(
+        open_round(&wallet, &contract, round(1).global_model, 2 * consortium::EPSILON_SCALE)
+            .await?,
+        1
+    );
+    let r1 = cohort::request(&chain, &txs, round(1), &everyone, scope()).await?;
+    study.submit_cohort(&chain, &r1).await?;
+    assert_eq!(
+        study
+            .read(&chain, &consortium::GetCohort { round: 1, site: HOSPITAL })
+            .await?
+            .map(|c| c.records),
+        Some(1)
+    );
+    assert_eq!(
+        r1.granted.iter().map(|g| g.pseudonym).collect::<Vec<_>>(),
+        vec![everyone[0]]
+    );
+    let reasons: Vec<_> = r1.denied.iter().map(|d| (d.pseudonym, d.reason)).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (everyone[1], DenyReason::UsesExhausted),
+            (everyone[2], DenyReason::PurposeNotCovered),
+            (everyone[3], DenyReason::Revoked),
+        ]
+    );
+    cohort::read(&mut store, &r1, &scope())?;
+    assert_eq!(store.reads_for(&everyone[0])?.len(), 2);
+    assert_eq!(store.reads_for(&everyone[1])?.len(), 1, "only round 0 read patient 1");
+    assert_eq!(store.reads_for(&everyone[3])?.len(), 1, "only round 0 read patient 3");
+    assert!(store.reads_for(&everyone[2])?.is_empty());
+
+    // A round's accesses are closed once: a second close of round 0 fails on chain and changes
+    // nothing.
+    let twice = cohort::close(
+        &chain,
+        &CohortTxs::open(&patients.dir.path().join("other.sqlite"))?,
+        &r0,
+        Outcome::Completed,
+        Some(result),
+    )
+    .await;
+    assert!(
+        format!("{:#}", twice.expect_err("closed twice")).contains("NotOpen"),
+        "the close names why it failed"
+    );
+    Ok(())
+}
