@@ -79,6 +79,9 @@ pub struct StudyArgs {
     /// Aggregate in the clear instead of through secure aggregation.
     #[arg(long)]
     pub in_the_clear: bool,
+    /// Secure aggregation's quantizer range per coordinate of a site's change.
+    #[arg(long, default_value_t = crate::aggregation::SECAGG_CLIP)]
+    pub secagg_clip: f64,
     /// Model, split, sampling and noise seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -204,6 +207,7 @@ impl StudyArgs {
                 Aggregation::SecAgg
             },
             threshold: 0,
+            secagg_clip: self.secagg_clip,
             seed: self.seed,
             dropouts: Vec::new(),
             revocations: Vec::new(),

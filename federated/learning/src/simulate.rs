@@ -75,6 +75,9 @@ pub struct StudyConfig {
     /// Fewest sites whose input must reach the sum for a round to complete
     /// (SecAgg's Shamir threshold t); 0 = `ceil(2n/3)`.
     pub threshold: usize,
+    /// Secure aggregation's quantizer range (per coordinate of a site's change).
+    #[serde(default = "default_secagg_clip")]
+    pub secagg_clip: f64,
     /// Model initialisation, split, sampling and noise seeds derive from this.
     pub seed: u64,
     /// Sites that drop out (crash after sharing keys, before sending their input), per round (1-based).
@@ -97,6 +100,10 @@ impl StudyConfig {
             (2 * n).div_ceil(3).max(1)
         }
     }
+}
+
+fn default_secagg_clip() -> f64 {
+    crate::aggregation::SECAGG_CLIP
 }
 
 /// What happened in one round.
@@ -402,6 +409,7 @@ impl<'a> Simulation<'a> {
                     .collect::<Vec<_>>(),
                 dropped,
                 self.fedavg.min_sites,
+                self.cfg.secagg_clip,
                 mix(self.cfg.seed, round as u64, 0x5EC),
             )?,
         };

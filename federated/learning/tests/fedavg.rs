@@ -106,3 +106,34 @@ fn a_model_of_another_shape_is_refused() {
         ])
         .is_err());
 }
+
+#[test]
+fn secure_aggregation_gives_fedavg_of_the_delivered_sites() {
+    use consentry_federated::aggregation::{aggregate_in_the_clear, aggregate_secure, secagg_bits};
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(4);
+    let ns = [120u64, 40, 300, 75];
+    let updates: Vec<SiteUpdate> = ns
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| SiteUpdate {
+            site: k,
+            n,
+            values: (0..500).map(|_| rng.gen_range(-3.0f32..3.0)).collect(),
+        })
+        .collect();
+    let f = FedAvg { min_sites: 3 };
+    // Site 1 drops after sharing keys: the sum covers sites 0, 2, 3 only.
+    let secure = aggregate_secure(&f, &updates, &[1], 3, 8.0, 9).unwrap();
+    let delivered: Vec<SiteUpdate> = updates.iter().filter(|u| u.site != 1).cloned().collect();
+    let clear = aggregate_in_the_clear(&f, &delivered).unwrap();
+    assert_eq!(secure.included, vec![0, 2, 3]);
+    assert_eq!(secure.total_n, 495.0);
+    let step = 2.0 * 8.0 / ((1u64 << secagg_bits(4, 300).unwrap()) - 1) as f64;
+    for (s, c) in secure.mean_delta.iter().zip(&clear.mean_delta) {
+        assert!(((s - c) as f64).abs() <= step, "{s} vs {c} (step {step})");
+    }
+    assert!(secure.max_abs_error <= step);
+    // Two of four dropping leaves fewer than t = 3: refused.
+    assert!(aggregate_secure(&f, &updates, &[1, 2], 3, 8.0, 9).is_err());
+}

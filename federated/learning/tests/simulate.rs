@@ -41,6 +41,7 @@ fn config(sites: usize, rounds: usize) -> StudyConfig {
         privacy: None,
         aggregation: Aggregation::SecAgg,
         threshold: 2,
+        secagg_clip: 8.0,
         seed: 3,
         dropouts: Vec::new(),
         revocations: Vec::new(),
