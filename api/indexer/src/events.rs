@@ -70,6 +70,10 @@ fn identity(e: IdentityEvent, fx: &mut Effect) -> (&'static str, Value) {
             "ServiceKeyRemoved",
             json!({ "institution": institution, "key": key.to_string() }),
         ),
+        E::TransportKeySet { institution, key } => (
+            "TransportKeySet",
+            json!({ "institution": institution, "key": hex32(&key) }),
+        ),
         E::Enrolled {
             pseudonym,
             institution,

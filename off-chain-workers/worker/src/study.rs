@@ -116,4 +116,84 @@ impl Study {
         self.send(chain, &consortium::AdvertiseKey { round, key_digest })
             .await
     }
+
+    /// The coordinator opens the next round from `global_model` with the round's accountant
+    /// inputs and the study's ε after it (× `EPSILON_SCALE`); returns the round's index.
+    pub async fn open_round(
+        &self,
+        chain: &Chain,
+        global_model: [u8; 32],
+        accountant: consortium::Accountant,
+        epsilon_after: u64,
+    ) -> anyhow::Result<consortium::RoundIndex> {
+        self.send(
+            chain,
+            &consortium::OpenRound {
+                global_model,
+                accountant,
+                epsilon_after,
+            },
+        )
+        .await
+    }
+
+    /// The aggregator commits the sites whose round keys it relays, with the digest of that set
+    /// (`consentry_secagg::site_set_digest`), so it cannot show different sets to different sites.
+    pub async fn commit_keys(
+        &self,
+        chain: &Chain,
+        round: consortium::RoundIndex,
+        sites: Vec<u32>,
+        digest: [u8; 32],
+    ) -> anyhow::Result<()> {
+        self.send(
+            chain,
+            &consortium::CommitKeys {
+                round,
+                sites,
+                digest,
+            },
+        )
+        .await
+    }
+
+    /// The aggregator commits the sites whose masked inputs it received.
+    pub async fn commit_inputs(
+        &self,
+        chain: &Chain,
+        round: consortium::RoundIndex,
+        sites: Vec<u32>,
+        digest: [u8; 32],
+    ) -> anyhow::Result<()> {
+        self.send(
+            chain,
+            &consortium::CommitInputs {
+                round,
+                sites,
+                digest,
+            },
+        )
+        .await
+    }
+
+    /// The coordinator closes the round with the aggregated model's digest.
+    pub async fn close_round(
+        &self,
+        chain: &Chain,
+        round: consortium::RoundIndex,
+        aggregate: [u8; 32],
+    ) -> anyhow::Result<()> {
+        self.send(chain, &consortium::CloseRound { round, aggregate })
+            .await
+    }
+
+    /// The coordinator gives up the round (an aggregator that restarts mid-round aborts it this
+    /// way, so the contract shows which rounds aggregated).
+    pub async fn fail_round(
+        &self,
+        chain: &Chain,
+        round: consortium::RoundIndex,
+    ) -> anyhow::Result<()> {
+        self.send(chain, &consortium::FailRound { round }).await
+    }
 }

@@ -53,30 +53,14 @@ async fn study(node: &Node) -> anyhow::Result<(consentry_wallet::chain::Chain, C
     Ok((chain, contract))
 }
 
-/// The coordinator (the hospital's key, through the wallet) opens the next round.
-async fn open_round(
-    chain: &consentry_wallet::chain::Chain,
-    contract: &Contract,
-    global_model: [u8; 32],
-    epsilon_after: u64,
-) -> anyhow::Result<u32> {
-    let (round, _) = wallet_contracts::send(
-        chain,
-        &sr25519::dev::bob(),
-        contract,
-        &consortium::OpenRound {
-            global_model,
-            accountant: consortium::Accountant {
-                sampling_rate: consortium::RATE_SCALE / 10,
-                noise_multiplier: consortium::REAL_SCALE,
-                clipping_norm: consortium::REAL_SCALE,
-                steps: 10,
-            },
-            epsilon_after,
-        },
-    )
-    .await?;
-    Ok(round)
+/// The round's accountant inputs (fixed point, as the contract ledgers them).
+fn accountant() -> consortium::Accountant {
+    consortium::Accountant {
+        sampling_rate: consortium::RATE_SCALE / 10,
+        noise_multiplier: consortium::REAL_SCALE,
+        clipping_norm: consortium::REAL_SCALE,
+        steps: 10,
+    }
 }
 
 fn scope() -> CategorySet {
@@ -158,7 +142,7 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     let revoking =
         grant_training(&api, &keys[3], subjects[3], Purpose::FederatedTraining, None).await?;
 
-    let (wallet, contract) = study(&node).await?;
+    let (_wallet, contract) = study(&node).await?;
     let chain = Chain::connect(&node.ws_url(), sr25519::dev::bob()).await?;
     let study = Study::at(contract.address.clone());
     let txs = CohortTxs::open(&patients.jobs)?;
@@ -169,10 +153,11 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
         global_model: [n as u8 + 1; 32],
         site: HOSPITAL,
     };
-    assert_eq!(
-        open_round(&wallet, &contract, round(0).global_model, consortium::EPSILON_SCALE).await?,
-        0
-    );
+    // The hospital coordinates: its worker opens the round.
+    let opened = study
+        .open_round(&chain, round(0).global_model, accountant(), consortium::EPSILON_SCALE)
+        .await?;
+    assert_eq!(opened, 0);
 
     // Round 0.
     let before = records_made(&api).await?;
@@ -236,7 +221,19 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     let again = study.submit_cohort(&chain, &r0).await.expect_err("twice");
     assert!(format!("{again:#}").contains("CohortAlreadySubmitted"), "{again:#}");
 
+    // Keys advertised, the key and input sets committed, the round closed with the aggregate;
+    // then every access of the round is closed citing it.
     let result = [0x5E; 32];
+    study.advertise_key(&chain, 0, [0x4B; 32]).await?;
+    study.commit_keys(&chain, 0, vec![HOSPITAL], [0x51; 32]).await?;
+    study.commit_inputs(&chain, 0, vec![HOSPITAL], [0x52; 32]).await?;
+    study.close_round(&chain, 0, result).await?;
+    let closed_round = study.round(&chain, 0).await?.expect("round 0");
+    assert_eq!(closed_round.aggregate, Some(result));
+    assert!(matches!(
+        closed_round.status,
+        consortium::RoundStatus::Aggregated { .. }
+    ));
     cohort::close(&chain, &txs, &r0, Outcome::Completed, Some(result)).await?;
     for g in &r0.granted {
         assert_eq!(
@@ -251,19 +248,11 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     // Between rounds patient 3 revokes.
     submit(&api, &runtime::tx().consent().revoke(revoking), &keys[3]).await?;
 
-    // Round 1 (the coordinator gives up round 0, which never aggregated): only patient 0 is left.
-    wallet_contracts::send(
-        &wallet,
-        &sr25519::dev::bob(),
-        &contract,
-        &consortium::FailRound { round: 0 },
-    )
-    .await?;
-    assert_eq!(
-        open_round(&wallet, &contract, round(1).global_model, 2 * consortium::EPSILON_SCALE)
-            .await?,
-        1
-    );
+    // Round 1, from round 0's aggregate: only patient 0 is left.
+    let opened = study
+        .open_round(&chain, round(1).global_model, accountant(), 2 * consortium::EPSILON_SCALE)
+        .await?;
+    assert_eq!(opened, 1);
     let r1 = cohort::request(&chain, &txs, round(1), &everyone, scope()).await?;
     study.submit_cohort(&chain, &r1).await?;
     assert_eq!(
