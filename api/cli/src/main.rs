@@ -23,6 +23,9 @@ enum Command {
     /// Drug-response prediction: `train`, `predict`, `explain`.
     #[command(flatten)]
     Inference(consentry_inference::cli::Command),
+    /// Federated learning of the hybrid: `fl simulate` (one study in one process), `fl report`.
+    #[command(subcommand)]
+    Fl(consentry_federated::cli::Command),
     /// The institution's patient data store: `ingest`, `synth`.
     #[command(flatten)]
     Data(consentry_datastore::cli::Command),
@@ -37,6 +40,7 @@ fn main() {
         Command::Simulate(args) => consentry_simulation::cli::run(args),
         Command::Twin(cmd) => consentry_simulation::mipd::cli::run(cmd),
         Command::Inference(cmd) => consentry_inference::cli::run(cmd),
+        Command::Fl(cmd) => consentry_federated::cli::run(cmd),
         Command::Data(cmd) => consentry_datastore::cli::run(cmd),
         Command::Ledger(cmd) => consentry_wallet::cli::run(cmd),
     };
