@@ -32,13 +32,20 @@ pub struct DryRun<T> {
 pub enum ContractError {
     /// The node could not be asked.
     #[error("the node: {0}")]
-    Node(#[from] subxt::Error),
+    Node(Box<subxt::Error>),
     /// The call trapped or was refused by the runtime (no contract there, out of gas, ...).
     #[error("the runtime refused the call: {0}")]
     Dispatch(String),
     /// The answer did not decode.
     #[error(transparent)]
     Answer(#[from] AnswerError),
+}
+
+// Boxed: subxt's error is large, and these results are returned on every call's happy path.
+impl From<subxt::Error> for ContractError {
+    fn from(e: subxt::Error) -> Self {
+        Self::Node(Box::new(e))
+    }
 }
 
 /// A contract at an address.
@@ -178,11 +185,14 @@ pub fn existential_deposit(client: &Client) -> Result<u128, ContractError> {
 pub fn events_of<E: Event>(
     events: &ExtrinsicEvents<ConsentryConfig>,
     contract: &AccountId32,
-) -> Result<Vec<E>, subxt::Error> {
+) -> Result<Vec<E>, ContractError> {
     let mut found = Vec::new();
     for ev in events.iter() {
         let ev = ev?;
-        if let Some(emitted) = ev.as_event::<runtime::contracts::events::ContractEmitted>()? {
+        let emitted = ev
+            .as_event::<runtime::contracts::events::ContractEmitted>()
+            .map_err(subxt::Error::from)?;
+        if let Some(emitted) = emitted {
             if &emitted.contract != contract {
                 continue;
             }
@@ -198,7 +208,7 @@ pub fn events_of<E: Event>(
 /// The address of the contract a transaction instantiated (its `Contracts::Instantiated`).
 pub fn instantiated(
     events: &ExtrinsicEvents<ConsentryConfig>,
-) -> Result<Option<AccountId32>, subxt::Error> {
+) -> Result<Option<AccountId32>, ContractError> {
     Ok(events
         .find_first::<runtime::contracts::events::Instantiated>()?
         .map(|e| e.contract))
