@@ -73,6 +73,21 @@ fn epsilon_from_a_reports_events() {
     assert_eq!(v["events"].as_array().unwrap().len(), 2);
 }
 
+/// A study report as `consentry fl simulate --json` writes it: the events under `privacy`.
+#[test]
+fn epsilon_from_a_study_report() {
+    let report = r#"{"config": {"sites": 3}, "rounds": [], "privacy": {"delta": 1e-5,
+        "events": [{"sampling_rate": 0.08, "noise_multiplier": 21.75, "steps": 1250}]}}"#;
+    let (ok, out, err) = run(
+        &["--events", "-", "--delta", "1e-5", "--json"],
+        Some(report),
+    );
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let eps = v["epsilon"].as_f64().unwrap();
+    assert!((eps - 0.499_973_790_393_532_5).abs() < 1e-9, "{eps}");
+}
+
 #[test]
 fn calibration_and_errors() {
     let (ok, out, err) = run(

@@ -7,7 +7,8 @@
 //! consentry-epsilon --events report.json --delta 1e-5 [--json]   # '-' reads stdin
 //! ```
 //! `--events` takes a JSON array of events `{"sampling_rate", "noise_multiplier", "steps"}` or an
-//! object with an `events` array (a privacy report); the events are composed in order.
+//! object with an `events` array (a privacy report) or a study report of `consentry fl simulate
+//! --json` (its `privacy.events`); the events are composed in order.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -74,7 +75,13 @@ fn run(args: Args) -> Result<Value, String> {
             std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
         };
         let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
-        let list = doc.get("events").cloned().unwrap_or(doc);
+        // An events array, a privacy report (`events`), or a whole study report from
+        // `consentry fl simulate --json` (`privacy.events`).
+        let list = doc
+            .pointer("/privacy/events")
+            .or_else(|| doc.get("events"))
+            .cloned()
+            .unwrap_or(doc);
         let events: Vec<DpSgdEvent> =
             serde_json::from_value(list).map_err(|e| format!("{path}: events: {e}"))?;
         let report = RdpAccountant::from_events(&events)
