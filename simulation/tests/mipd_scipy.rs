@@ -121,7 +121,10 @@ fn map_estimates_agree_with_scipy() {
     // The manifest directory as cargo gives it when the test runs, not when it was compiled: a
     // shared target directory may hold a binary built from another checkout of the same sources.
     let script = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
+        .map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
         .join("scripts/map_scipy.py");
     let mut child = Command::new("python3")
         .arg(script)

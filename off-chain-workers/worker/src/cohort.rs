@@ -238,7 +238,9 @@ fn decisions(events: &Events, chunk: &[[u8; 32]], cohort: &mut Cohort) -> anyhow
     for ev in events.iter() {
         let ev = ev?;
         if let Some(g) = ev.as_event::<runtime::audit::events::AccessGranted>()? {
-            let pseudonym = *chunk.get(made).context("more records than patients asked")?;
+            let pseudonym = *chunk
+                .get(made)
+                .context("more records than patients asked")?;
             cohort.granted.push(Granted {
                 pseudonym,
                 access: RecordKey {
@@ -248,7 +250,9 @@ fn decisions(events: &Events, chunk: &[[u8; 32]], cohort: &mut Cohort) -> anyhow
             });
             made += 1;
         } else if let Some(d) = ev.as_event::<runtime::audit::events::AccessDenied>()? {
-            let pseudonym = *chunk.get(made).context("more records than patients asked")?;
+            let pseudonym = *chunk
+                .get(made)
+                .context("more records than patients asked")?;
             cohort.denied.push(Denied {
                 pseudonym,
                 access: RecordKey {

@@ -32,7 +32,11 @@ pub async fn view_at(chain: &Chain, at: H256) -> anyhow::Result<View> {
     while let Some(kv) = keys.next().await {
         let kv = kv?;
         // `Blake2_128Concat` keys end with the SCALE-encoded id itself (a little-endian u32).
-        let raw = kv.key_bytes.len().checked_sub(4).context("short storage key")?;
+        let raw = kv
+            .key_bytes
+            .len()
+            .checked_sub(4)
+            .context("short storage key")?;
         let id = u32::from_le_bytes(kv.key_bytes[raw..].try_into().expect("4 bytes"));
         let active = storage
             .fetch(&runtime::storage().identity().institutions(id))
@@ -102,7 +106,12 @@ pub async fn register_own(chain: &Chain, identity: &TransportIdentity) -> anyhow
     );
     let key = identity.spki_sha256();
     let at = chain.finalized().await?;
-    if view_at(chain, at).await?.get(&chain.institution).map(|e| e.0) == Some(key) {
+    if view_at(chain, at)
+        .await?
+        .get(&chain.institution)
+        .map(|e| e.0)
+        == Some(key)
+    {
         return Ok(false);
     }
     let tx = chain

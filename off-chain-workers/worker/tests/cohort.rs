@@ -12,19 +12,19 @@ use consentry_client::{
     contract_abi::consortium, contracts::Contract, runtime, subxt::utils::Static,
     subxt_signer::sr25519,
 };
-use consentry_wallet::contracts::{self as wallet_contracts, Kind};
 use consentry_e2e::Node;
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, DenyReason, Grantee, Outcome, Purpose, PurposeSet,
 };
+use consentry_wallet::contracts::{self as wallet_contracts, Kind};
 use consentry_worker::chain::Chain;
 use consentry_worker::cohort::{self, CohortTxs, RoundRef};
 use consentry_worker::study::Study;
 
 /// The council deploys a one-site study with the hospital as coordinator; the hospital joins.
 async fn study(node: &Node) -> anyhow::Result<(consentry_wallet::chain::Chain, Contract)> {
-    let chain = consentry_wallet::chain::Chain::connect(&node.ws_url(), None, &Default::default())
-        .await?;
+    let chain =
+        consentry_wallet::chain::Chain::connect(&node.ws_url(), None, &Default::default()).await?;
     let rules = consortium::Study {
         coordinator: HOSPITAL,
         members: vec![HOSPITAL],
@@ -129,18 +129,40 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     let node = Node::dev()?;
     let api = node.client().await?;
     let patients = Patients::new(4)?;
-    let keys: Vec<_> = (0..4).map(|i| key(&format!("//CohortPatient/{i}"))).collect();
+    let keys: Vec<_> = (0..4)
+        .map(|i| key(&format!("//CohortPatient/{i}")))
+        .collect();
     let mut subjects = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         subjects.push(enrol(&api, k, patients.pseudonym(i)).await?);
     }
     // 0: trains every round; 1: one use only; 2: consented to research, not training;
     // 3: trains, then revokes before round 2.
-    grant_training(&api, &keys[0], subjects[0], Purpose::FederatedTraining, None).await?;
-    grant_training(&api, &keys[1], subjects[1], Purpose::FederatedTraining, Some(1)).await?;
+    grant_training(
+        &api,
+        &keys[0],
+        subjects[0],
+        Purpose::FederatedTraining,
+        None,
+    )
+    .await?;
+    grant_training(
+        &api,
+        &keys[1],
+        subjects[1],
+        Purpose::FederatedTraining,
+        Some(1),
+    )
+    .await?;
     grant_training(&api, &keys[2], subjects[2], Purpose::Research, None).await?;
-    let revoking =
-        grant_training(&api, &keys[3], subjects[3], Purpose::FederatedTraining, None).await?;
+    let revoking = grant_training(
+        &api,
+        &keys[3],
+        subjects[3],
+        Purpose::FederatedTraining,
+        None,
+    )
+    .await?;
 
     let (_wallet, contract) = study(&node).await?;
     let chain = Chain::connect(&node.ws_url(), sr25519::dev::bob()).await?;
@@ -155,7 +177,12 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     };
     // The hospital coordinates: its worker opens the round.
     let opened = study
-        .open_round(&chain, round(0).global_model, accountant(), consortium::EPSILON_SCALE)
+        .open_round(
+            &chain,
+            round(0).global_model,
+            accountant(),
+            consortium::EPSILON_SCALE,
+        )
         .await?;
     assert_eq!(opened, 0);
 
@@ -169,7 +196,11 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
         (r0.denied[0].pseudonym, r0.denied[0].reason),
         (everyone[2], DenyReason::PurposeNotCovered)
     );
-    assert_eq!(records_made(&api).await?, before + 4, "one record per patient");
+    assert_eq!(
+        records_made(&api).await?,
+        before + 4,
+        "one record per patient"
+    );
     for g in &r0.granted {
         assert_eq!(state_of(&api, g.access).await?, AccessState::Granted);
     }
@@ -211,7 +242,13 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     // records granted them; a second submission for the round is refused by name.
     study.submit_cohort(&chain, &r0).await?;
     let stored = study
-        .read(&chain, &consortium::GetCohort { round: 0, site: HOSPITAL })
+        .read(
+            &chain,
+            &consortium::GetCohort {
+                round: 0,
+                site: HOSPITAL,
+            },
+        )
         .await?
         .expect("cohort stored");
     assert_eq!(
@@ -219,14 +256,21 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
         (3, r0.records_digest())
     );
     let again = study.submit_cohort(&chain, &r0).await.expect_err("twice");
-    assert!(format!("{again:#}").contains("CohortAlreadySubmitted"), "{again:#}");
+    assert!(
+        format!("{again:#}").contains("CohortAlreadySubmitted"),
+        "{again:#}"
+    );
 
     // Keys advertised, the key and input sets committed, the round closed with the aggregate;
     // then every access of the round is closed citing it.
     let result = [0x5E; 32];
     study.advertise_key(&chain, 0, [0x4B; 32]).await?;
-    study.commit_keys(&chain, 0, vec![HOSPITAL], [0x51; 32]).await?;
-    study.commit_inputs(&chain, 0, vec![HOSPITAL], [0x52; 32]).await?;
+    study
+        .commit_keys(&chain, 0, vec![HOSPITAL], [0x51; 32])
+        .await?;
+    study
+        .commit_inputs(&chain, 0, vec![HOSPITAL], [0x52; 32])
+        .await?;
     study.close_round(&chain, 0, result).await?;
     let closed_round = study.round(&chain, 0).await?.expect("round 0");
     assert_eq!(closed_round.aggregate, Some(result));
@@ -243,21 +287,36 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     }
     let closed = closed_events(&node.ws_url(), r0.granted[1].access.id, 0).await?;
     assert_eq!(closed.len(), 1);
-    assert_eq!(closed[0].result_digest, Some(result), "the close cites the round's result");
+    assert_eq!(
+        closed[0].result_digest,
+        Some(result),
+        "the close cites the round's result"
+    );
 
     // Between rounds patient 3 revokes.
     submit(&api, &runtime::tx().consent().revoke(revoking), &keys[3]).await?;
 
     // Round 1, from round 0's aggregate: only patient 0 is left.
     let opened = study
-        .open_round(&chain, round(1).global_model, accountant(), 2 * consortium::EPSILON_SCALE)
+        .open_round(
+            &chain,
+            round(1).global_model,
+            accountant(),
+            2 * consortium::EPSILON_SCALE,
+        )
         .await?;
     assert_eq!(opened, 1);
     let r1 = cohort::request(&chain, &txs, round(1), &everyone, scope()).await?;
     study.submit_cohort(&chain, &r1).await?;
     assert_eq!(
         study
-            .read(&chain, &consortium::GetCohort { round: 1, site: HOSPITAL })
+            .read(
+                &chain,
+                &consortium::GetCohort {
+                    round: 1,
+                    site: HOSPITAL
+                }
+            )
             .await?
             .map(|c| c.records),
         Some(1)
@@ -277,8 +336,16 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     );
     cohort::read(&mut store, &r1, &scope())?;
     assert_eq!(store.reads_for(&everyone[0])?.len(), 2);
-    assert_eq!(store.reads_for(&everyone[1])?.len(), 1, "only round 0 read patient 1");
-    assert_eq!(store.reads_for(&everyone[3])?.len(), 1, "only round 0 read patient 3");
+    assert_eq!(
+        store.reads_for(&everyone[1])?.len(),
+        1,
+        "only round 0 read patient 1"
+    );
+    assert_eq!(
+        store.reads_for(&everyone[3])?.len(),
+        1,
+        "only round 0 read patient 3"
+    );
     assert!(store.reads_for(&everyone[2])?.is_empty());
 
     // A round's accesses are closed once: a second close of round 0 fails on chain and changes

@@ -42,8 +42,14 @@ async fn the_pinning_registry_follows_the_chain() -> anyhow::Result<()> {
 
     let (registry, view) = transport::load(&hospital).await?;
     let got = registry.lookup(HOSPITAL).expect("the hospital's key");
-    assert_eq!((got.spki_sha256, got.active), (hospital_tls.spki_sha256(), true));
-    assert!(registry.lookup(INSTITUTE).is_none(), "no key registered yet");
+    assert_eq!(
+        (got.spki_sha256, got.active),
+        (hospital_tls.spki_sha256(), true)
+    );
+    assert!(
+        registry.lookup(INSTITUTE).is_none(),
+        "no key registered yet"
+    );
 
     tokio::spawn(transport::follow(hospital.clone(), registry.clone(), view));
 
@@ -68,7 +74,12 @@ async fn the_pinning_registry_follows_the_chain() -> anyhow::Result<()> {
             institution: INSTITUTE,
         },
     );
-    submit(&api, &runtime::tx().sudo().sudo(suspend), &sr25519::dev::alice()).await?;
+    submit(
+        &api,
+        &runtime::tx().sudo().sudo(suspend),
+        &sr25519::dev::alice(),
+    )
+    .await?;
     eventually("the suspension", || {
         registry.lookup(INSTITUTE).is_some_and(|k| !k.active)
     })

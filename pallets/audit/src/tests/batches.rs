@@ -111,7 +111,10 @@ fn a_cohort_is_closed_in_one_call_or_not_at_all() {
             1
         ));
         let (a, b) = (record(0), record(1));
-        assert_eq!((a.state, b.state), (AccessState::Granted, AccessState::Granted));
+        assert_eq!(
+            (a.state, b.state),
+            (AccessState::Granted, AccessState::Granted)
+        );
         let both = || -> BoundedVec<_, _> {
             vec![(a.subject.unwrap(), 0), (b.subject.unwrap(), 1)]
                 .try_into()
@@ -125,18 +128,35 @@ fn a_cohort_is_closed_in_one_call_or_not_at_all() {
                 digest,
             )
         };
-        assert_noop!(close(LAB_KEY, BoundedVec::new(), Some(RESULT)), Error::<Test>::EmptyBatch);
-        assert_noop!(close(LAB_KEY, both(), None), Error::<Test>::MissingResultDigest);
-        assert_noop!(close(OUTSIDER, both(), Some(RESULT)), Error::<Test>::NotRegistered);
-        assert_noop!(close(HOSPITAL_KEY, both(), Some(RESULT)), Error::<Test>::NotYourRecord);
+        assert_noop!(
+            close(LAB_KEY, BoundedVec::new(), Some(RESULT)),
+            Error::<Test>::EmptyBatch
+        );
+        assert_noop!(
+            close(LAB_KEY, both(), None),
+            Error::<Test>::MissingResultDigest
+        );
+        assert_noop!(
+            close(OUTSIDER, both(), Some(RESULT)),
+            Error::<Test>::NotRegistered
+        );
+        assert_noop!(
+            close(HOSPITAL_KEY, both(), Some(RESULT)),
+            Error::<Test>::NotYourRecord
+        );
         // A record named twice: the second close finds it closed, and the first is undone.
-        let twice: BoundedVec<_, _> =
-            vec![(a.subject.unwrap(), 0), (a.subject.unwrap(), 0)].try_into().unwrap();
+        let twice: BoundedVec<_, _> = vec![(a.subject.unwrap(), 0), (a.subject.unwrap(), 0)]
+            .try_into()
+            .unwrap();
         assert_noop!(close(LAB_KEY, twice, Some(RESULT)), Error::<Test>::NotOpen);
         // An unknown record after a good one: nothing is closed.
-        let unknown: BoundedVec<_, _> =
-            vec![(a.subject.unwrap(), 0), (b.subject.unwrap(), 7)].try_into().unwrap();
-        assert_noop!(close(LAB_KEY, unknown, Some(RESULT)), Error::<Test>::UnknownAccess);
+        let unknown: BoundedVec<_, _> = vec![(a.subject.unwrap(), 0), (b.subject.unwrap(), 7)]
+            .try_into()
+            .unwrap();
+        assert_noop!(
+            close(LAB_KEY, unknown, Some(RESULT)),
+            Error::<Test>::UnknownAccess
+        );
         assert_eq!(Audit::counts(LAB).granted, 2);
 
         pallet_timestamp::Now::<Test>::put(2_000);
@@ -145,7 +165,11 @@ fn a_cohort_is_closed_in_one_call_or_not_at_all() {
             let r = record(id);
             assert_eq!(
                 (r.state, r.result_digest, r.closed_at),
-                (AccessState::Closed(Outcome::Completed), Some(RESULT), Some(2_000))
+                (
+                    AccessState::Closed(Outcome::Completed),
+                    Some(RESULT),
+                    Some(2_000)
+                )
             );
         }
         let counts = Audit::counts(LAB);
