@@ -4,9 +4,11 @@
 pub mod network;
 
 use std::{
+    collections::BTreeSet,
     net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -50,13 +52,25 @@ pub fn repo_path(relative: &str) -> PathBuf {
     root.join(relative)
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, never one this process has handed out before.
+///
+/// The port is released before the child that is given it binds it, and a node takes seconds to
+/// bind its RPC port: in that window the kernel may offer the same port to the next caller. Tests
+/// in one binary run as threads of one process, so remembering what was handed out rules out two
+/// children of the same test run being told the same port (one answered for the other in CI).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A running node process.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod data;
 pub mod dp;
+pub mod fhir_export;
 pub mod model;
 pub mod optim;
 pub mod params;

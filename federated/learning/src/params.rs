@@ -7,7 +7,7 @@
 //! shape (anything else is refused, never reshaped).
 
 use anyhow::{bail, Result};
-use candle_core::{Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +139,58 @@ pub fn flatten_grads(
     Ok(out)
 }
 
+/// `flat` (a vector for `layout`) as safetensors bytes, one tensor per parameter under its
+/// layout name: the file a model version is published as, and the bytes its SHA-256 (the
+/// digest the consortium contract cites) is taken of. The `safetensors` crate writes them.
+pub fn to_safetensors(layout: &ParamLayout, flat: &[f32]) -> Result<Vec<u8>> {
+    if flat.len() != layout.len() {
+        bail!(
+            "parameter vector has {} scalars, the layout needs {}",
+            flat.len(),
+            layout.len()
+        );
+    }
+    let mut tensors = Vec::with_capacity(layout.entries.len());
+    let mut off = 0;
+    for (name, shape) in &layout.entries {
+        let n: usize = shape.iter().product();
+        let t = Tensor::from_slice(&flat[off..off + n], shape.as_slice(), &Device::Cpu)?;
+        tensors.push((name.clone(), t));
+        off += n;
+    }
+    Ok(safetensors::serialize(tensors, None)?)
+}
+
+/// The flat vector for `layout` from [`to_safetensors`] bytes: every parameter of the layout
+/// must be there with its shape, and nothing else.
+pub fn from_safetensors(layout: &ParamLayout, bytes: &[u8]) -> Result<Vec<f32>> {
+    let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)?;
+    if tensors.len() != layout.entries.len() {
+        bail!(
+            "the model file has {} tensors, the layout {}",
+            tensors.len(),
+            layout.entries.len()
+        );
+    }
+    let mut flat = Vec::with_capacity(layout.len());
+    for (name, shape) in &layout.entries {
+        let t = tensors
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("the model file has no tensor `{name}`"))?;
+        if t.dims() != shape.as_slice() {
+            bail!(
+                "tensor `{name}` has shape {:?}, the layout {shape:?}",
+                t.dims()
+            );
+        }
+        flat.extend(t.flatten_all()?.to_vec1::<f32>()?);
+    }
+    if let Some(i) = flat.iter().position(|x| !x.is_finite()) {
+        bail!("the model file has a non-finite value at {i}");
+    }
+    Ok(flat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +237,31 @@ mod tests {
         let l = ParamLayout::of(&m);
         assert!(load(&m, &l, &[0.0; 3]).is_err());
         assert!(load(&m, &l, &[0.0, f32::NAN, 0.0, 0.0]).is_err());
+    }
+
+    #[test]
+    fn a_model_file_is_safetensors_by_layout_name_and_reads_back() {
+        let l = ParamLayout::of(&map(&[("b", &[2]), ("a", &[2, 2])]));
+        let v = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let bytes = to_safetensors(&l, &v).unwrap();
+        // Read by the safetensors crate itself: names, shapes, little-endian f32 data.
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let a = st.tensor("a").unwrap();
+        assert_eq!(a.shape(), &[2, 2]);
+        assert_eq!(a.dtype(), safetensors::Dtype::F32);
+        let a_vals: Vec<f32> = a
+            .data()
+            .chunks(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        assert_eq!(a_vals, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(from_safetensors(&l, &bytes).unwrap(), v);
+        // The same parameters always give the same bytes (one digest per model version).
+        assert_eq!(to_safetensors(&l, &v).unwrap(), bytes);
+        // Another layout is refused by name or shape.
+        let other = ParamLayout::of(&map(&[("b", &[2]), ("a", &[4])]));
+        assert!(from_safetensors(&other, &bytes).is_err());
+        let renamed = ParamLayout::of(&map(&[("c", &[2]), ("a", &[2, 2])]));
+        assert!(from_safetensors(&renamed, &bytes).is_err());
     }
 }

@@ -158,6 +158,30 @@ impl SiteClient {
         })
     }
 
+    /// Fetches the model version `digest` the aggregator published, checking that the bytes
+    /// hash to it (the digest comes from the contract, not from the aggregator).
+    pub async fn fetch_model(&self, digest: &[u8; 32]) -> Result<Vec<u8>, ClientError> {
+        use sha2::Digest;
+        let resp = self
+            .http
+            .get(format!("{}/v1/models/{}", self.base, hex::encode(digest)))
+            .send()
+            .await
+            .map_err(http_error)?;
+        if !resp.status().is_success() {
+            return Err(problem(resp).await);
+        }
+        let bytes = resp.bytes().await.map_err(http_error)?;
+        let got: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        if &got != digest {
+            return Err(ClientError::Decode(format!(
+                "model bytes hash to {}, not to the digest asked for",
+                hex::encode(got)
+            )));
+        }
+        Ok(bytes.to_vec())
+    }
+
     fn url(&self, round: u64, what: &str) -> String {
         format!("{}/v1/rounds/{round}/{what}", self.base)
     }
@@ -286,8 +310,19 @@ impl RoundSession {
     /// Stage 3: waits for the unmask request and answers it (the site refuses requests that
     /// would break the double-mask rule).
     pub async fn unmask(&mut self) -> Result<(), ClientError> {
-        let request: UnmaskRequest = self.client.poll(self.round, "unmask").await?;
-        let msg = self.site.unmask(&request)?;
+        let request = self.unmask_request().await?;
+        self.answer_unmask(&request).await
+    }
+
+    /// Stage 3, first half: waits for the unmask request (to check its survivor set against
+    /// the chain's before answering).
+    pub async fn unmask_request(&mut self) -> Result<UnmaskRequest, ClientError> {
+        self.client.poll(self.round, "unmask").await
+    }
+
+    /// Stage 3, second half: answers `request`.
+    pub async fn answer_unmask(&mut self, request: &UnmaskRequest) -> Result<(), ClientError> {
+        let msg = self.site.unmask(request)?;
         self.client.post(self.round, "unmask", &msg).await
     }
 

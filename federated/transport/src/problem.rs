@@ -37,6 +37,9 @@ pub enum ApiError {
     /// No round with that number is open here.
     #[error("{0}")]
     NoSuchRound(String),
+    /// No model with that digest was published here.
+    #[error("{0}")]
+    UnknownModel(String),
     /// The stage this message belongs to is not open (not yet, or closed by its deadline).
     #[error("{0}")]
     WrongStage(String),
@@ -74,6 +77,7 @@ impl ApiError {
                 "Body names another site than the TLS peer",
             ),
             ApiError::NoSuchRound(_) => (StatusCode::NOT_FOUND, "no-such-round", "No such round"),
+            ApiError::UnknownModel(_) => (StatusCode::NOT_FOUND, "unknown-model", "No such model"),
             ApiError::WrongStage(_) => (StatusCode::CONFLICT, "wrong-stage", "Stage not open"),
             ApiError::Dropped(_) => (StatusCode::CONFLICT, "dropped", "Site dropped from round"),
             ApiError::Protocol(_) => (

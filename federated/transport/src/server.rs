@@ -17,6 +17,9 @@
 //! | `POST /unmask` | `UnmaskResponse` | Unmasking |
 //! | `GET /result?wait_ms=` | `RoundResult` | Done |
 //!
+//! and, outside rounds, `GET /v1/models/{sha256 hex}`: a model version the aggregator published
+//! (safetensors bytes; the site checks them against the digest the contract cites).
+//!
 //! `GET`s long-poll: they wait up to `wait_ms` (at most 10 s) for the stage to close and answer
 //! `204 No Content` if it has not, so sites poll with short timeouts and no busy loop.
 //!
@@ -144,6 +147,18 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Position in the round (Aborted last).
+    fn order(self) -> u8 {
+        match self {
+            Stage::AdvertiseKeys => 0,
+            Stage::ShareKeys => 1,
+            Stage::MaskedInput => 2,
+            Stage::Unmasking => 3,
+            Stage::Done => 4,
+            Stage::Aborted => 5,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Stage::AdvertiseKeys => "AdvertiseKeys",
@@ -197,6 +212,8 @@ struct Round {
 
 struct Shared {
     round: Mutex<Option<Round>>,
+    // Published model versions by SHA-256 (the global models the contract's rounds cite).
+    models: Mutex<BTreeMap<[u8; 32], Bytes>>,
     // Bumped on every change of the round: the driver and long-polls wait on it.
     changed: watch::Sender<u64>,
     registry: Arc<dyn Registry>,
@@ -246,6 +263,7 @@ impl AggregatorServer {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             round: Mutex::new(None),
+            models: Mutex::new(BTreeMap::new()),
             changed: watch::channel(0).0,
             registry,
             refusals,
@@ -338,6 +356,54 @@ impl AggregatorServer {
         }
         abort(&self.shared, why.to_string());
         Ok(())
+    }
+
+    /// Publishes a model version (its bytes) for sites to fetch by its SHA-256, returned.
+    pub fn publish_model(&self, bytes: Vec<u8>) -> [u8; 32] {
+        use sha2::Digest;
+        let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        self.shared
+            .models
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest, Bytes::from(bytes));
+        digest
+    }
+
+    /// Waits until the current round reaches `stage` (or a later one); an aborted round is
+    /// an error. The coordinator commits each closed stage's site set on chain from here.
+    pub async fn wait_stage(&self, stage: Stage) -> Result<(), ServerError> {
+        let mut rx = self.shared.changed.subscribe();
+        loop {
+            {
+                let guard = self.shared.lock();
+                let r = guard.as_ref().ok_or(ServerError::NoRound)?;
+                if let Some(Err(why)) = &r.outcome {
+                    return Err(ServerError::Aborted(why.clone()));
+                }
+                if r.stage.order() >= stage.order() {
+                    return Ok(());
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Err(ServerError::NoRound);
+            }
+        }
+    }
+
+    /// U1: the sites whose keys were relayed, once the AdvertiseKeys stage closed.
+    pub fn key_set(&self) -> Option<Vec<SiteId>> {
+        let guard = self.shared.lock();
+        let r = guard.as_ref()?;
+        (r.stage.order() > Stage::AdvertiseKeys.order() && r.stage != Stage::Aborted)
+            .then(|| r.relayed.iter().map(|k| k.site).collect())
+    }
+
+    /// U3: the sites whose masked inputs are in the sum, once the MaskedInput stage closed.
+    pub fn input_set(&self) -> Option<Vec<SiteId>> {
+        let guard = self.shared.lock();
+        let r = guard.as_ref()?;
+        r.request.as_ref().map(|q| q.survivors.clone())
     }
 
     /// The current round's stage.
@@ -613,6 +679,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(get_unmask).post(post_unmask),
         )
         .route("/v1/rounds/:round/result", get(get_result))
+        .route("/v1/models/:digest", get(get_model))
         .fallback(|| async { ApiError::BadRequest("no such endpoint".into()) })
         // Masked vectors are 4·L bytes; a 10^7-parameter model fits.
         .layer(DefaultBodyLimit::max(64 << 20))
@@ -645,6 +712,21 @@ async fn problem_for_plain_errors(response: Response) -> Response {
         serde_json::to_vec(&problem).unwrap_or_default(),
     )
         .into_response()
+}
+
+async fn get_model(
+    State(shared): State<Arc<Shared>>,
+    Path(digest): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(&digest, &mut key)
+        .map_err(|_| ApiError::BadRequest(format!("{digest:?} is not a SHA-256 digest in hex")))?;
+    let models = shared.models.lock().unwrap_or_else(|e| e.into_inner());
+    let bytes = models
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| ApiError::UnknownModel(format!("no model {digest} was published here")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
 #[derive(Deserialize)]

@@ -48,6 +48,9 @@ pub enum Error {
     /// A read named categories outside the defined set (raw mask from outside).
     #[error("category mask {0:#06x} holds undefined categories")]
     InvalidCategories(u16),
+    /// The database holds a value no ingest writes (edited by hand, or damaged).
+    #[error("store: invalid {0}")]
+    Corrupt(String),
     /// The database refused an operation.
     #[error("store: {0}")]
     Sql(#[from] rusqlite::Error),

@@ -77,4 +77,21 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+
+    /// Every patient's pseudonym, ascending (not clinical data: the cohort a federated round
+    /// asks the chain about).
+    pub fn pseudonyms(&self) -> Result<Vec<crate::Pseudonym>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT pseudonym FROM patients ORDER BY pseudonym")?;
+        let hex: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        hex.iter()
+            .map(|h| {
+                crate::pepper::from_hex(h)
+                    .ok_or_else(|| crate::Error::Corrupt(format!("pseudonym {h:?} in the store")))
+            })
+            .collect()
+    }
 }

@@ -318,6 +318,9 @@ pub fn is_stale(msg: &str) -> bool {
     m.contains("outdated") || m.contains("stale")
 }
 
+/// How often a stored transaction not yet seen in a finalized block is sent again.
+pub const RESUBMIT_EVERY: Duration = Duration::from_secs(6);
+
 impl Chain {
     /// Connects, checks the key is a service key, and starts the signer task.
     pub async fn connect(url: &str, kp: Keypair) -> anyhow::Result<Self> {
@@ -396,6 +399,21 @@ impl Chain {
             }
         }
         Submitted::Unknown("transaction subscription ended".into())
+    }
+
+    /// Signs `call` with the worker's key and follows it to a finalized block: its events, or an
+    /// error naming `what` (after which the signer re-reads its nonce if the fate is unknown). For
+    /// calls that are safe to retry by hand: nothing is stored for resubmission.
+    pub async fn sign_and_submit(&self, call: Call, what: &str) -> anyhow::Result<Events> {
+        let tx = self.signer.sign(call).await?;
+        match self.submit(&tx.bytes).await {
+            Submitted::Finalized { events, .. } => Ok(events),
+            Submitted::Failed(msg) => anyhow::bail!("{what} failed on chain: {msg}"),
+            Submitted::Unknown(msg) => {
+                self.signer.resync().await;
+                anyhow::bail!("{what} was not followed to finality: {msg}")
+            }
+        }
     }
 
     /// Fire-and-forget resubmission of stored bytes (errors ignored: the caller checks state).
@@ -513,6 +531,52 @@ impl Chain {
             .at(at)
             .call(runtime::apis().consent_api().consents_of(subject))
             .await?)
+    }
+
+    /// Waits until the stored `tx` is in a finalized block (that block and the extrinsic's
+    /// events) or its nonce was used by another transaction (`None`: sign again), resubmitting it
+    /// every [`RESUBMIT_EVERY`] meanwhile. Each finalized block since signing is read once, so a
+    /// transaction that merely does the same thing (another process on this key) is never taken
+    /// for this one. `what` names the transaction in errors.
+    pub async fn find_finalized(
+        &self,
+        tx: &StoredTx,
+        what: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Option<(H256, Events)>> {
+        let started = Instant::now();
+        let mut last_submit = Instant::now();
+        let mut next = tx.since_block;
+        loop {
+            // One finalized block for both reads, so "not included" and "nonce used" agree.
+            let at = self.finalized().await?;
+            let head = self.number_of(at).await?;
+            if head >= next {
+                if let Some((block, events)) = self.find_extrinsic(&tx.bytes, next, head).await? {
+                    anyhow::ensure!(
+                        !events.has::<runtime::system::events::ExtrinsicFailed>()?,
+                        "{what} failed on chain (included in block {block:?})"
+                    );
+                    return Ok(Some((block, events)));
+                }
+                next = head + 1;
+            }
+            if self.nonce_at(at).await? > tx.nonce {
+                return Ok(None);
+            }
+            if last_submit.elapsed() >= RESUBMIT_EVERY {
+                if let Err(e) = self.resubmit(&tx.bytes).await {
+                    tracing::info!("resubmitting {what}: {e}");
+                }
+                last_submit = Instant::now();
+            }
+            anyhow::ensure!(
+                started.elapsed() < timeout,
+                "no finalized block holds {what} after {} s",
+                timeout.as_secs()
+            );
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
     }
 
     /// Where the extrinsic `bytes` was included among the finalized blocks `from..=to`

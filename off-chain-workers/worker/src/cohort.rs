@@ -16,10 +16,10 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use consentry_client::{runtime, subxt::utils::H256};
+use consentry_client::runtime;
 use consentry_datastore::{PatientData, Store};
 use consentry_primitives::{CategorySet, DenyReason, Outcome, Purpose, RecordKey};
 use rusqlite::{params, OptionalExtension};
@@ -33,8 +33,6 @@ pub const MAX_BATCH: usize = 256;
 
 /// How long one stored transaction may take to reach a finalized block before the caller is told.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
-/// How often a stored transaction not yet seen in a finalized block is sent again.
-const RESUBMIT_EVERY: Duration = Duration::from_secs(6);
 
 /// The round a cohort is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,7 +332,10 @@ async fn settle(
             Submitted::Failed(msg) => bail!("{} failed on chain: {msg}", step.name()),
             Submitted::Unknown(msg) => {
                 info!(step = %step.name(), nonce = tx.nonce, "not followed to finality ({msg}); checking the finalized chain");
-                if let Some(events) = find_finalized(chain, &tx).await? {
+                if let Some((_, events)) = chain
+                    .find_finalized(&tx, &step.name(), SETTLE_TIMEOUT)
+                    .await?
+                {
                     return Ok(events);
                 }
                 chain.signer.resync().await;
@@ -344,38 +345,4 @@ async fn settle(
         }
     }
     bail!("{} lost its nonce three times", step.name())
-}
-
-/// Waits until `tx` is in a finalized block (its events) or its nonce was used by another
-/// transaction (`None`), resubmitting it meanwhile.
-async fn find_finalized(chain: &Chain, tx: &StoredTx) -> anyhow::Result<Option<Events>> {
-    let started = Instant::now();
-    let mut last_submit = Instant::now();
-    let mut next = tx.since_block;
-    loop {
-        let at: H256 = chain.finalized().await?;
-        let head = chain.number_of(at).await?;
-        if head >= next {
-            if let Some((block, events)) = chain.find_extrinsic(&tx.bytes, next, head).await? {
-                if events.has::<runtime::system::events::ExtrinsicFailed>()? {
-                    bail!("cohort transaction failed on chain (block {block:?})");
-                }
-                return Ok(Some(events));
-            }
-            next = head + 1;
-        }
-        if chain.nonce_at(at).await? > tx.nonce {
-            return Ok(None);
-        }
-        if last_submit.elapsed() >= RESUBMIT_EVERY {
-            let _ = chain.resubmit(&tx.bytes).await;
-            last_submit = Instant::now();
-        }
-        anyhow::ensure!(
-            started.elapsed() < SETTLE_TIMEOUT,
-            "no finalized block holds the cohort transaction after {} s",
-            SETTLE_TIMEOUT.as_secs()
-        );
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-    }
 }

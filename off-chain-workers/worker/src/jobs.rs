@@ -204,41 +204,12 @@ impl Job {
     }
 }
 
-/// Canonical JSON: object keys sorted at every level, no whitespace. Independent of serde_json's
-/// `preserve_order` feature, so the digest is stable whatever else the workspace enables.
+/// Canonical JSON (RFC 8785, JCS, as `serde_json_canonicalizer` writes it): keys sorted, no
+/// whitespace, numbers as ECMAScript prints them. A standard form, so an auditor recomputes a
+/// job or result digest with any JCS implementation rather than ours.
 pub fn canonical_json(v: &Value) -> String {
-    fn write(v: &Value, out: &mut String) {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, k) in keys.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String((*k).clone()).to_string());
-                    out.push(':');
-                    write(&m[*k], out);
-                }
-                out.push('}');
-            }
-            Value::Array(a) => {
-                out.push('[');
-                for (i, x) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(x, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut s = String::new();
-    write(v, &mut s);
-    s
+    // A `Value` holds no non-finite number and only string keys: nothing JCS can refuse.
+    serde_json_canonicalizer::to_string(v).expect("a JSON value is always canonicalizable")
 }
 
 /// SHA-256 of the canonical JSON of `v`.
@@ -582,6 +553,19 @@ mod tests {
         assert_eq!(
             canonical_json(&v),
             r#"{"a":{"c":"é","z":[1,{"x":3,"y":2}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn canonical_json_writes_numbers_as_rfc_8785_does() {
+        // RFC 8785 §3.2.2.3: ECMAScript's Number.prototype.toString, whatever the input spelling.
+        let v: Value = serde_json::from_str(
+            r#"{"whole":100.0,"small":1.5e-5,"tiny":1e-7,"huge":1e21,"big":1e20,"neg":-0.25}"#,
+        )
+        .expect("json");
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"big":100000000000000000000,"huge":1e+21,"neg":-0.25,"small":0.000015,"tiny":1e-7,"whole":100}"#
         );
     }
 

@@ -22,6 +22,7 @@
 pub mod agreement;
 pub mod chain;
 pub mod cohort;
+pub mod fl;
 pub mod http;
 pub mod jobs;
 pub mod key;
@@ -144,6 +145,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("--store {}", args.store.display()))?;
     let jobs =
         JobStore::open(&args.jobs).with_context(|| format!("--jobs {}", args.jobs.display()))?;
+    // Held from here, before the chain connection (which can take seconds), so a busy port fails
+    // at once and nothing else can take the port while the worker starts.
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("--listen {}", args.listen))?;
     let chain = chain::Chain::connect(&args.node, key.keypair).await?;
     if key.dev {
         let name = chain.rpc.system_chain().await?;
@@ -188,9 +194,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ctx.clone(),
         Duration::from_millis(args.supervise_interval_ms),
     ));
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("--listen {}", args.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, http::router(ctx, token)).await?;
     Ok(())

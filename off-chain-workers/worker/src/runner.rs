@@ -31,15 +31,13 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
-use crate::chain::{Call, Chain, Events, Record, Submitted};
+use crate::chain::{Call, Chain, Events, Record, Submitted, RESUBMIT_EVERY};
 use crate::jobs::{digest_of, Close, Job, JobState, JobStore, StoredTx};
 use crate::workload::{Registry, Workload};
 
 /// How long the worker keeps trying to learn the fate of a submitted extrinsic before it leaves
 /// the job for the next restart.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// How often an extrinsic that is not yet in a finalized block is resubmitted.
-const RESUBMIT_EVERY: Duration = Duration::from_secs(6);
 /// How many times a request may lose its nonce to another transaction before the job errors.
 const MAX_RESIGNS: u32 = 5;
 
@@ -478,49 +476,23 @@ async fn record_from_events(
     Ok(rec)
 }
 
-/// Waits until the stored request `tx` is in a finalized block (`Some`: the record its own
-/// events name) or its nonce was used by another transaction (`None`), resubmitting `tx`
-/// meanwhile. Each finalized block since signing is read once: a record that merely names the
-/// same job digest (another process on this key) is never taken for this job's.
+/// The record the stored request `tx` made, from its own events once it is in a finalized block,
+/// or `None` when its nonce went to another transaction ([`Chain::find_finalized`]).
 async fn settle_request(
     ctx: &Ctx,
     tx: &StoredTx,
     job_digest: [u8; 32],
 ) -> anyhow::Result<Option<Record>> {
-    let started = Instant::now();
-    let mut last_submit = Instant::now();
-    let mut next = tx.since_block;
-    loop {
-        // One finalized block for both reads, so "not included" and "nonce used" are consistent.
-        let at = ctx.chain.finalized().await?;
-        let head = ctx.chain.number_of(at).await?;
-        if head >= next {
-            if let Some((block, events)) = ctx.chain.find_extrinsic(&tx.bytes, next, head).await? {
-                if events.has::<runtime::system::events::ExtrinsicFailed>()? {
-                    bail!("request_access failed on chain (included in block {block:?})");
-                }
-                return record_from_events(ctx, &events, block, job_digest)
-                    .await
-                    .map(Some);
-            }
-            next = head + 1;
-        }
-        let nonce = ctx.chain.nonce_at(at).await?;
-        if nonce > tx.nonce {
-            return Ok(None);
-        }
-        if last_submit.elapsed() >= RESUBMIT_EVERY {
-            if let Err(e) = ctx.chain.resubmit(&tx.bytes).await {
-                info!("resubmission: {e}");
-            }
-            last_submit = Instant::now();
-        }
-        anyhow::ensure!(
-            started.elapsed() < SETTLE_TIMEOUT,
-            "no finalized decision after {} s; the job stays `requesting` for the next restart",
-            SETTLE_TIMEOUT.as_secs()
-        );
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+    let found = ctx
+        .chain
+        .find_finalized(tx, "request_access", SETTLE_TIMEOUT)
+        .await
+        .context("no finalized decision; the job stays `requesting` for the next restart")?;
+    match found {
+        Some((block, events)) => record_from_events(ctx, &events, block, job_digest)
+            .await
+            .map(Some),
+        None => Ok(None),
     }
 }
 

@@ -6,13 +6,13 @@
 //! Every message is dry-run first at the latest block: a refusal comes back as the contract's
 //! own error (`NotJoined`, `RoundNotOpen`, ...) and nothing is signed.
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use consentry_client::{
     contract_abi::{consortium, Message},
     contracts::{with_margin, Contract},
 };
 
-use crate::chain::{Call, Chain, Submitted};
+use crate::chain::{Call, Chain};
 use crate::cohort::Cohort;
 
 /// A study: its consortium contract.
@@ -66,26 +66,20 @@ impl Study {
         let value = dry
             .output
             .map_err(|e| anyhow!("the study refused `{}`: {e:?}", M::LABEL))?;
-        let tx = chain
-            .signer
-            .sign(Call::Contract {
-                dest: self.contract.address.clone(),
-                input: msg.input(),
-                gas_limit: with_margin(&dry.gas_required),
-            })
+        // A message that reverted or trapped in the block (state moved since the dry run) fails
+        // the extrinsic (`ContractReverted`). Nothing is stored for resubmission: a site message
+        // is idempotent to retry (the contract refuses a second cohort or key for the round).
+        chain
+            .sign_and_submit(
+                Call::Contract {
+                    dest: self.contract.address.clone(),
+                    input: msg.input(),
+                    gas_limit: with_margin(&dry.gas_required),
+                },
+                &format!("`{}`", M::LABEL),
+            )
             .await?;
-        match chain.submit(&tx.bytes).await {
-            // A message that reverted or trapped in the block (state moved since the dry run)
-            // fails the extrinsic (`ContractReverted`), which `submit` reports as `Failed`.
-            Submitted::Finalized { .. } => Ok(value),
-            Submitted::Failed(msg) => bail!("`{}` failed on chain: {msg}", M::LABEL),
-            Submitted::Unknown(msg) => {
-                // Not stored for resubmission: a site message is idempotent to retry (the
-                // contract refuses a second cohort or key for the round by name).
-                chain.signer.resync().await;
-                bail!("`{}` was not followed to finality: {msg}", M::LABEL)
-            }
-        }
+        Ok(value)
     }
 
     /// Submits the site's cohort for its round: the number of granted access records (FedAvg's

@@ -17,7 +17,7 @@ use consentry_client::{
 use consentry_fl_transport::{InMemoryRegistry, TransportIdentity};
 use tracing::{info, warn};
 
-use crate::chain::{Call, Chain, Submitted};
+use crate::chain::{Call, Chain};
 
 /// Each institution with a transport key: the key and whether the institution is active.
 pub type View = BTreeMap<u32, ([u8; 32], bool)>;
@@ -114,19 +114,14 @@ pub async fn register_own(chain: &Chain, identity: &TransportIdentity) -> anyhow
     {
         return Ok(false);
     }
-    let tx = chain
-        .signer
-        .sign(Call::SetTransportKey {
-            institution: chain.institution,
-            key,
-        })
+    chain
+        .sign_and_submit(
+            Call::SetTransportKey {
+                institution: chain.institution,
+                key,
+            },
+            "set_transport_key",
+        )
         .await?;
-    match chain.submit(&tx.bytes).await {
-        Submitted::Finalized { .. } => Ok(true),
-        Submitted::Failed(msg) => anyhow::bail!("set_transport_key failed on chain: {msg}"),
-        Submitted::Unknown(msg) => {
-            chain.signer.resync().await;
-            anyhow::bail!("set_transport_key was not followed to finality: {msg}")
-        }
-    }
+    Ok(true)
 }

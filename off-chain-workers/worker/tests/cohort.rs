@@ -9,12 +9,11 @@ mod common;
 
 use common::*;
 use consentry_client::{
-    contract_abi::consortium, contracts::Contract, runtime, subxt::utils::Static,
-    subxt_signer::sr25519,
+    contract_abi::consortium, contracts::Contract, runtime, subxt_signer::sr25519,
 };
 use consentry_e2e::Node;
 use consentry_primitives::{
-    AccessState, CategorySet, DataCategory, DenyReason, Grantee, Outcome, Purpose, PurposeSet,
+    AccessState, CategorySet, DataCategory, DenyReason, Outcome, Purpose, PurposeSet,
 };
 use consentry_wallet::contracts::{self as wallet_contracts, Kind};
 use consentry_worker::chain::Chain;
@@ -67,7 +66,7 @@ fn scope() -> CategorySet {
     CategorySet::of(&[DataCategory::Demographics, DataCategory::Labs])
 }
 
-/// The patient grants the hospital federated training over `scope()`, at most `max_uses` times.
+/// The patient grants the hospital `purpose` over `scope()`, at most `max_uses` times.
 async fn grant_training(
     api: &consentry_client::Client,
     patient: &sr25519::Keypair,
@@ -75,24 +74,15 @@ async fn grant_training(
     purpose: Purpose,
     max_uses: Option<u32>,
 ) -> anyhow::Result<u64> {
-    let events = submit(
+    grant_uses(
         api,
-        &runtime::tx().consent().grant(
-            subject,
-            Static(Grantee::Institution(HOSPITAL)),
-            Static(PurposeSet::of(&[purpose])),
-            Static(scope()),
-            None,
-            None,
-            max_uses,
-        ),
         patient,
+        subject,
+        PurposeSet::of(&[purpose]),
+        scope(),
+        max_uses,
     )
-    .await?;
-    Ok(events
-        .find_first::<runtime::consent::events::ConsentGranted>()?
-        .expect("ConsentGranted")
-        .consent)
+    .await
 }
 
 async fn state_of(

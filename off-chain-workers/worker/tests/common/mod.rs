@@ -314,6 +314,18 @@ pub async fn grant(
     purposes: PurposeSet,
     categories: CategorySet,
 ) -> anyhow::Result<u64> {
+    grant_uses(api, patient, subject, purposes, categories, None).await
+}
+
+/// [`grant`] with at most `max_uses` accesses (`None`: unlimited).
+pub async fn grant_uses(
+    api: &Client,
+    patient: &sr25519::Keypair,
+    subject: u64,
+    purposes: PurposeSet,
+    categories: CategorySet,
+    max_uses: Option<u32>,
+) -> anyhow::Result<u64> {
     let events = submit(
         api,
         &runtime::tx().consent().grant(
@@ -323,7 +335,7 @@ pub async fn grant(
             Static(categories),
             None,
             None,
-            None,
+            max_uses,
         ),
         patient,
     )
@@ -379,7 +391,42 @@ pub async fn closed_events(
     Ok(out)
 }
 
-/// Canonical JSON written independently of the worker: keys sorted, no whitespace.
+/// A number as ECMAScript's `Number.prototype.toString` writes it (RFC 8785 §3.2.2.3), from
+/// the shortest round-trip digits Rust's `{:e}` gives.
+fn ecmascript_number(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let sign = if x < 0.0 { "-" } else { "" };
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` has an exponent");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let k = digits.len() as i32;
+    // The decimal point sits after `n` digits.
+    let n = exp.parse::<i32>().expect("exponent") + 1;
+    let body = if k <= n && n <= 21 {
+        format!("{digits}{}", "0".repeat((n - k) as usize))
+    } else if 0 < n && n <= 21 {
+        format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
+    } else if -6 < n && n <= 0 {
+        format!("0.{}{digits}", "0".repeat((-n) as usize))
+    } else {
+        let e = n - 1;
+        let e = if e >= 0 {
+            format!("+{e}")
+        } else {
+            e.to_string()
+        };
+        match &digits[1..] {
+            "" => format!("{}e{e}", &digits[..1]),
+            rest => format!("{}.{rest}e{e}", &digits[..1]),
+        }
+    };
+    format!("{sign}{body}")
+}
+
+/// Canonical JSON (RFC 8785) written independently of the worker: keys sorted (ASCII keys, so
+/// byte order is UTF-16 order), no whitespace, numbers as ECMAScript writes them.
 pub fn canonical(v: &Value) -> String {
     match v {
         Value::Object(m) => {
@@ -395,6 +442,11 @@ pub fn canonical(v: &Value) -> String {
             "[{}]",
             a.iter().map(canonical).collect::<Vec<_>>().join(",")
         ),
+        Value::Number(x) => match (x.as_i64(), x.as_u64()) {
+            (Some(i), _) => i.to_string(),
+            (_, Some(u)) => u.to_string(),
+            _ => ecmascript_number(x.as_f64().expect("a finite number")),
+        },
         other => other.to_string(),
     }
 }
