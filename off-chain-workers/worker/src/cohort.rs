@@ -151,6 +151,11 @@ impl CohortTxs {
         })
     }
 
+    /// Whether this site asked the chain for `round`'s cohort (a request is stored).
+    pub fn asked(&self, round: &RoundRef) -> anyhow::Result<bool> {
+        Ok(self.get(&round.job_digest(), Step::Request(0))?.is_some())
+    }
+
     fn get(&self, digest: &[u8; 32], step: Step) -> anyhow::Result<Option<StoredTx>> {
         let conn = self.conn.lock().expect("cohort_txs lock");
         Ok(conn

@@ -40,6 +40,16 @@ pub fn is_dev_uri(uri: &str) -> bool {
     uri.starts_with("//") && !uri.contains("///") && !uri.contains(' ')
 }
 
+/// Writes a new secret file readable by its owner only (fails if it exists).
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
 /// Reads a passphrase file: its content without one trailing newline (`\n` or `\r\n`).
 pub fn read_passphrase_file(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)

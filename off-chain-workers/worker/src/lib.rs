@@ -11,6 +11,8 @@
 //! - [`cohort`]: a federated round's cohort: `request_access_batch` per 256 patients, reads of
 //!   the granted only, `complete_access_batch` citing the round's result; crash-safe.
 //! - [`study`]: the site's messages to a study's consortium contract (cohort, round keys).
+//! - [`fl`]: federated rounds: a site's part, the coordinator's (with the aggregator), the
+//!   study plan, and the `--fl-*` daemon flags.
 //! - [`transport`]: institutions' TLS transport keys (identity pallet) as the pinning registry
 //!   federated rounds check peers against, followed at finalized blocks.
 //! - [`agreement`]: the data-use agreement another institution's job names, checked in the
@@ -102,6 +104,9 @@ pub struct Args {
     /// Jobs driven concurrently.
     #[arg(long, default_value_t = 16)]
     pub max_in_flight: usize,
+    /// Federated studies this institution takes part in.
+    #[command(flatten)]
+    pub fl: fl::service::FlArgs,
     /// Test hook: sleep this many ms after a finalized grant, before reading data, so a test can
     /// kill the worker between grant and completion. Never set in production.
     #[arg(long, hide = true)]
@@ -166,6 +171,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "connected to {}",
         args.node
     );
+    // Kept for the process's life: the federated task stops only with the worker.
+    let _federated = fl::service::start(&args.fl, &chain, &args.store, &args.jobs).await?;
     let ctx = Arc::new(Ctx {
         chain,
         jobs,

@@ -36,9 +36,7 @@ use consentry_fl_transport::{
     AggregatorServer, KeyAlgorithm, PollConfig, SiteClient, TransportIdentity,
 };
 use consentry_inference::cohort::{Cohort, CohortConfig};
-use consentry_primitives::{
-    AccessState, DenyReason, Outcome, Purpose, PurposeSet, Role, RoleSet,
-};
+use consentry_primitives::{AccessState, DenyReason, Outcome, Purpose, PurposeSet, Role, RoleSet};
 use consentry_privacy::{DpSgdEvent, RdpAccountant};
 use consentry_simulation::drugs::DrugLibrary;
 use consentry_wallet::contracts::{self as wallet_contracts, Kind};
@@ -47,6 +45,9 @@ use consentry_worker::cohort::CohortTxs;
 use consentry_worker::fl::{self, coordinator::Coordinator, site::Site, Plan};
 use consentry_worker::study::Study;
 use consentry_worker::transport;
+
+/// One study at a time: each test runs a node, four institutions and training.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The research institute coordinates (Charlie's key).
 const INSTITUTE: u32 = 1;
@@ -94,10 +95,18 @@ struct Hospital {
     consents: Vec<u64>,
 }
 
-async fn sudo(api: &Client, call: runtime::runtime_types::consentry_runtime::RuntimeCall) -> anyhow::Result<
+async fn sudo(
+    api: &Client,
+    call: runtime::runtime_types::consentry_runtime::RuntimeCall,
+) -> anyhow::Result<
     consentry_client::subxt::blocks::ExtrinsicEvents<consentry_client::ConsentryConfig>,
 > {
-    submit(api, &runtime::tx().sudo().sudo(call), &sr25519::dev::alice()).await
+    submit(
+        api,
+        &runtime::tx().sudo().sudo(call),
+        &sr25519::dev::alice(),
+    )
+    .await
 }
 
 /// Registers a hospital (data custodian) with its service key, unless it is the dev hospital.
@@ -160,9 +169,7 @@ async fn hospital(
     for (p, psn) in patients.iter().zip(&pseudonyms) {
         submit(
             api,
-            &runtime::tx()
-                .identity()
-                .enrol(*psn, p.public_key().into()),
+            &runtime::tx().identity().enrol(*psn, p.public_key().into()),
             &key,
         )
         .await?;
@@ -282,22 +289,18 @@ async fn site(
     .await
 }
 
-/// Waits until the study has an open round; returns it.
-async fn open_round(study: &Study, chain: &Chain) -> anyhow::Result<u32> {
-    for _ in 0..300 {
-        if let Some(r) = study.read(chain, &consortium::CurrentRound {}).await? {
-            return Ok(r);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    anyhow::bail!("no round opened")
+/// The study's institutions and contract.
+struct Setup {
+    north: u32,
+    south: u32,
+    hospitals: [Hospital; 3],
+    study: Study,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow::Result<()> {
-    let node = Node::dev()?;
-    let api = node.client().await?;
-
+/// Three hospitals (the dev hospital and two registered now) with their patients' records and
+/// consents, and the study deployed by the council with the plan's digest as its model, joined
+/// by the hospitals and coordinated by the research institute.
+async fn setup(node: &Node, api: &Client) -> anyhow::Result<Setup> {
     // The hospitals' patients: one generated population, split three ways.
     let rows = Cohort::generate(&CohortConfig {
         n_patients: 3 * PER_SITE,
@@ -307,27 +310,14 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     .rows;
     let north_key = key("//NorthHospital");
     let south_key = key("//SouthHospital");
-    let north = register(&api, "North Hospital", &north_key).await?;
-    let south = register(&api, "South Hospital", &south_key).await?;
+    let north = register(api, "North Hospital", &north_key).await?;
+    let south = register(api, "South Hospital", &south_key).await?;
     let (h0, h1, h2) = tokio::try_join!(
-        hospital(&api, HOSPITAL, sr25519::dev::bob(), &rows[..PER_SITE]),
-        hospital(&api, north, north_key, &rows[PER_SITE..2 * PER_SITE]),
-        hospital(&api, south, south_key, &rows[2 * PER_SITE..]),
+        hospital(api, HOSPITAL, sr25519::dev::bob(), &rows[..PER_SITE]),
+        hospital(api, north, north_key, &rows[PER_SITE..2 * PER_SITE]),
+        hospital(api, south, south_key, &rows[2 * PER_SITE..]),
     )?;
-    let hospitals = [&h0, &h1, &h2];
-
-    // Every institution registers its TLS key on chain.
-    let coordinator_chain = Chain::connect(&node.ws_url(), sr25519::dev::charlie()).await?;
-    let aggregator_tls = TransportIdentity::generate(INSTITUTE, KeyAlgorithm::Ed25519)?;
-    transport::register_own(&coordinator_chain, &aggregator_tls).await?;
-    let mut site_tls = Vec::new();
-    for h in hospitals {
-        let tls = TransportIdentity::generate(h.id, KeyAlgorithm::EcdsaP256)?;
-        transport::register_own(&Chain::connect(&node.ws_url(), h.key.clone()).await?, &tls)
-            .await?;
-        site_tls.push(tls);
-    }
-
+    let hospitals = [h0, h1, h2];
     // The council deploys the study with the plan's digest as its model; the hospitals join.
     let wallet =
         consentry_wallet::chain::Chain::connect(&node.ws_url(), None, &Default::default()).await?;
@@ -355,10 +345,57 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     .await?
     .address;
     let contract = Contract::at(address.clone());
-    for h in hospitals {
+    for h in &hospitals {
         wallet_contracts::consortium_join(&wallet, &h.key, &contract).await?;
     }
     let study = Study::at(address);
+    Ok(Setup {
+        north,
+        south,
+        hospitals,
+        study,
+    })
+}
+
+/// Waits until the study has an open round; returns it.
+async fn open_round(study: &Study, chain: &Chain) -> anyhow::Result<u32> {
+    for _ in 0..300 {
+        if let Some(r) = study.read(chain, &consortium::CurrentRound {}).await? {
+            return Ok(r);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    anyhow::bail!("no round opened")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow::Result<()> {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // `RUST_LOG=info` shows the rounds as they run.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let node = Node::dev()?;
+    let api = node.client().await?;
+
+    let Setup {
+        north,
+        south,
+        hospitals: [h0, h1, h2],
+        study,
+    } = setup(&node, &api).await?;
+    let hospitals = [&h0, &h1, &h2];
+    // Every institution registers its TLS key on chain.
+    let coordinator_chain = Chain::connect(&node.ws_url(), sr25519::dev::charlie()).await?;
+    let aggregator_tls = TransportIdentity::generate(INSTITUTE, KeyAlgorithm::Ed25519)?;
+    transport::register_own(&coordinator_chain, &aggregator_tls).await?;
+    let mut site_tls = Vec::new();
+    for h in hospitals {
+        let tls = TransportIdentity::generate(h.id, KeyAlgorithm::EcdsaP256)?;
+        transport::register_own(&Chain::connect(&node.ws_url(), h.key.clone()).await?, &tls)
+            .await?;
+        site_tls.push(tls);
+    }
 
     // The coordinator's aggregator, pinned through its own chain-backed registry.
     let (registry, view) = transport::load(&coordinator_chain).await?;
@@ -367,12 +404,8 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
         registry.clone(),
         view,
     ));
-    let server = AggregatorServer::bind(
-        "127.0.0.1:0".parse()?,
-        &aggregator_tls,
-        Arc::new(registry),
-    )
-    .await?;
+    let server =
+        AggregatorServer::bind("127.0.0.1:0".parse()?, &aggregator_tls, Arc::new(registry)).await?;
     let url = server.url();
     let mut coordinator =
         Coordinator::new(coordinator_chain.clone(), study.clone(), plan(), server).await?;
@@ -400,17 +433,34 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     let r0 = done?;
     let outcomes = outcomes?;
     assert_eq!(r0.round, 0);
-    assert_eq!(r0.result.survivors.len(), 3, "every site's input is in the sum");
-    assert_eq!(r0.total_weight, 3 * PER_SITE as u64, "Σ n_k = every patient");
+    assert_eq!(
+        r0.result.survivors.len(),
+        3,
+        "every site's input is in the sum"
+    );
+    assert_eq!(
+        r0.total_weight,
+        3 * PER_SITE as u64,
+        "Σ n_k = every patient"
+    );
     let on_chain = study.round(&coordinator_chain, 0).await?.expect("round 0");
-    assert!(matches!(on_chain.status, consortium::RoundStatus::Aggregated { .. }));
+    assert!(matches!(
+        on_chain.status,
+        consortium::RoundStatus::Aggregated { .. }
+    ));
     assert_eq!(on_chain.aggregate, Some(r0.aggregate));
     assert_eq!(on_chain.global_model, r0.from);
-    assert_eq!(on_chain.input_sites.as_ref().map(|s| s.sites.len()), Some(3));
+    assert_eq!(
+        on_chain.input_sites.as_ref().map(|s| s.sites.len()),
+        Some(3)
+    );
     for o in &outcomes {
         assert_eq!(o.cohort.granted.len(), PER_SITE);
         assert_eq!(o.examples, PER_SITE, "skipped: {:?}", o.skipped);
-        assert_eq!((o.closed, o.aggregate), (Outcome::Completed, Some(r0.aggregate)));
+        assert_eq!(
+            (o.closed, o.aggregate),
+            (Outcome::Completed, Some(r0.aggregate))
+        );
         for g in &o.cohort.granted {
             assert_eq!(
                 state_of(&api, g.access).await?,
@@ -423,7 +473,10 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     let received = coordinator.server.received_inputs();
     assert_eq!(received.len(), 3);
     for v in received.values() {
-        assert_ne!(v[0], PER_SITE as u32, "an unmasked weight reached the aggregator");
+        assert_ne!(
+            v[0], PER_SITE as u32,
+            "an unmasked weight reached the aggregator"
+        );
     }
 
     // Between the rounds one of the dev hospital's patients revokes.
@@ -469,7 +522,11 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
         .iter()
         .map(|&s| fl::institution_of(s))
         .collect();
-    assert_eq!(survivors, vec![HOSPITAL, north], "the crashed site is not in the sum");
+    assert_eq!(
+        survivors,
+        vec![HOSPITAL, north],
+        "the crashed site is not in the sum"
+    );
     assert_eq!(r1.total_weight, (2 * PER_SITE - 1) as u64);
     // The revoked patient was denied, and read only in round 0.
     let dev = &outcomes[0];
@@ -486,16 +543,27 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     assert_eq!(store.reads_for(&h0.pseudonyms[0])?.len(), 1);
     assert_eq!(store.reads_for(&h0.pseudonyms[1])?.len(), 2);
     for o in &outcomes {
-        assert_eq!((o.closed, o.aggregate), (Outcome::Completed, Some(r1.aggregate)));
+        assert_eq!(
+            (o.closed, o.aggregate),
+            (Outcome::Completed, Some(r1.aggregate))
+        );
     }
 
     // The crashed worker restarts: it finds its round-1 cohort in its own store (no new record)
     // and closes those accesses as aborted, since its input never reached the sum.
     let asked = records_of(&api, south).await?;
-    assert_eq!(asked, before_south + PER_SITE as u32, "one record per patient");
+    assert_eq!(
+        asked,
+        before_south + PER_SITE as u32,
+        "one record per patient"
+    );
     let restarted = site(&node, &h2, &study, &site_tls[2], &url).await?;
     let recovered = restarted.recover(round1).await?;
-    assert_eq!(records_of(&api, south).await?, asked, "no access asked twice");
+    assert_eq!(
+        records_of(&api, south).await?,
+        asked,
+        "no access asked twice"
+    );
     assert_eq!(recovered.granted.len(), PER_SITE);
     for g in &recovered.granted {
         assert_eq!(
@@ -507,7 +575,11 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     // The ε on chain is the RDP accountant's for the two rounds' ledgered inputs.
     let mut accountant = RdpAccountant::new();
     for round in [0, round1] {
-        let a = study.round(&coordinator_chain, round).await?.expect("round").accountant;
+        let a = study
+            .round(&coordinator_chain, round)
+            .await?
+            .expect("round")
+            .accountant;
         let dp = fl::dp_of(&a);
         accountant.compose(&DpSgdEvent::new(
             dp.sampling_rate,
@@ -516,7 +588,9 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
         )?)?;
     }
     let expected = accountant.epsilon(1e-5)?.epsilon;
-    let (spent, _) = study.read(&coordinator_chain, &consortium::Epsilon {}).await?;
+    let (spent, _) = study
+        .read(&coordinator_chain, &consortium::Epsilon {})
+        .await?;
     assert_eq!(
         spent,
         (expected * consortium::EPSILON_SCALE as f64).ceil() as u64
@@ -534,4 +608,182 @@ async fn coordinator_stage_before_masked(
         .round(chain, round)
         .await?
         .is_none_or(|r| r.key_sites.is_none()))
+}
+
+/// Waits until `round` of the study satisfies `ready`.
+async fn wait_for(
+    study: &Study,
+    chain: &Chain,
+    round: u32,
+    what: &str,
+    ready: impl Fn(&consortium::Round) -> bool,
+) -> anyhow::Result<consortium::Round> {
+    fl::wait_round(study, chain, round, what, Duration::from_secs(600), ready).await
+}
+
+fn aggregated(r: &consortium::Round) -> bool {
+    matches!(r.status, consortium::RoundStatus::Aggregated { .. })
+}
+
+async fn counts(api: &Client, institution: u32) -> anyhow::Result<(u32, u32, u32)> {
+    let c = api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(runtime::apis().audit_api().counts_of(institution))
+        .await?
+        .0;
+    Ok((c.granted, c.completed, c.aborted))
+}
+
+/// The same study run by the daemons: one `consentry-worker` process per hospital (its own
+/// store, jobs database, service key and transport key file) following the study, and the
+/// institute's worker coordinating three rounds. The south hospital's process is killed
+/// (SIGKILL) in round 1 and restarted: it closes its round-1 accesses as aborted and takes part
+/// in round 2, and no access is recorded twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Result<()> {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let node = Node::dev()?;
+    let api = node.client().await?;
+    let Setup {
+        north,
+        south,
+        hospitals,
+        study,
+    } = setup(&node, &api).await?;
+    let chain = Chain::connect(&node.ws_url(), sr25519::dev::charlie()).await?;
+    let dir = tempfile::tempdir()?;
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, serde_json::to_vec(&plan())?)?;
+    let address = study.contract.address.to_string();
+    let port = consentry_e2e::free_port();
+    let aggregator = format!("https://127.0.0.1:{port}");
+    let fl = |tls: &str, role: &[&str]| -> Vec<String> {
+        [
+            "--fl-study",
+            &address,
+            "--fl-plan",
+            plan_file.to_str().expect("utf-8 path"),
+            "--fl-tls-key",
+            tls,
+        ]
+        .iter()
+        .chain(role)
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let start_site = |h: &Hospital, uri: &str| {
+        let tls = h.store.with_extension("tls.der");
+        let args = fl(
+            tls.to_str().expect("utf-8"),
+            &["--fl-aggregator", &aggregator],
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Worker::start_with_key_env(
+            &node.ws_url(),
+            &h.store,
+            &h.jobs,
+            &["--dev", "--key-uri", uri],
+            &[],
+            &args,
+        )
+    };
+    let uris = ["//Bob", "//NorthHospital", "//SouthHospital"];
+    let mut sites: Vec<Worker> = hospitals
+        .iter()
+        .zip(uris)
+        .map(|(h, uri)| start_site(h, uri))
+        .collect();
+    let coordinator_store = dir.path().join("institute.sqlite");
+    let coordinator_tls = dir.path().join("institute.tls.der");
+    let listen = format!("127.0.0.1:{port}");
+    let args = fl(
+        coordinator_tls.to_str().expect("utf-8"),
+        &[
+            "--fl-coordinate",
+            &listen,
+            "--fl-rounds",
+            "3",
+            "--fl-interval-ms",
+            "20000",
+        ],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut coordinator = Worker::start_with_key_env(
+        &node.ws_url(),
+        &coordinator_store,
+        &dir.path().join("institute-jobs.sqlite"),
+        &["--dev", "--key-uri", "//Charlie"],
+        &[],
+        &args,
+    );
+
+    // Round 0: all three; then a patient of the dev hospital revokes before round 1 opens.
+    let r0 = wait_for(&study, &chain, 0, "round 0 aggregated", aggregated).await?;
+    assert_eq!(r0.input_sites.map(|s| s.sites.len()), Some(3));
+    let h0 = &hospitals[0];
+    submit(
+        &api,
+        &runtime::tx().consent().revoke(h0.consents[0]),
+        &h0.patients[0],
+    )
+    .await?;
+
+    // Round 1: the south hospital's worker is killed once the key set is on chain.
+    wait_for(&study, &chain, 1, "round 1's key set", |r| {
+        r.key_sites.is_some()
+    })
+    .await?;
+    sites[2].kill();
+    let r1 = wait_for(&study, &chain, 1, "round 1 aggregated", aggregated).await?;
+    let mut in_sum = r1.input_sites.expect("input set").sites;
+    in_sum.sort_unstable();
+    assert_eq!(
+        in_sum,
+        vec![HOSPITAL, north],
+        "the killed site is not in the sum"
+    );
+
+    // Restarted, it closes what round 1 left open and joins round 2.
+    sites[2] = start_site(&hospitals[2], uris[2]);
+    let r2 = wait_for(&study, &chain, 2, "round 2 aggregated", aggregated).await?;
+    let mut in_sum = r2.input_sites.expect("input set").sites;
+    in_sum.sort_unstable();
+    assert_eq!(
+        in_sum,
+        vec![HOSPITAL, north, south],
+        "the restarted site rejoined"
+    );
+
+    // Every site's accesses end closed: the south hospital's round-1 ones aborted, the rest
+    // completed; one access per patient and round, none asked twice.
+    let n = PER_SITE as u32;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let now = [
+            counts(&api, HOSPITAL).await?,
+            counts(&api, north).await?,
+            counts(&api, south).await?,
+        ];
+        // The revoked patient's round-1 and round-2 requests were denied.
+        let want = [(0, 3 * n - 2, 0), (0, 3 * n, 0), (0, 2 * n, n)];
+        if now == want {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "(granted, completed, aborted) per site: {now:?}, expected {want:?}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let store = Store::open(&h0.store)?;
+    assert_eq!(
+        store.reads_for(&h0.pseudonyms[0])?.len(),
+        1,
+        "read in round 0 only"
+    );
+    assert_eq!(store.reads_for(&h0.pseudonyms[1])?.len(), 3);
+    assert!(coordinator.is_running() && sites.iter_mut().all(Worker::is_running));
+    Ok(())
 }

@@ -171,7 +171,12 @@ mod tests {
             .expect("entries")
             .retain(|e| e["resource"]["id"] != "a-adr");
         store.ingest_bundle(&pepper, &bundle)?;
-        let data = store.read_at(1, pepper.pseudonym("a"), &super::super::Plan::categories(), now)?;
+        let data = store.read_at(
+            1,
+            pepper.pseudonym("a"),
+            &super::super::Plan::categories(),
+            now,
+        )?;
         let why = example(&data, &drugs).expect_err("no ADR assessment");
         assert!(why.contains("adverse-drug-reaction"), "{why}");
 
@@ -181,7 +186,12 @@ mod tests {
             .expect("entries")
             .retain(|e| e["resource"]["resourceType"] != "MedicationRequest");
         store.ingest_bundle(&pepper, &bundle)?;
-        let data = store.read_at(2, pepper.pseudonym("b"), &super::super::Plan::categories(), now)?;
+        let data = store.read_at(
+            2,
+            pepper.pseudonym("b"),
+            &super::super::Plan::categories(),
+            now,
+        )?;
         let why = example(&data, &drugs).expect_err("no order");
         assert!(why.contains("MedicationRequest"), "{why}");
         Ok(())

@@ -13,6 +13,7 @@
 
 pub mod coordinator;
 pub mod examples;
+pub mod service;
 pub mod site;
 
 use std::path::Path;

@@ -157,6 +157,31 @@ impl Site {
         }
     }
 
+    /// Rounds that ended for which this site asked for a cohort: after a restart, candidates
+    /// for [`Site::recover`].
+    pub async fn rounds_to_recover(&self) -> anyhow::Result<Vec<RoundIndex>> {
+        let opened = self
+            .study
+            .read(&self.chain, &consortium::RoundsOpened {})
+            .await?;
+        let mut out = Vec::new();
+        for round in 0..opened {
+            let Some(r) = self.study.round(&self.chain, round).await? else {
+                continue;
+            };
+            let asked = self.txs.asked(&RoundRef {
+                study: self.study.id(),
+                round,
+                global_model: r.global_model,
+                site: self.chain.institution,
+            })?;
+            if asked && r.status != consortium::RoundStatus::Open {
+                out.push(round);
+            }
+        }
+        Ok(out)
+    }
+
     /// After a restart: the cohort this site was granted in `round`, found from its stored
     /// transactions (the chain is not asked again, so no access is recorded twice), closed as
     /// the round ended for this site: `Completed` citing the aggregate if its input is in it,
@@ -185,6 +210,14 @@ impl Site {
             Plan::categories(),
         )
         .await?;
+        // Closed before the restart: nothing left to do.
+        if let Some(first) = cohort.granted.first() {
+            let at = self.chain.finalized().await?;
+            let rec = self.chain.record_at(first.access, at).await?;
+            if rec.is_some_and(|rec| rec.state.0 != consentry_primitives::AccessState::Granted) {
+                return Ok(cohort);
+            }
+        }
         let in_sum = r
             .input_sites
             .as_ref()
