@@ -487,7 +487,11 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     )
     .await?;
 
-    // Round 1: the south hospital's worker crashes after sharing its keys.
+    // Round 1: the south hospital's worker crashes after sharing its keys (this instance of
+    // its site pauses there, a test hook).
+    let mut pausing = site(&node, &h2, &study, &site_tls[2], &url).await?;
+    pausing.pause_before_masking = Some(Duration::from_secs(30));
+    let pausing = Arc::new(pausing);
     let before_south = records_of(&api, south).await?;
     let (done, outcomes) = tokio::join!(coordinator.run_round(), async {
         let round = open_round(&study, &coordinator_chain).await?;
@@ -498,14 +502,16 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
                 tokio::spawn(async move { s.run_round(round).await })
             })
             .collect();
-        let crashing = sites[2].clone();
+        let crashing = pausing.clone();
         let crashed = tokio::spawn(async move { crashing.run_round(round).await });
-        // It dies once its shares are in (the aggregator's MaskedInput stage), before it masks.
+        // It dies after sending its shares (sites share within a block of the key set's
+        // commit), while it pauses before masking.
         let deadline = std::time::Instant::now() + Duration::from_secs(240);
         while coordinator_stage_before_masked(&study, &coordinator_chain, round).await? {
             anyhow::ensure!(std::time::Instant::now() < deadline, "keys never committed");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        tokio::time::sleep(Duration::from_secs(8)).await;
         crashed.abort();
         let mut out = Vec::new();
         for t in survivors {
@@ -526,6 +532,10 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
         survivors,
         vec![HOSPITAL, north],
         "the crashed site is not in the sum"
+    );
+    assert!(
+        r1.result.shared_keys.contains(&fl::site_id(south)),
+        "it had sent its shares: its masks were removed with the survivors' shares"
     );
     assert_eq!(r1.total_weight, (2 * PER_SITE - 1) as u64);
     // The revoked patient was denied, and read only in round 0.
@@ -673,12 +683,13 @@ async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Res
         .map(|s| s.to_string())
         .collect()
     };
-    let start_site = |h: &Hospital, uri: &str| {
+    let start_site = |h: &Hospital, uri: &str, extra: &[&str]| {
         let tls = h.store.with_extension("tls.der");
-        let args = fl(
-            tls.to_str().expect("utf-8"),
-            &["--fl-aggregator", &aggregator],
-        );
+        let role: Vec<&str> = ["--fl-aggregator", aggregator.as_str()]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        let args = fl(tls.to_str().expect("utf-8"), &role);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Worker::start_with_key_env(
             &node.ws_url(),
@@ -690,11 +701,17 @@ async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Res
         )
     };
     let uris = ["//Bob", "//NorthHospital", "//SouthHospital"];
-    let mut sites: Vec<Worker> = hospitals
-        .iter()
-        .zip(uris)
-        .map(|(h, uri)| start_site(h, uri))
-        .collect();
+    // The south hospital's worker pauses between sending its shares and masking its input (a
+    // test hook), so it can be killed exactly there.
+    let mut sites: Vec<Worker> = vec![
+        start_site(&hospitals[0], uris[0], &[]),
+        start_site(&hospitals[1], uris[1], &[]),
+        start_site(
+            &hospitals[2],
+            uris[2],
+            &["--fl-pause-before-masking-ms", "30000"],
+        ),
+    ];
     let coordinator_store = dir.path().join("institute.sqlite");
     let coordinator_tls = dir.path().join("institute.tls.der");
     let listen = format!("127.0.0.1:{port}");
@@ -730,11 +747,13 @@ async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Res
     )
     .await?;
 
-    // Round 1: the south hospital's worker is killed once the key set is on chain.
+    // Round 1: the south hospital's worker is killed after it sent its shares (the key set is
+    // on chain; sites share within a block of it), before it masks.
     wait_for(&study, &chain, 1, "round 1's key set", |r| {
         r.key_sites.is_some()
     })
     .await?;
+    tokio::time::sleep(Duration::from_secs(8)).await;
     sites[2].kill();
     let r1 = wait_for(&study, &chain, 1, "round 1 aggregated", aggregated).await?;
     let mut in_sum = r1.input_sites.expect("input set").sites;
@@ -746,7 +765,7 @@ async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Res
     );
 
     // Restarted, it closes what round 1 left open and joins round 2.
-    sites[2] = start_site(&hospitals[2], uris[2]);
+    sites[2] = start_site(&hospitals[2], uris[2], &[]);
     let r2 = wait_for(&study, &chain, 2, "round 2 aggregated", aggregated).await?;
     let mut in_sum = r2.input_sites.expect("input set").sites;
     in_sum.sort_unstable();

@@ -54,6 +54,10 @@ pub struct FlArgs {
     /// Coordinator: pause between one round's close and the next round's opening, ms.
     #[arg(long, default_value_t = 0)]
     pub fl_interval_ms: u64,
+    /// Test hook: a site sleeps this many ms after sending its shares, before masking, so a
+    /// test can kill it there. Never set in production.
+    #[arg(long, hide = true)]
+    pub fl_pause_before_masking_ms: Option<u64>,
 }
 
 /// The transport identity in `path`, created (and written, owner-only) if missing.
@@ -144,7 +148,7 @@ pub async fn start(
             ..Default::default()
         },
     )?;
-    let site = Site::new(
+    let mut site = Site::new(
         chain.clone(),
         study,
         plan,
@@ -153,6 +157,7 @@ pub async fn start(
         client,
     )
     .await?;
+    site.pause_before_masking = args.fl_pause_before_masking_ms.map(Duration::from_millis);
     Ok(Some(tokio::spawn(follow_rounds(site))))
 }
 

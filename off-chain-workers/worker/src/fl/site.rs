@@ -49,6 +49,9 @@ pub struct Site {
     txs: CohortTxs,
     aggregator: SiteClient,
     drugs: DrugLibrary,
+    /// Test hook: sleep this long after sending the shares, before masking, so a test can kill
+    /// the site at the point where only the survivors' shares can remove its masks.
+    pub pause_before_masking: Option<Duration>,
 }
 
 /// What one round did at this site.
@@ -90,6 +93,7 @@ impl Site {
             txs,
             aggregator,
             drugs: DrugLibrary::builtin(),
+            pause_before_masking: None,
         })
     }
 
@@ -379,6 +383,9 @@ impl Site {
         session
             .share_keys(&relayed, |site| on_chain.get(&site).copied())
             .await?;
+        if let Some(pause) = self.pause_before_masking {
+            tokio::time::sleep(pause).await;
+        }
 
         let encoding = self.plan.encoding(relayed_ids.len())?;
         let input = encoding.encode(delta, u32::try_from(weight)?, &mut rand::rngs::OsRng)?;
