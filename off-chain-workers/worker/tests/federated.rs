@@ -47,7 +47,7 @@ use consentry_worker::study::Study;
 use consentry_worker::transport;
 
 /// One study at a time: each test runs a node, four institutions and training.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The research institute coordinates (Charlie's key).
 const INSTITUTE: u32 = 1;
@@ -370,7 +370,7 @@ async fn open_round(study: &Study, chain: &Chain) -> anyhow::Result<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow::Result<()> {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     // `RUST_LOG=info` shows the rounds as they run.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -653,7 +653,7 @@ async fn counts(api: &Client, institution: u32) -> anyhow::Result<(u32, u32, u32
 /// in round 2, and no access is recorded twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Result<()> {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let node = Node::dev()?;
     let api = node.client().await?;
     let Setup {
