@@ -47,7 +47,14 @@ fn dp_accounting_python() -> Option<PathBuf> {
 
 /// Runs `scripts/dp_epsilon.py` on `points` and returns its results, one per point.
 fn dp_accounting(python: &PathBuf, points: &[Value]) -> Vec<Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dp_epsilon.py");
+    // The manifest directory as cargo gives it when the test runs, not when it was compiled: a
+    // shared target directory may hold a binary built from another checkout of the same sources.
+    let script = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
+        .join("scripts/dp_epsilon.py");
     let mut child = Command::new(python)
         .arg(script)
         .stdin(Stdio::piped())

@@ -404,11 +404,23 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
         registry.clone(),
         view,
     ));
-    let server =
-        AggregatorServer::bind("127.0.0.1:0".parse()?, &aggregator_tls, Arc::new(registry)).await?;
+    let coordinator_registry: Arc<dyn consentry_fl_transport::Registry> = Arc::new(registry);
+    let server = AggregatorServer::bind(
+        "127.0.0.1:0".parse()?,
+        &aggregator_tls,
+        coordinator_registry.clone(),
+    )
+    .await?;
     let url = server.url();
-    let mut coordinator =
-        Coordinator::new(coordinator_chain.clone(), study.clone(), plan(), server).await?;
+    let models = tempfile::tempdir()?;
+    let mut coordinator = Coordinator::new(
+        coordinator_chain.clone(),
+        study.clone(),
+        plan(),
+        server,
+        models.path().to_path_buf(),
+    )
+    .await?;
     coordinator.retain_received_inputs = true;
 
     let mut sites = Vec::new();
@@ -605,6 +617,45 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
         spent,
         (expected * consortium::EPSILON_SCALE as f64).ceil() as u64
     );
+
+    // The coordinator restarts: it resumes from round 1's aggregate, read back from its model
+    // directory and checked against the chain.
+    let restart = |registry| {
+        let (chain, study, models) = (
+            coordinator_chain.clone(),
+            study.clone(),
+            models.path().to_path_buf(),
+        );
+        let tls = &aggregator_tls;
+        async move {
+            let server = AggregatorServer::bind("127.0.0.1:0".parse()?, tls, registry).await?;
+            Coordinator::new(chain, study, plan(), server, models).await
+        }
+    };
+    let resumed = restart(coordinator_registry.clone()).await?;
+    assert_eq!(resumed.global, coordinator.global);
+    // A round an earlier run left open (a coordinator that crashed mid-round) is failed on
+    // restart: the contract shows it produced no model.
+    let left_open = study
+        .open_round(
+            &coordinator_chain,
+            r1.aggregate,
+            plan().accountant(),
+            spent + consortium::EPSILON_SCALE,
+        )
+        .await?;
+    drop(resumed);
+    let again = restart(coordinator_registry).await?;
+    let status = study
+        .round(&coordinator_chain, left_open)
+        .await?
+        .expect("round")
+        .status;
+    assert!(
+        matches!(status, consortium::RoundStatus::Failed { .. }),
+        "{status:?}"
+    );
+    assert_eq!(again.global, coordinator.global);
     Ok(())
 }
 
@@ -714,6 +765,7 @@ async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Res
     ];
     let coordinator_store = dir.path().join("institute.sqlite");
     let coordinator_tls = dir.path().join("institute.tls.der");
+    let models_dir = dir.path().join("models").display().to_string();
     let listen = format!("127.0.0.1:{port}");
     let args = fl(
         coordinator_tls.to_str().expect("utf-8"),
@@ -724,6 +776,8 @@ async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Res
             "3",
             "--fl-interval-ms",
             "20000",
+            "--fl-models",
+            models_dir.as_str(),
         ],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

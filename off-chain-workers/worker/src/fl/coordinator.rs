@@ -11,13 +11,19 @@
 //!    `w(t+1) = w(t) + Σ n_k·Δ_k / Σ n_k`, publishes the new model and closes the round with its
 //!    digest. On any failure it aborts the aggregator's round and fails the round on chain, so the
 //!    contract shows that this round produced no model.
+//!
+//! Every model version it publishes is also written to its model directory. A restarted
+//! coordinator fails the round an earlier run left open (the aggregator's state of it is gone)
+//! and resumes from the last aggregated round's model, read back and checked against the digest
+//! on chain.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use consentry_client::contract_abi::consortium::{self, RoundIndex};
-use consentry_federated::params::to_safetensors;
+use consentry_federated::params::{from_safetensors, to_safetensors};
 use consentry_federated::strategy::FedAvg;
 use consentry_fl_transport::{AggregatorServer, Deadlines, RoundConfig, RoundResult, Stage};
 use consentry_privacy::{DpSgdEvent, RdpAccountant};
@@ -39,6 +45,8 @@ pub struct Coordinator {
     pub global: Vec<f32>,
     /// Keep each round's masked inputs as received (for audits and tests).
     pub retain_received_inputs: bool,
+    /// Where published model versions are kept (`<sha256 hex>.safetensors`).
+    models: PathBuf,
 }
 
 /// What one round did.
@@ -57,12 +65,14 @@ pub struct CoordinatedRound {
 
 impl Coordinator {
     /// The coordinator of the study at `study`, checking that the contract's model is `plan`;
-    /// starts from the plan's initial model.
+    /// resumes from the last aggregated round's model in `models` (the plan's initial model
+    /// before the first), failing a round an earlier run left open.
     pub async fn new(
         chain: Chain,
         study: Study,
         plan: Plan,
         server: AggregatorServer,
+        models: PathBuf,
     ) -> anyhow::Result<Self> {
         let rules = study.read(&chain, &consortium::GetStudy {}).await?;
         anyhow::ensure!(
@@ -75,8 +85,10 @@ impl Coordinator {
             rules.coordinator,
             chain.institution
         );
+        std::fs::create_dir_all(&models)
+            .with_context(|| format!("model directory {}", models.display()))?;
         let prepared = plan.prepare()?;
-        Ok(Self {
+        let mut coordinator = Self {
             global: prepared.initial.clone(),
             chain,
             study,
@@ -84,7 +96,74 @@ impl Coordinator {
             prepared,
             server,
             retain_received_inputs: false,
-        })
+            models,
+        };
+        coordinator.resume().await?;
+        Ok(coordinator)
+    }
+
+    fn model_path(&self, digest: &[u8; 32]) -> PathBuf {
+        self.models
+            .join(format!("{}.safetensors", hex::encode(digest)))
+    }
+
+    /// Publishes `flat` on the aggregator and keeps it in the model directory; its digest.
+    fn publish(&self, flat: &[f32]) -> anyhow::Result<[u8; 32]> {
+        let bytes = to_safetensors(&self.prepared.layout, flat)?;
+        let digest = self.server.publish_model(bytes.clone());
+        let path = self.model_path(&digest);
+        // Written whole or not at all: a crash mid-write leaves no file under the digest's name.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, &bytes)
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .with_context(|| format!("keeping model {}", path.display()))?;
+        Ok(digest)
+    }
+
+    async fn resume(&mut self) -> anyhow::Result<()> {
+        if let Some(open) = self
+            .study
+            .read(&self.chain, &consortium::CurrentRound {})
+            .await?
+        {
+            warn!(
+                round = open,
+                "an earlier run left this round open: failing it"
+            );
+            self.study.fail_round(&self.chain, open).await?;
+        }
+        let opened = self
+            .study
+            .read(&self.chain, &consortium::RoundsOpened {})
+            .await?;
+        for round in (0..opened).rev() {
+            let Some(r) = self.study.round(&self.chain, round).await? else {
+                continue;
+            };
+            let (consortium::RoundStatus::Aggregated { .. }, Some(digest)) =
+                (r.status, r.aggregate)
+            else {
+                continue;
+            };
+            let path = self.model_path(&digest);
+            let bytes = std::fs::read(&path).with_context(|| {
+                format!(
+                    "round {round}'s aggregate {} is needed to resume",
+                    path.display()
+                )
+            })?;
+            let hashed: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
+            anyhow::ensure!(
+                hashed == digest,
+                "{} does not hash to round {round}'s aggregate",
+                path.display()
+            );
+            self.global = from_safetensors(&self.prepared.layout, &bytes)?;
+            self.server.publish_model(bytes);
+            info!(round, "resumed from the round's aggregate");
+            break;
+        }
+        Ok(())
     }
 
     /// ε of the study after one more round with `next`: every round opened so far (their
@@ -124,9 +203,7 @@ impl Coordinator {
             .read(&self.chain, &consortium::GetStudy {})
             .await?;
         let joined = self.study.read(&self.chain, &consortium::Joined {}).await?;
-        let from = self
-            .server
-            .publish_model(to_safetensors(&self.prepared.layout, &self.global)?);
+        let from = self.publish(&self.global)?;
         let accountant = self.plan.accountant();
         let delta = rules.delta as f64 / consortium::DELTA_SCALE as f64;
         let epsilon_after = self.epsilon_after(&accountant, delta).await?;
@@ -198,9 +275,7 @@ impl Coordinator {
             .decode(&result.sum, result.survivors.len() as u32)?;
         let mean: Vec<f32> = decoded.mean.iter().map(|&x| x as f32).collect();
         let next = FedAvg::apply(&self.global, &mean)?;
-        let aggregate = self
-            .server
-            .publish_model(to_safetensors(&self.prepared.layout, &next)?);
+        let aggregate = self.publish(&next)?;
         self.study
             .close_round(&self.chain, round, aggregate)
             .await?;

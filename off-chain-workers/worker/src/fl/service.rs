@@ -48,7 +48,11 @@ pub struct FlArgs {
     /// address is printed on standard output as `aggregator listening on https://…`.
     #[arg(long, requires = "fl_study")]
     pub fl_coordinate: Option<String>,
-    /// Coordinator: how many rounds to run.
+    /// Coordinator: where the model versions it publishes are kept; a restart resumes from the
+    /// last aggregated round's.
+    #[arg(long, default_value = "fl-models")]
+    pub fl_models: PathBuf,
+    /// Coordinator: how many rounds the study runs (counting those opened before a restart).
     #[arg(long, default_value_t = 1)]
     pub fl_rounds: u32,
     /// Coordinator: pause between one round's close and the next round's opening, ms.
@@ -112,14 +116,32 @@ pub async fn start(
             .with_context(|| format!("--fl-coordinate {listen}"))?;
         let server = AggregatorServer::bind(addr, &tls, registry).await?;
         println!("aggregator listening on {}", server.url());
-        let mut coordinator = Coordinator::new(chain.clone(), study, plan, server).await?;
+        let mut coordinator =
+            Coordinator::new(chain.clone(), study, plan, server, args.fl_models.clone()).await?;
         let rounds = args.fl_rounds;
         let interval = Duration::from_millis(args.fl_interval_ms);
         return Ok(Some(tokio::spawn(async move {
-            for n in 0..rounds {
-                if n > 0 {
+            let mut first = true;
+            loop {
+                let opened = match coordinator
+                    .study
+                    .read(&coordinator.chain, &consortium::RoundsOpened {})
+                    .await
+                {
+                    Ok(n) => n,
+                    Err(e) => {
+                        warn!("reading the study: {e:#}");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        continue;
+                    }
+                };
+                if opened >= rounds {
+                    break;
+                }
+                if !first {
                     tokio::time::sleep(interval).await;
                 }
+                first = false;
                 match coordinator.run_round().await {
                     Ok(r) => info!(
                         round = r.round,
@@ -129,7 +151,7 @@ pub async fn start(
                     Err(e) => warn!("round failed: {e:#}"),
                 }
             }
-            info!("all {rounds} rounds run; the aggregator keeps serving the published models");
+            info!("all {rounds} rounds opened; the aggregator keeps serving the published models");
             std::future::pending::<()>().await
         })));
     }
