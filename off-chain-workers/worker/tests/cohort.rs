@@ -15,7 +15,7 @@ use consentry_e2e::Node;
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, DenyReason, Outcome, Purpose, PurposeSet,
 };
-use consentry_wallet::contracts::{self as wallet_contracts, Kind};
+use consentry_wallet::contracts as wallet_contracts;
 use consentry_worker::chain::Chain;
 use consentry_worker::cohort::{self, CohortTxs, RoundRef};
 use consentry_worker::study::Study;
@@ -37,17 +37,7 @@ async fn study(node: &Node) -> anyhow::Result<(consentry_wallet::chain::Chain, C
         epsilon_budget: 8 * consortium::EPSILON_SCALE,
         delta: consortium::DELTA_SCALE / 100_000,
     };
-    let address = wallet_contracts::deploy(
-        &chain,
-        &sr25519::dev::alice(),
-        Kind::Consortium,
-        consentry_contracts::CONSORTIUM_WASM,
-        consortium::New { study: rules },
-        b"cohort".to_vec(),
-    )
-    .await?
-    .address;
-    let contract = Contract::at(address);
+    let contract = deploy_study(&chain, rules, b"cohort").await?;
     wallet_contracts::consortium_join(&chain, &sr25519::dev::bob(), &contract).await?;
     Ok((chain, contract))
 }
@@ -83,35 +73,6 @@ async fn grant_training(
         max_uses,
     )
     .await
-}
-
-async fn state_of(
-    api: &consentry_client::Client,
-    access: consentry_primitives::RecordKey,
-) -> anyhow::Result<AccessState> {
-    let rec = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(
-            runtime::apis()
-                .audit_api()
-                .record(access.subject, access.id),
-        )
-        .await?
-        .expect("record");
-    Ok(rec.state.0)
-}
-
-async fn records_made(api: &consentry_client::Client) -> anyhow::Result<u32> {
-    let c = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().audit_api().counts_of(HOSPITAL))
-        .await?
-        .0;
-    Ok(c.granted + c.denied + c.completed + c.failed + c.aborted)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -177,7 +138,7 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     assert_eq!(opened, 0);
 
     // Round 0.
-    let before = records_made(&api).await?;
+    let before = records_of(&api, HOSPITAL).await?;
     let r0 = cohort::request(&chain, &txs, round(0), &everyone, scope()).await?;
     let granted: Vec<_> = r0.granted.iter().map(|g| g.pseudonym).collect();
     assert_eq!(granted, vec![everyone[0], everyone[1], everyone[3]]);
@@ -187,7 +148,7 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
         (everyone[2], DenyReason::PurposeNotCovered)
     );
     assert_eq!(
-        records_made(&api).await?,
+        records_of(&api, HOSPITAL).await?,
         before + 4,
         "one record per patient"
     );
@@ -212,7 +173,7 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     // finalized block, and no patient is asked for (nor any use spent) twice.
     let again = cohort::request(&chain, &txs, round(0), &everyone, scope()).await?;
     assert_eq!(again, r0);
-    assert_eq!(records_made(&api).await?, before + 4);
+    assert_eq!(records_of(&api, HOSPITAL).await?, before + 4);
 
     let mut store = patients.open();
     let data = cohort::read(&mut store, &r0, &scope())?;

@@ -19,7 +19,6 @@ use std::time::Duration;
 use common::*;
 use consentry_client::{
     contract_abi::consortium,
-    contracts::Contract,
     runtime::{self, runtime_types::pallet_consentry_identity::pallet::Call as IdentityCall},
     subxt::utils::Static,
     subxt_signer::sr25519,
@@ -39,7 +38,7 @@ use consentry_inference::cohort::{Cohort, CohortConfig};
 use consentry_primitives::{AccessState, DenyReason, Outcome, Purpose, PurposeSet, Role, RoleSet};
 use consentry_privacy::{DpSgdEvent, RdpAccountant};
 use consentry_simulation::drugs::DrugLibrary;
-use consentry_wallet::contracts::{self as wallet_contracts, Kind};
+use consentry_wallet::contracts as wallet_contracts;
 use consentry_worker::chain::Chain;
 use consentry_worker::cohort::CohortTxs;
 use consentry_worker::fl::{self, coordinator::Coordinator, site::Site, Plan};
@@ -164,7 +163,7 @@ async fn hospital(
     // Enrolments are the hospital's key's, one after another; claims and grants are each
     // patient's own, side by side.
     let patients: Vec<_> = (0..rows.len())
-        .map(|i| key_of(&format!("//Fed/{id}/{i}")))
+        .map(|i| common::key(&format!("//Fed/{id}/{i}")))
         .collect();
     for (p, psn) in patients.iter().zip(&pseudonyms) {
         submit(
@@ -221,40 +220,6 @@ async fn hospital(
         patients,
         consents,
     })
-}
-
-fn key_of(uri: &str) -> sr25519::Keypair {
-    key(uri)
-}
-
-async fn state_of(
-    api: &Client,
-    access: consentry_primitives::RecordKey,
-) -> anyhow::Result<AccessState> {
-    Ok(api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(
-            runtime::apis()
-                .audit_api()
-                .record(access.subject, access.id),
-        )
-        .await?
-        .expect("record")
-        .state
-        .0)
-}
-
-async fn records_of(api: &Client, institution: u32) -> anyhow::Result<u32> {
-    let c = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().audit_api().counts_of(institution))
-        .await?
-        .0;
-    Ok(c.granted + c.denied + c.completed + c.failed + c.aborted)
 }
 
 /// A site of hospital `h` talking to `aggregator`, pinned through the chain-backed registry.
@@ -334,21 +299,11 @@ async fn setup(node: &Node, api: &Client) -> anyhow::Result<Setup> {
         epsilon_budget: 20 * consortium::EPSILON_SCALE,
         delta: consortium::DELTA_SCALE / 100_000,
     };
-    let address = wallet_contracts::deploy(
-        &wallet,
-        &sr25519::dev::alice(),
-        Kind::Consortium,
-        consentry_contracts::CONSORTIUM_WASM,
-        consortium::New { study: rules },
-        b"federated".to_vec(),
-    )
-    .await?
-    .address;
-    let contract = Contract::at(address.clone());
+    let contract = deploy_study(&wallet, rules, b"federated").await?;
     for h in &hospitals {
         wallet_contracts::consortium_join(&wallet, &h.key, &contract).await?;
     }
-    let study = Study::at(address);
+    let study = Study::at(contract.address.clone());
     Ok(Setup {
         north,
         south,
@@ -519,7 +474,7 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
         // It dies after sending its shares (sites share within a block of the key set's
         // commit), while it pauses before masking.
         let deadline = std::time::Instant::now() + Duration::from_secs(240);
-        while coordinator_stage_before_masked(&study, &coordinator_chain, round).await? {
+        while key_set_not_committed(&study, &coordinator_chain, round).await? {
             anyhow::ensure!(std::time::Instant::now() < deadline, "keys never committed");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -659,12 +614,8 @@ async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow
     Ok(())
 }
 
-/// Whether round `round` has not yet had its key set committed (the crash point).
-async fn coordinator_stage_before_masked(
-    study: &Study,
-    chain: &Chain,
-    round: u32,
-) -> anyhow::Result<bool> {
+/// Whether round `round` has no key set committed yet (sites share their keys right after).
+async fn key_set_not_committed(study: &Study, chain: &Chain, round: u32) -> anyhow::Result<bool> {
     Ok(study
         .round(chain, round)
         .await?

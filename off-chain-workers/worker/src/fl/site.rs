@@ -120,20 +120,7 @@ impl Site {
             .context("fetching the round's global model")?;
         let global = from_safetensors(&self.prepared.layout, &model)?;
 
-        let pseudonyms = self.store.lock().expect("store lock").pseudonyms()?;
-        let cohort = cohort::request(
-            &self.chain,
-            &self.txs,
-            RoundRef {
-                study: self.study.id(),
-                round,
-                global_model: r.global_model,
-                site: self.chain.institution,
-            },
-            &pseudonyms,
-            Plan::categories(),
-        )
-        .await?;
+        let cohort = self.cohort(round, r.global_model).await?;
         match self.train_and_aggregate(round, &r, &global, &cohort).await {
             Ok((examples, skipped)) => {
                 let (closed, aggregate) = self.close(round, &cohort).await?;
@@ -161,6 +148,29 @@ impl Site {
         }
     }
 
+    /// Every patient of the store asked for in `round` (or, asked before, found from the stored
+    /// transactions).
+    async fn cohort(&self, round: RoundIndex, global_model: [u8; 32]) -> anyhow::Result<Cohort> {
+        let pseudonyms = self.store.lock().expect("store lock").pseudonyms()?;
+        cohort::request(
+            &self.chain,
+            &self.txs,
+            self.round_ref(round, global_model),
+            &pseudonyms,
+            Plan::categories(),
+        )
+        .await
+    }
+
+    fn round_ref(&self, round: RoundIndex, global_model: [u8; 32]) -> RoundRef {
+        RoundRef {
+            study: self.study.id(),
+            round,
+            global_model,
+            site: self.chain.institution,
+        }
+    }
+
     /// Rounds that ended for which this site asked for a cohort: after a restart, candidates
     /// for [`Site::recover`].
     pub async fn rounds_to_recover(&self) -> anyhow::Result<Vec<RoundIndex>> {
@@ -173,12 +183,7 @@ impl Site {
             let Some(r) = self.study.round(&self.chain, round).await? else {
                 continue;
             };
-            let asked = self.txs.asked(&RoundRef {
-                study: self.study.id(),
-                round,
-                global_model: r.global_model,
-                site: self.chain.institution,
-            })?;
+            let asked = self.txs.asked(&self.round_ref(round, r.global_model))?;
             if asked && r.status != consortium::RoundStatus::Open {
                 out.push(round);
             }
@@ -200,20 +205,7 @@ impl Site {
             r.status != consortium::RoundStatus::Open,
             "round {round} is still open: take part in it instead"
         );
-        let pseudonyms = self.store.lock().expect("store lock").pseudonyms()?;
-        let cohort = cohort::request(
-            &self.chain,
-            &self.txs,
-            RoundRef {
-                study: self.study.id(),
-                round,
-                global_model: r.global_model,
-                site: self.chain.institution,
-            },
-            &pseudonyms,
-            Plan::categories(),
-        )
-        .await?;
+        let cohort = self.cohort(round, r.global_model).await?;
         // Closed before the restart: nothing left to do.
         if let Some(first) = cohort.granted.first() {
             let at = self.chain.finalized().await?;

@@ -487,3 +487,54 @@ pub async fn records_with_digest(
         .filter(|r| r.job_digest == job_digest)
         .collect())
 }
+
+/// The state of one access record at the latest block.
+pub async fn state_of(
+    api: &Client,
+    access: consentry_primitives::RecordKey,
+) -> anyhow::Result<consentry_primitives::AccessState> {
+    Ok(api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(
+            runtime::apis()
+                .audit_api()
+                .record(access.subject, access.id),
+        )
+        .await?
+        .expect("record")
+        .state
+        .0)
+}
+
+/// How many access records `institution` has made (every state), at the latest block.
+pub async fn records_of(api: &Client, institution: u32) -> anyhow::Result<u32> {
+    let c = api
+        .runtime_api()
+        .at_latest()
+        .await?
+        .call(runtime::apis().audit_api().counts_of(institution))
+        .await?
+        .0;
+    Ok(c.granted + c.denied + c.completed + c.failed + c.aborted)
+}
+
+/// The council (Alice, the dev chain's only member) deploys a consortium study with `rules`.
+pub async fn deploy_study(
+    wallet: &consentry_wallet::chain::Chain,
+    rules: consentry_client::contract_abi::consortium::Study,
+    salt: &[u8],
+) -> anyhow::Result<consentry_client::contracts::Contract> {
+    let address = consentry_wallet::contracts::deploy(
+        wallet,
+        &sr25519::dev::alice(),
+        consentry_wallet::contracts::Kind::Consortium,
+        consentry_contracts::CONSORTIUM_WASM,
+        consentry_client::contract_abi::consortium::New { study: rules },
+        salt.to_vec(),
+    )
+    .await?
+    .address;
+    Ok(consentry_client::contracts::Contract::at(address))
+}
