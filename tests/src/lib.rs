@@ -1,6 +1,7 @@
 //! Harness for end-to-end tests: starts real `consentry-node` processes on loopback ports and
 //! stops them when dropped.
 
+pub mod load;
 pub mod network;
 
 use std::{

@@ -17,141 +17,16 @@
 
 use consentry_client::{
     runtime,
-    subxt::{
-        config::polkadot::PolkadotExtrinsicParamsBuilder as Params,
-        utils::{AccountId32, Static},
-    },
+    subxt::utils::Static,
     subxt_signer::{sr25519, SecretUri},
     Client,
 };
-use consentry_e2e::Node;
-use consentry_primitives::{CategorySet, DataCategory, Grantee, Purpose, PurposeSet};
-use futures::StreamExt;
-use std::{
-    str::FromStr,
-    time::{Duration, Instant},
+use consentry_e2e::{
+    load::{enrol_cohort, offline, submit_all, wait_nonces, Rpc},
+    Node,
 };
-
-/// Plain `author_submitExtrinsic`: no per-transaction subscription.
-type Rpc =
-    consentry_client::subxt::backend::legacy::LegacyRpcMethods<consentry_client::ConsentryConfig>;
-
-/// Pseudonym of cohort patient `i`.
-fn pseudonym(i: usize) -> [u8; 32] {
-    let mut p = [0x42; 32];
-    p[..4].copy_from_slice(&(i as u32).to_le_bytes());
-    p
-}
-
-/// Submits pre-signed transactions concurrently (one at a time, the RPC round trip, not the
-/// chain, would be measured).
-async fn submit_all(rpc: &Rpc, txs: &[Vec<u8>]) -> anyhow::Result<()> {
-    let submitted: Vec<_> =
-        futures::stream::iter(txs.iter().map(|tx| rpc.author_submit_extrinsic(tx)))
-            .buffer_unordered(256)
-            .collect()
-            .await;
-    for s in submitted {
-        s?;
-    }
-    Ok(())
-}
-
-/// Waits until every account in `who` has a nonce of at least `nonce` at the finalized head.
-async fn wait_nonces(api: &Client, who: &[sr25519::Keypair], nonce: u64) -> anyhow::Result<()> {
-    let mut finalized = api.blocks().subscribe_finalized().await?;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    'blocks: while Instant::now() < deadline {
-        let block = finalized.next().await.expect("finalized stream")?;
-        for k in who {
-            let info = api
-                .storage()
-                .at(block.hash())
-                .fetch(
-                    &runtime::storage()
-                        .system()
-                        .account(AccountId32::from(k.public_key())),
-                )
-                .await?;
-            if info.map_or(0, |i| u64::from(i.nonce)) < nonce {
-                continue 'blocks;
-            }
-        }
-        return Ok(());
-    }
-    anyhow::bail!("set-up transactions were not all finalized within 300 s")
-}
-
-/// `call` signed by `who` with `nonce`, encoded for `author_submitExtrinsic`.
-fn offline<C: consentry_client::subxt::tx::Payload>(
-    api: &Client,
-    call: &C,
-    who: &sr25519::Keypair,
-    nonce: u64,
-) -> anyhow::Result<Vec<u8>> {
-    let params = Params::new().nonce(nonce).build();
-    Ok(api
-        .tx()
-        .create_signed_offline(call, who, params)?
-        .into_encoded())
-}
-
-/// Enrols `cohort` patients at institution 0 (the worker's), has each claim its pseudonym and
-/// consent to research on labs by institution 0. Returns the pseudonyms.
-async fn setup(
-    api: &Client,
-    rpc: &Rpc,
-    worker: &sr25519::Keypair,
-    cohort: usize,
-) -> anyhow::Result<Vec<[u8; 32]>> {
-    let patients = (0..cohort)
-        .map(|i| {
-            let uri = SecretUri::from_str(&format!("//Bench/Patient/{i}"))?;
-            Ok(sr25519::Keypair::from_uri(&uri)?)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let pseudonyms: Vec<_> = (0..cohort).map(pseudonym).collect();
-    let first = api.tx().account_nonce(&worker.public_key().into()).await?;
-    let enrols = patients
-        .iter()
-        .zip(&pseudonyms)
-        .enumerate()
-        .map(|(i, (k, p))| {
-            let call = runtime::tx().identity().enrol(*p, k.public_key().into());
-            offline(api, &call, worker, first + i as u64)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    submit_all(rpc, &enrols).await?;
-    wait_nonces(api, std::slice::from_ref(worker), first + cohort as u64).await?;
-    let claims = patients
-        .iter()
-        .zip(&pseudonyms)
-        .map(|(k, p)| offline(api, &runtime::tx().identity().claim(*p), k, 0))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    submit_all(rpc, &claims).await?;
-    wait_nonces(api, &patients, 1).await?;
-    let mut grants = Vec::with_capacity(cohort);
-    let at = api.runtime_api().at_latest().await?;
-    for (k, p) in patients.iter().zip(&pseudonyms) {
-        let subject = at
-            .call(runtime::apis().consent_api().subject_of(*p))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("a claimed pseudonym does not resolve"))?;
-        let grant = runtime::tx().consent().grant(
-            subject,
-            Static(Grantee::Institution(0)),
-            Static(PurposeSet::of(&[Purpose::Research])),
-            Static(CategorySet::of(&[DataCategory::Labs])),
-            None,
-            None,
-            None,
-        );
-        grants.push(offline(api, &grant, k, 1)?);
-    }
-    submit_all(rpc, &grants).await?;
-    wait_nonces(api, &patients, 2).await?;
-    Ok(pseudonyms)
-}
+use consentry_primitives::{CategorySet, DataCategory, Purpose, PurposeSet};
+use std::{str::FromStr, time::Instant};
 
 /// The most consents any of `cohort`'s patients holds in the chain's consent index (0 for
 /// pseudonyms nobody claimed), as `request_access_batch` wants it.
@@ -323,11 +198,22 @@ async fn main() -> anyhow::Result<()> {
     args.extend(extra.split_whitespace());
     let node = Node::dev_with(&args)?;
     let api = node.client().await?;
-    let rpc = Rpc::new(
-        consentry_client::subxt::backend::rpc::RpcClient::from_insecure_url(node.ws_url()).await?,
-    );
+    let rpc = consentry_e2e::load::rpc(&node.ws_url()).await?;
     let worker = sr25519::dev::bob();
-    let cohort = setup(&api, &rpc, &worker, batch_size).await?;
+    // Patients of institution 0 (the worker's) who consent to research on labs by it.
+    let cohort: Vec<_> = enrol_cohort(
+        &api,
+        &rpc,
+        &worker,
+        0,
+        0..batch_size,
+        PurposeSet::of(&[Purpose::Research]),
+        CategorySet::of(&[DataCategory::Labs]),
+    )
+    .await?
+    .iter()
+    .map(|p| p.pseudonym)
+    .collect();
     println!("{} patients enrolled and consenting", cohort.len());
 
     let workers = workers(&api, &rpc, worker).await?;
