@@ -206,10 +206,18 @@ describe.sequential('patient wallet', () => {
     }
   });
 
-  it('a clinician’s job completes and its curve is drawn', async () => {
+  it('a clinician’s job completes and its curve is drawn with the population band', async () => {
     expect(await clinicJob()).toBe('completed');
     await clinic.waitForSelector('#job-result svg.chart path.curve');
     expect(await clinic.textContent('#metrics')).toMatch(/cmax/);
+    // The worker's band (500 virtual patients around this patient) is drawn under the curve and
+    // stated in words and in the table.
+    const band = clinic.locator('#job-result svg.chart path.population');
+    expect(await band.count()).toBe(1);
+    expect(await band.getAttribute('d')).toMatch(/Z$/);
+    expect(await clinic.locator('#job-result svg.chart path.median').count()).toBe(1);
+    expect(await clinic.textContent('#population-note')).toContain('500 virtual patients');
+    expect(await clinic.locator('#job-result details thead th').allTextContents()).toContain('population 95th percentile');
     await shot(clinic, 'clinician-completed');
     a11y['clinician-completed'] = await axe(clinic);
     await page.waitForSelector('tr.state-completed', { timeout: 60_000 });

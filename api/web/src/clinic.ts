@@ -1,12 +1,12 @@
 // The clinician's page (an institution's service key): run a job for a patient through the API
 // and watch it go through the chain's decision — queued, requested, granted or denied (with the
 // reason), running, completed — then the simulation's concentration–time curve with the drug's
-// therapeutic window and toxic threshold and the key metrics, or a prediction's probabilities and
-// top attributions; every chart with a table of the same numbers.
+// therapeutic window, toxic threshold and population band and the key metrics, or a prediction's
+// probabilities and top attributions; every chart with a table of the same numbers.
 import { append, field, h, replace } from './dom';
 import { ApiProblem, getJson, hasToken, postJson, type Schemas } from './http';
 import { signIn } from './session';
-import { bars, line, type Band, type Rule } from './svgchart';
+import { bars, line, type Area, type Band, type Rule } from './svgchart';
 import { busy, clearErrors, showError, type Ctx } from './ui';
 import * as wallet from './wallet';
 import drugs from './drugs.json';
@@ -21,12 +21,26 @@ interface Job {
   result?: Record<string, unknown> | null;
 }
 
+interface PopulationBand {
+  n: number;
+  seed: number;
+  p05_mg_l: number[];
+  p50_mg_l: number[];
+  p95_mg_l: number[];
+  prob_target_attainment: number | null;
+  prob_toxicity: number | null;
+}
+
 interface SimResult {
   drug: string;
   times_h: number[];
   concentration_mg_l: number[];
   metrics: Record<string, number | null>;
+  population?: PopulationBand;
 }
+
+/** Virtual patients behind the population band the clinician sees. */
+const BAND_PATIENTS = 500;
 
 interface Attribution { feature: string; value: number }
 interface Task { probability: number; hybrid_ig: Attribution[] }
@@ -97,7 +111,7 @@ export async function render(root: HTMLElement, ctx: Ctx): Promise<void> {
         const p = pseudonym.value.trim();
         if (!/^(0x)?[0-9a-fA-F]{64}$/.test(p)) throw new ApiProblem(0, '', 'a pseudonym is 64 hexadecimal digits', 'pseudonym');
         const params = workload.value === 'simulation'
-          ? { drug: drug.value, dose_mg: Number(dose.value), interval_h: Number(interval.value), n_doses: Number(n.value) }
+          ? { drug: drug.value, dose_mg: Number(dose.value), interval_h: Number(interval.value), n_doses: Number(n.value), population: BAND_PATIENTS }
           : { drug: drug.value };
         const queued = await postJson<Schemas['JobQueued'], Schemas['JobRequest']>('/v1/jobs', { pseudonym: p, workload: workload.value, params });
         let job: Job = { id: queued.id, state: queued.state };
@@ -152,15 +166,29 @@ function renderSimulation(el: HTMLElement, s: SimResult, job: Job): void {
   const bands: Band[] = w && w.lower_mg_l != null && w.upper_mg_l != null ? [{ lower: w.lower_mg_l, upper: w.upper_mg_l, label: `therapeutic window (${w.metric})`, cls: 'window' }] : [];
   const rules: Rule[] = w && w.toxic_mg_l != null ? [{ y: w.toxic_mg_l, label: `toxic above ${w.toxic_mg_l} mg/L (${w.toxic_metric})`, cls: 'toxic' }] : [];
   const step = Math.max(1, Math.floor(s.times_h.length / 24));
-  const rows = s.times_h.map((t, i) => [t, s.concentration_mg_l[i]] as const).filter((_, i) => i % step === 0);
+  const pop = s.population;
+  const area: Area | undefined = pop ? { lower: pop.p05_mg_l, upper: pop.p95_mg_l, median: pop.p50_mg_l, label: `population 5th–95th percentile (${pop.n} virtual patients)`, cls: 'population' } : undefined;
+  const rows = s.times_h.map((t, i) => [t, s.concentration_mg_l[i], pop?.p05_mg_l[i], pop?.p95_mg_l[i]] as const).filter((_, i) => i % step === 0);
+  const fmt = (v: number | undefined) => (v === undefined ? '—' : v.toPrecision(4));
+  const pct = (v: number | null | undefined) => (v == null ? '—' : `${(100 * v).toFixed(0)} %`);
   replace(
     el,
     h('h2', {}, `Concentration of ${s.drug} over time`),
-    line(`Plasma concentration of ${s.drug} (mg/L) over ${Math.round(s.times_h[s.times_h.length - 1])} hours`, 'time (h)', 'concentration (mg/L)', s.times_h, s.concentration_mg_l, bands, rules),
+    line(`Plasma concentration of ${s.drug} (mg/L) over ${Math.round(s.times_h[s.times_h.length - 1])} hours`, 'time (h)', 'concentration (mg/L)', s.times_h, s.concentration_mg_l, bands, rules, area),
     w ? null : h('p', { class: 'hint' }, `The drug file gives ${s.drug} no therapeutic window or toxic threshold.`),
-    h('p', { class: 'hint' }, 'No population band: the worker returns this patient’s curve only.'),
-    h('table', { id: 'metrics' }, h('caption', {}, 'Key metrics'), h('tbody', {}, ...Object.entries(s.metrics).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k.replace(/_/g, ' ')), h('td', {}, v === null ? '—' : Number(v).toPrecision(4)))))),
-    h('details', {}, h('summary', {}, 'The curve as a table'), h('table', {}, h('caption', {}, `Every ${step}th point`), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'time (h)'), h('th', { scope: 'col' }, 'concentration (mg/L)'))), h('tbody', {}, ...rows.map(([t, c]) => h('tr', {}, h('td', {}, t.toFixed(1)), h('td', {}, c.toPrecision(4))))))),
+    pop
+      ? h('p', { class: 'hint', id: 'population-note' }, `Shaded: where ${pop.n} virtual patients with this patient’s covariates fall (5th to 95th percentile, dotted line the median), drawn with the drug’s between-patient variability; the solid line is this patient’s predicted curve.`)
+      : h('p', { class: 'hint' }, 'No population band: the worker returned this patient’s curve only.'),
+    h('table', { id: 'metrics' }, h('caption', {}, 'Key metrics'), h('tbody', {},
+      ...Object.entries(s.metrics).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k.replace(/_/g, ' ')), h('td', {}, v === null ? '—' : Number(v).toPrecision(4)))),
+      // Only for a drug with a window and threshold (the worker sends null otherwise).
+      ...(pop?.prob_target_attainment != null ? [h('tr', {}, h('th', { scope: 'row' }, 'population: in the therapeutic window'), h('td', {}, pct(pop.prob_target_attainment)))] : []),
+      ...(pop?.prob_toxicity != null ? [h('tr', {}, h('th', { scope: 'row' }, 'population: above the toxic threshold'), h('td', {}, pct(pop.prob_toxicity)))] : []),
+    )),
+    h('details', {}, h('summary', {}, 'The curve as a table'), h('table', {}, h('caption', {}, `Every ${step}th point`),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'time (h)'), h('th', { scope: 'col' }, 'concentration (mg/L)'), ...(pop ? [h('th', { scope: 'col' }, 'population 5th percentile'), h('th', { scope: 'col' }, 'population 95th percentile')] : []))),
+      h('tbody', {}, ...rows.map(([t, c, lo, hi]) => h('tr', {}, h('td', {}, t.toFixed(1)), h('td', {}, c.toPrecision(4)), ...(pop ? [h('td', {}, fmt(lo)), h('td', {}, fmt(hi))] : []))))),
+    ),
     h('p', { class: 'mono small' }, `result digest ${job.result_digest ?? ''}`),
   );
 }

@@ -45,12 +45,17 @@ export function bars(title: string, groups: string[], series: Series[]): SVGSVGE
 
 export interface Band { lower: number; upper: number; label: string; cls: string }
 export interface Rule { y: number; label: string; cls: string }
+/** A band that follows the x axis (a percentile range over time), with its median if given. */
+export interface Area { lower: number[]; upper: number[]; median?: number[]; label: string; cls: string }
 
-/** A line chart of `ys` over `xs`, with optional horizontal bands (a window) and rules (a threshold). */
-export function line(title: string, xLabel: string, yLabel: string, xs: number[], ys: number[], bands: Band[] = [], rules: Rule[] = []): SVGSVGElement {
+/**
+ * A line chart of `ys` over `xs`, with optional horizontal bands (a window), rules (a threshold)
+ * and an area under the curve (a population's percentiles at each x).
+ */
+export function line(title: string, xLabel: string, yLabel: string, xs: number[], ys: number[], bands: Band[] = [], rules: Rule[] = [], area?: Area): SVGSVGElement {
   const W = 680, H = 300, left = 56, right = 12, top = 12, bottom = 44;
   const xmax = Math.max(1e-9, ...xs);
-  const ymax = Math.max(1e-9, ...ys, ...bands.map((b) => b.upper), ...rules.map((r) => r.y)) * 1.08;
+  const ymax = Math.max(1e-9, ...ys, ...bands.map((b) => b.upper), ...rules.map((r) => r.y), ...(area?.upper ?? [])) * 1.08;
   const X = (v: number) => left + ((W - left - right) * v) / xmax;
   const Y = (v: number) => top + (H - top - bottom) * (1 - Math.min(v, ymax) / ymax);
   const id = `t${Math.random().toString(36).slice(2, 8)}`;
@@ -71,8 +76,17 @@ export function line(title: string, xLabel: string, yLabel: string, xs: number[]
     root.appendChild(svg('line', { x1: left, x2: W - right, y1: Y(r.y), y2: Y(r.y), class: r.cls }));
     root.appendChild(svg('text', { x: left + 4, y: Y(r.y) - 4, class: 'axis' }, r.label));
   }
-  const d = xs.map((x, i) => `${i ? 'L' : 'M'}${X(x).toFixed(1)},${Y(ys[i]).toFixed(1)}`).join('');
-  root.appendChild(svg('path', { d, class: 'curve' }));
+  const path = (vs: number[]) => xs.map((x, i) => `${i ? 'L' : 'M'}${X(x).toFixed(1)},${Y(vs[i]).toFixed(1)}`).join('');
+  if (area) {
+    // Upper edge left to right, lower edge back: one closed shape.
+    const back = xs.map((x, i) => `L${X(x).toFixed(1)},${Y(area.lower[i]).toFixed(1)}`).reverse().join('');
+    const shape = svg('path', { d: `${path(area.upper)}${back}Z`, class: area.cls });
+    shape.appendChild(svg('title', {}, area.label));
+    root.appendChild(shape);
+    if (area.median) root.appendChild(svg('path', { d: path(area.median), class: 'median' }));
+    root.appendChild(svg('text', { x: W - right - 4, y: top + 12, 'text-anchor': 'end', class: 'axis' }, area.label));
+  }
+  root.appendChild(svg('path', { d: path(ys), class: 'curve' }));
   root.appendChild(svg('text', { x: (left + W) / 2, y: H - 6, 'text-anchor': 'middle', class: 'axis' }, xLabel));
   root.appendChild(svg('text', { x: 12, y: H / 2, transform: `rotate(-90 12 ${H / 2})`, 'text-anchor': 'middle', class: 'axis' }, yLabel));
   return root;

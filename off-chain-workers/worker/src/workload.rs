@@ -13,8 +13,12 @@ use anyhow::Context;
 use consentry_datastore::PatientData;
 use consentry_primitives::{CategorySet, DataCategory, Purpose};
 use consentry_simulation::{
-    metrics::profile_metrics, personalize, pk::closed_form, regimen::time_grid, DrugLibrary,
-    PatientRecord,
+    metrics::profile_metrics,
+    personalize,
+    pk::closed_form,
+    population::{simulate_population, PopulationSettings},
+    regimen::time_grid,
+    DrugLibrary, PatientRecord,
 };
 use serde_json::{json, Value};
 
@@ -179,7 +183,14 @@ fn patient_record(data: &PatientData) -> anyhow::Result<PatientRecord> {
 /// The PK/PD twin: a concentration–time profile for a drug and regimen.
 ///
 /// Params: `drug` (required), `dose_mg`, `interval_h`, `n_doses` or `duration_h` (defaults: the
-/// drug's usual regimen), `step_h` (default 0.5).
+/// drug's usual regimen), `step_h` (default 0.5), and `population` (default 0: none) with `seed`
+/// (default 1) for the population band.
+///
+/// The band is the 5th/50th/95th percentile profile of `population` virtual patients drawn with
+/// the drug's between-patient variability around this patient's covariate-predicted parameters
+/// (as `consentry simulate --population` draws it): where patients like this one fall, so the
+/// clinician sees how far a single predicted curve can be trusted. It is seeded, so the same job
+/// gives the same result and result digest.
 pub struct Simulation {
     lib: DrugLibrary,
 }
@@ -208,6 +219,8 @@ impl Simulation {
                 "n_doses",
                 "duration_h",
                 "step_h",
+                "population",
+                "seed",
             ],
         )?;
         let drug = drug_name(params, &self.lib.names())?;
@@ -270,6 +283,55 @@ impl Simulation {
     }
 }
 
+/// Most virtual patients a job's band may draw, and most stored concentrations (patients × time
+/// points, 4 bytes each): a job shares the worker with others.
+const MAX_BAND_PATIENTS: u64 = 5_000;
+const MAX_BAND_CELLS: usize = 10_000_000;
+
+impl Simulation {
+    /// The band's settings, if `params.population` asks for one; `points` is the profile's length.
+    fn band(params: &Value, points: usize) -> Result<Option<PopulationSettings>, ParamError> {
+        let n = match params.get("population") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n <= MAX_BAND_PATIENTS)
+                .ok_or_else(|| {
+                    bad(
+                        "params.population",
+                        format!("must be an integer in 0..={MAX_BAND_PATIENTS} (got {v})"),
+                    )
+                })?,
+        } as usize;
+        let seed = match params.get("seed") {
+            None | Some(Value::Null) => 1,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                bad(
+                    "params.seed",
+                    format!("must be a non-negative integer (got {v})"),
+                )
+            })?,
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        if n.saturating_mul(points) > MAX_BAND_CELLS {
+            return Err(bad(
+                "params.population",
+                format!(
+                    "{n} patients × {points} time points is more than {MAX_BAND_CELLS} values; \
+                     draw fewer patients or increase step_h"
+                ),
+            ));
+        }
+        Ok(Some(PopulationSettings {
+            n,
+            seed,
+            residual_error: false,
+        }))
+    }
+}
+
 impl Workload for Simulation {
     fn name(&self) -> &str {
         "simulation"
@@ -285,7 +347,11 @@ impl Workload for Simulation {
         ])
     }
     fn validate(&self, params: &Value) -> Result<(), ParamError> {
-        self.regimen(params).map(|_| ())
+        let regimen = self.regimen(params)?;
+        let step = opt_positive(params, "step_h")?.unwrap_or(0.5);
+        // The grid `time_grid` makes: both ends included.
+        let points = ((regimen.end_h() - regimen.start_h) / step).round() as usize + 1;
+        Self::band(params, points).map(|_| ())
     }
     fn run(&self, data: &PatientData, params: &Value) -> anyhow::Result<Value> {
         let regimen = self.regimen(params)?;
@@ -306,7 +372,7 @@ impl Workload for Simulation {
             ind.params.terminal_rate(),
             drug.window.as_ref(),
         );
-        Ok(json!({
+        let mut result = json!({
             "workload": "simulation",
             "drug": drug.name,
             "regimen": regimen,
@@ -314,7 +380,20 @@ impl Workload for Simulation {
             "times_h": times,
             "concentration_mg_l": conc,
             "metrics": metrics,
-        }))
+        });
+        if let Some(settings) = Self::band(params, times.len())? {
+            let band = simulate_population(drug, &ind.params, &regimen, &times, settings, None)?;
+            result["population"] = json!({
+                "n": band.n,
+                "seed": settings.seed,
+                "p05_mg_l": band.p05,
+                "p50_mg_l": band.p50,
+                "p95_mg_l": band.p95,
+                "prob_target_attainment": band.prob_target_attainment,
+                "prob_toxicity": band.prob_toxicity,
+            });
+        }
+        Ok(result)
     }
 }
 
@@ -382,5 +461,134 @@ impl Workload for Inference {
             .map_err(|_| anyhow::anyhow!("model lock poisoned"))?;
         let p = bundle.predict(&record, &drug, dm, 16)?;
         Ok(json!({ "workload": "inference", "prediction": p }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consentry_datastore::{Demographics, Observation};
+
+    /// A 64-year-old with a creatinine, as the simulation reads a patient.
+    fn patient() -> PatientData {
+        PatientData {
+            pseudonym: [7; 32],
+            categories: Simulation::new().categories(),
+            demographics: Some(Demographics {
+                age_years: 64,
+                sex: "female".into(),
+                weight_kg: Some(70.0),
+                height_cm: None,
+            }),
+            labs: vec![Observation {
+                loinc: "2160-0".into(),
+                display: None,
+                value: 1.1,
+                unit: "mg/dL".into(),
+                effective_ms: 1_772_352_000_000,
+            }],
+            vitals: vec![],
+            medications: vec![],
+            conditions: vec![],
+            genotypes: vec![],
+        }
+    }
+
+    fn floats(v: &Value) -> Vec<f64> {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .map(|x| x.as_f64().expect("a number"))
+            .collect()
+    }
+
+    #[test]
+    fn a_population_band_is_drawn_around_the_patient_and_is_reproducible() {
+        let sim = Simulation::new();
+        let params = json!({"drug": "warfarin", "n_doses": 5, "population": 400, "seed": 3});
+        sim.validate(&params).unwrap();
+        let r = sim.run(&patient(), &params).unwrap();
+        let conc = floats(&r["concentration_mg_l"]);
+        let band = &r["population"];
+        assert_eq!(band["n"], 400);
+        let (p05, p50, p95) = (
+            floats(&band["p05_mg_l"]),
+            floats(&band["p50_mg_l"]),
+            floats(&band["p95_mg_l"]),
+        );
+        assert_eq!(p05.len(), conc.len());
+        assert!(p05
+            .iter()
+            .zip(&p50)
+            .zip(&p95)
+            .all(|((a, b), c)| a <= b && b <= c));
+        // Wide where the drug is in the plasma: between-patient variability, not a line.
+        let (i, peak) = conc
+            .iter()
+            .enumerate()
+            .fold((0, 0.0), |m, (i, &c)| if c > m.1 { (i, c) } else { m });
+        assert!(p95[i] > 1.2 * p05[i], "{} vs {}", p95[i], p05[i]);
+        // The patient's own curve is the band's centre: inside the 90 % band after the first dose.
+        let inside = conc
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|&(j, &c)| p05[j] <= c && c <= p95[j])
+            .count();
+        assert!(
+            inside as f64 >= 0.95 * (conc.len() - 1) as f64,
+            "{inside} of {}",
+            conc.len()
+        );
+        assert!(
+            (p50[i] - peak).abs() < 0.25 * peak,
+            "median {} vs patient {peak}",
+            p50[i]
+        );
+        // Seeded: the same job gives the same result (and digest); another seed another band.
+        assert_eq!(sim.run(&patient(), &params).unwrap(), r);
+        let other = sim
+            .run(
+                &patient(),
+                &json!({"drug": "warfarin", "n_doses": 5, "population": 400, "seed": 4}),
+            )
+            .unwrap();
+        assert_ne!(other["population"]["p95_mg_l"], band["p95_mg_l"]);
+        // No band unless asked for.
+        let plain = sim
+            .run(&patient(), &json!({"drug": "warfarin", "n_doses": 5}))
+            .unwrap();
+        assert!(plain.get("population").is_none());
+        assert_eq!(plain["concentration_mg_l"], r["concentration_mg_l"]);
+    }
+
+    #[test]
+    fn a_bad_population_names_its_field() {
+        let sim = Simulation::new();
+        for (params, field) in [
+            (
+                json!({"drug": "warfarin", "population": -1}),
+                "params.population",
+            ),
+            (
+                json!({"drug": "warfarin", "population": 2.5}),
+                "params.population",
+            ),
+            (
+                json!({"drug": "warfarin", "population": 5001}),
+                "params.population",
+            ),
+            (
+                json!({"drug": "warfarin", "population": 5000, "duration_h": 2000, "step_h": 0.1}),
+                "params.population",
+            ),
+            (
+                json!({"drug": "warfarin", "population": 10, "seed": "x"}),
+                "params.seed",
+            ),
+        ] {
+            let e = sim.validate(&params).unwrap_err();
+            assert_eq!(e.field, field, "{params}: {e:?}");
+        }
     }
 }
