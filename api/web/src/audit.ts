@@ -215,7 +215,7 @@ function renderResults(el: HTMLElement, ctx: Ctx, rows: AccessRow[], panel: HTML
             {},
             ...rows.map((r) => {
               const v = h('button', { type: 'button', 'data-verify': r.id }, `Verify #${r.id}`);
-              v.addEventListener('click', () => verifyView(panel, ctx, r.id));
+              v.addEventListener('click', () => void verifyView(panel, ctx, r.id));
               return h(
                 'tr',
                 { class: `state-${r.state}${r.emergency ? ' emergency' : ''}`, 'data-record': r.id },
@@ -243,13 +243,17 @@ async function nodes(): Promise<string[]> {
   return configNodes;
 }
 
-function verifyView(panel: HTMLElement, ctx: Ctx, id: number): void {
-  const node = h('input', { type: 'url', id: 'verify-node', 'data-field': 'node', list: 'verify-nodes' });
-  const list = h('datalist', { id: 'verify-nodes' });
-  void nodes().then((ns) => {
-    ns.forEach((n) => append(list, h('option', { value: n })));
-    if (ns[0] && !node.value) node.value = ns[0];
-  });
+async function verifyView(panel: HTMLElement, ctx: Ctx, id: number): Promise<void> {
+  // The allowed nodes are known before the field is shown: filled in later, the first one would
+  // land in the middle of what the auditor is typing.
+  let ns: string[] = [];
+  try {
+    ns = await nodes();
+  } catch {
+    // No list: the auditor types the node.
+  }
+  const node = h('input', { type: 'url', id: 'verify-node', 'data-field': 'node', list: 'verify-nodes', value: ns[0] ?? '' });
+  const list = h('datalist', { id: 'verify-nodes' }, ...ns.map((n) => h('option', { value: n })));
   const go = h('button', { type: 'button', id: 'verify-go' }, `Check record #${id}`);
   const out = h('div', { id: 'verify-result', role: 'status', 'aria-live': 'polite' });
   replace(
