@@ -386,7 +386,15 @@ describe.sequential('auditor dashboard', () => {
     expect(summary).toContain('#0');
     expect(await auditor.locator('svg.chart title').first().textContent()).toContain('Access records');
     await auditor.waitForSelector('#over-time table');
+    expect(await auditor.textContent('#over-time h3')).toContain('every institution');
     expect(await auditor.textContent('#over-time table')).toMatch(/\d/);
+    // One institution's records over time (the hospital's, #0: the institutions with records
+    // are offered), then every institution's again.
+    await auditor.selectOption('#over-time-institution', '0');
+    await auditor.waitForSelector('#over-time h3:has-text("institution #0")');
+    expect(await auditor.textContent('#over-time table')).toMatch(/\d/);
+    await auditor.selectOption('#over-time-institution', '');
+    await auditor.waitForSelector('#over-time h3:has-text("every institution")');
     await shot(auditor, 'auditor-summary');
     a11y['auditor-summary'] = await axe(auditor);
   });

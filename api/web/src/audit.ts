@@ -44,18 +44,38 @@ export async function render(root: HTMLElement, ctx: Ctx): Promise<void> {
   const summary = h('section', { 'aria-labelledby': 'summary-h' });
   append(root, summary, searchView(ctx, names));
   try {
-    renderSummary(summary, await getJson<Summary>('/v1/summary'));
-    const recent = await getJson<{ items: AccessRow[] }>('/v1/access?limit=1000');
-    append(summary, overTime(recent.items));
+    const s = await getJson<Summary>('/v1/summary');
+    renderSummary(summary, s);
+    append(summary, overTimeView(s.institutions.map((i) => i.institution)));
   } catch (e) {
     showError(summary, e);
   }
 }
 
+/** The over-time chart of every institution's records, or of the one the auditor picks. */
+function overTimeView(institutions: number[]): HTMLElement {
+  const pick = h('select', { id: 'over-time-institution', 'data-field': 'institution' }, h('option', { value: '' }, 'every institution'), ...institutions.map((i) => h('option', { value: String(i) }, `institution #${i}`)));
+  const chart = h('div', {});
+  const load = async () => {
+    const q = new URLSearchParams({ limit: '1000' });
+    if (pick.value) q.set('institution', pick.value);
+    try {
+      const recent = await getJson<{ items: AccessRow[] }>(`/v1/access?${q}`);
+      replace(chart, overTime(recent.items, pick.value ? `institution #${pick.value}` : 'every institution'));
+    } catch (e) {
+      replace(chart);
+      showError(chart, e);
+    }
+  };
+  pick.addEventListener('change', () => void load());
+  void load();
+  return h('div', {}, field('Records over time of', pick), chart);
+}
+
 /** Accesses, denials and emergency accesses per hour (per day over spans of two days or more) of
- *  the latest records, as a chart and its table. */
-function overTime(rows: AccessRow[]): HTMLElement {
-  if (rows.length === 0) return h('p', {}, 'No access record yet.');
+ *  the latest records of `whose`, as a chart and its table. */
+function overTime(rows: AccessRow[], whose: string): HTMLElement {
+  if (rows.length === 0) return h('p', { id: 'over-time' }, `No access record of ${whose} yet.`);
   const times = rows.map((r) => r.requested_at_ms);
   const daily = Math.max(...times) - Math.min(...times) >= 2 * 86_400_000;
   const bucket = (ms: number) => {
@@ -79,8 +99,8 @@ function overTime(rows: AccessRow[]): HTMLElement {
   return h(
     'div',
     { id: 'over-time' },
-    h('h3', {}, `Over time (the latest ${rows.length} records, per ${daily ? 'day' : 'hour'}, local time)`),
-    bars(`Accesses, denials and emergency accesses per ${daily ? 'day' : 'hour'}`, keys, [
+    h('h3', {}, `Over time: ${whose} (the latest ${rows.length} records, per ${daily ? 'day' : 'hour'}, local time)`),
+    bars(`Accesses, denials and emergency accesses of ${whose} per ${daily ? 'day' : 'hour'}`, keys, [
       { name: 'accesses', values: col('accesses'), cls: 'series-ok' },
       { name: 'denied', values: col('denied'), cls: 'series-denied' },
       { name: 'emergency', values: col('emergency'), cls: 'series-emergency' },

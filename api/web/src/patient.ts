@@ -642,7 +642,7 @@ function forgetView(ctx: Ctx, api: ApiPromise, subject: number): HTMLElement {
     'form',
     { class: 'card danger-zone', 'aria-labelledby': 'forget-h' },
     h('h2', { id: 'forget-h' }, 'Forget me'),
-    h('p', {}, h('strong', {}, 'Warning: '), 'this ends every consent, unlinks your pseudonyms from this key and marks you erased. Institutions can no longer be granted access to your data. It cannot be undone. The access history stays on the ledger.'),
+    h('p', {}, h('strong', {}, 'Warning: '), 'this ends every consent, unlinks your pseudonyms from this key (enrolments you have not claimed yet included) and marks you erased. Institutions can no longer be granted access to your data. It cannot be undone. The access history stays on the ledger.'),
     field('Type "forget me" to confirm', confirmText),
     btn,
     tx.el,
