@@ -68,7 +68,8 @@ pub enum EnrolmentChange {
         /// The subject it now resolves to.
         subject: u64,
     },
-    /// `Identity::Forgotten`: every enrolment of the subject is marked erased.
+    /// `Identity::Forgotten`: every enrolment of the subject, and every unclaimed one addressed to
+    /// its account, is marked erased.
     Forgotten {
         /// The forgotten subject.
         subject: u64,
@@ -322,9 +323,12 @@ async fn apply_enrolment(tx: &mut Tx<'_>, block: u32, c: &EnrolmentChange) -> an
         .bind(*subject as i64)
         .bind(block)
         .bind(pseudonym.clone()),
+        // The subject's enrolments, and those addressed to its account that it never claimed
+        // (the chain's `forget` erases both).
         EnrolmentChange::Forgotten { subject } => sqlx::query(
-            "UPDATE enrolments SET erased_block_number = $1 WHERE subject = $2 \
-             AND erased_block_number IS NULL",
+            "UPDATE enrolments SET erased_block_number = $1 WHERE erased_block_number IS NULL \
+             AND (subject = $2 OR (subject IS NULL AND patient IN \
+             (SELECT patient FROM enrolments WHERE subject = $2)))",
         )
         .bind(block)
         .bind(*subject as i64),

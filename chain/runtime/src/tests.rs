@@ -374,15 +374,27 @@ fn storage_versions() -> [(u16, u16); 4] {
 }
 
 /// A chain that ran the previous runtime (no declared storage versions: all at 0) with a
-/// forgotten patient whose account version 0 left linked: the runtime's migrations bring every
-/// Consentry pallet to its current version and unlink the account, once.
+/// forgotten patient whose account version 0 left linked and a pending enrolment: the runtime's
+/// migrations bring every Consentry pallet to its current version, unlink the account and index
+/// the pending enrolment, once.
 #[test]
 fn the_runtime_migrates_every_consentry_pallet_from_version_0() {
     use frame_support::traits::OnRuntimeUpgrade;
     use pallet_consentry_identity::migrations::v1::v0;
     ext().execute_with(|| {
-        assert_eq!(storage_versions(), [(0, 1); 4]);
+        assert_eq!(storage_versions(), [(0, 2), (0, 1), (0, 1), (0, 1)]);
         let patient = Sr25519Keyring::Two.to_account_id();
+        let newcomer = Sr25519Keyring::One.to_account_id();
+        v0::Pseudonyms::<Runtime>::insert(
+            [6; 32],
+            v0::PseudonymLink {
+                institution: 0,
+                patient: newcomer.clone(),
+                subject: None,
+                erased: false,
+                enrolled_at: 1,
+            },
+        );
         v0::Pseudonyms::<Runtime>::insert(
             [5; 32],
             v0::PseudonymLink {
@@ -407,7 +419,12 @@ fn the_runtime_migrates_every_consentry_pallet_from_version_0() {
 
         let weight = crate::Migrations::on_runtime_upgrade();
         assert!(weight.ref_time() > 0);
-        assert_eq!(storage_versions(), [(1, 1); 4]);
+        assert_eq!(storage_versions(), [(2, 2), (1, 1), (1, 1), (1, 1)]);
+        assert!(
+            pallet_consentry_identity::PendingEnrolments::<Runtime>::contains_key(
+                &newcomer, [6; 32]
+            )
+        );
         let link = pallet_consentry_identity::Pseudonyms::<Runtime>::get([5; 32]).unwrap();
         assert_eq!((link.patient, link.erased), (None, true));
         assert_eq!(
@@ -422,7 +439,7 @@ fn the_runtime_migrates_every_consentry_pallet_from_version_0() {
         let again = crate::Migrations::on_runtime_upgrade();
         assert_eq!(
             again,
-            <Runtime as frame_system::Config>::DbWeight::get().reads(4)
+            <Runtime as frame_system::Config>::DbWeight::get().reads(5)
         );
     });
 }
@@ -445,10 +462,10 @@ fn a_new_chain_starts_at_the_current_storage_versions() {
             serde_json::to_vec(&config).unwrap(),
         )
         .expect("genesis builds");
-        assert_eq!(storage_versions(), [(1, 1); 4]);
+        assert_eq!(storage_versions(), [(2, 2), (1, 1), (1, 1), (1, 1)]);
         assert_eq!(
             crate::Migrations::on_runtime_upgrade(),
-            <Runtime as frame_system::Config>::DbWeight::get().reads(4)
+            <Runtime as frame_system::Config>::DbWeight::get().reads(5)
         );
     });
 }

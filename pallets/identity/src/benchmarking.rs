@@ -46,6 +46,19 @@ fn patient<T: Config>(p: u32, g: u32) -> (T::AccountId, SubjectId) {
     (who, subject)
 }
 
+/// `n` enrolments addressed to `who` that it has not claimed (pseudonyms apart from
+/// [`patient`]'s).
+fn pending<T: Config>(key: &T::AccountId, who: &T::AccountId, n: u32) {
+    for i in 0..n {
+        Identity::<T>::enrol(
+            RawOrigin::Signed(key.clone()).into(),
+            [200u8.wrapping_add(i as u8); 32],
+            who.clone(),
+        )
+        .expect("enrol");
+    }
+}
+
 #[benchmarks]
 mod benchmarks {
     use super::*;
@@ -152,6 +165,8 @@ mod benchmarks {
         let key: T::AccountId = account("worker", 0, 0);
         custodian::<T>(&key);
         let who: T::AccountId = account("patient", 0, 0);
+        // The most unclaimed enrolments the addressee may already have: all are counted.
+        pending::<T>(&key, &who, T::MaxPseudonymsPerSubject::get() - 1);
         #[extrinsic_call]
         _(RawOrigin::Signed(key), [1; 32], who);
         assert!(Pseudonyms::<T>::contains_key([1; 32]));
@@ -192,9 +207,13 @@ mod benchmarks {
         g: Linear<0, { T::MaxGuardians::get() }>,
     ) {
         let (who, subject) = patient::<T>(p, g);
+        // A full set of unclaimed enrolments, all erased with the subject.
+        let key: T::AccountId = account("worker", 0, 0);
+        pending::<T>(&key, &who, T::MaxPseudonymsPerSubject::get());
         #[extrinsic_call]
-        _(RawOrigin::Signed(who), subject);
+        _(RawOrigin::Signed(who.clone()), subject);
         assert!(Identity::<T>::is_erased(subject));
+        assert!(PendingEnrolments::<T>::iter_prefix(&who).next().is_none());
     }
 
     impl_benchmark_test_suite!(Identity, crate::mock::new_test_ext(), crate::mock::Test);

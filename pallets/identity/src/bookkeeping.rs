@@ -89,6 +89,21 @@ impl<T: Config> Pallet<T> {
         });
     }
 
+    /// Erases the enrolments addressed to `account` that it never claimed: each link keeps its
+    /// institution and gets the erased flag, loses the account, and releases the reference it
+    /// held on the account.
+    pub(crate) fn erase_pending(account: &T::AccountId) {
+        for (pseudonym, ()) in PendingEnrolments::<T>::drain_prefix(account) {
+            Pseudonyms::<T>::mutate(pseudonym, |link| {
+                if let Some(link) = link {
+                    link.patient = None;
+                    link.erased = true;
+                }
+            });
+            Self::drop_account_ref(account);
+        }
+    }
+
     /// Removes what links `account` to its (forgotten) `subject`: its `SubjectOfAccount` entry and
     /// the provider reference the subject gave it (so `frame_system` reaps the account unless
     /// something else, a pending enrolment or a guardianship of another subject, still needs it).

@@ -79,7 +79,7 @@ pub mod pallet {
 
     /// The storage layout's version: 1 made the links' and subjects' account optional, removed on
     /// erasure (`migrations::v1`).
-    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
     #[pallet::pallet]
     #[pallet::storage_version(STORAGE_VERSION)]
@@ -132,6 +132,13 @@ pub mod pallet {
     /// Pseudonym links, by pseudonym.
     #[pallet::storage]
     pub type Pseudonyms<T: Config> = StorageMap<_, Identity, Pseudonym, PseudonymLinkOf<T>>;
+
+    /// Enrolments not claimed yet, by the account they are addressed to (at most
+    /// `MaxPseudonymsPerSubject` each): an unclaimed enrolment links its pseudonym to the account
+    /// too, and `forget` must find and erase it without scanning every link.
+    #[pallet::storage]
+    pub type PendingEnrolments<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Identity, Pseudonym, ()>;
 
     /// Subjects by id.
     #[pallet::storage]
@@ -309,6 +316,8 @@ pub mod pallet {
         TooManyGuardians,
         /// An id counter overflowed.
         Overflow,
+        /// The account already has `MaxPseudonymsPerSubject` enrolments it has not claimed.
+        TooManyPending,
     }
 
     #[pallet::call]
@@ -450,7 +459,11 @@ pub mod pallet {
         /// Enrols a patient under a pseudonym, addressed to the patient's wallet account. Signed by
         /// a service key of an active `DataCustodian` institution.
         #[pallet::call_index(7)]
-        #[pallet::weight(T::WeightInfo::enrol())]
+        #[pallet::weight(T::WeightInfo::enrol()
+            // Counting and indexing the account's pending enrolments (`PendingEnrolments`): not
+            // yet in the generated weights (`scripts/weights.sh identity`).
+            .saturating_add(T::DbWeight::get().reads_writes(
+                T::MaxPseudonymsPerSubject::get().into(), 1)))]
         pub fn enrol(
             origin: OriginFor<T>,
             pseudonym: Pseudonym,
@@ -469,6 +482,12 @@ pub mod pallet {
             if let Some(subject) = SubjectOfAccount::<T>::get(&patient) {
                 ensure!(!Self::is_erased(subject), Error::<T>::SubjectErased);
             }
+            ensure!(
+                (PendingEnrolments::<T>::iter_prefix(&patient).count() as u32)
+                    < T::MaxPseudonymsPerSubject::get(),
+                Error::<T>::TooManyPending
+            );
+            PendingEnrolments::<T>::insert(&patient, pseudonym, ());
             Pseudonyms::<T>::insert(
                 pseudonym,
                 PseudonymLink {
@@ -491,7 +510,9 @@ pub mod pallet {
         /// Claims an enrolment addressed to the signer. The first claim creates the subject; later
         /// claims (at other institutions) attach to the same subject.
         #[pallet::call_index(8)]
-        #[pallet::weight(T::WeightInfo::claim())]
+        #[pallet::weight(T::WeightInfo::claim()
+            // Removing the `PendingEnrolments` entry: not yet in the generated weights.
+            .saturating_add(T::DbWeight::get().writes(1)))]
         pub fn claim(origin: OriginFor<T>, pseudonym: Pseudonym) -> DispatchResult {
             let who = ensure_signed(origin)?;
             let mut link = Pseudonyms::<T>::get(pseudonym).ok_or(Error::<T>::UnknownPseudonym)?;
@@ -530,6 +551,7 @@ pub mod pallet {
             })?;
             link.subject = Some(subject);
             Pseudonyms::<T>::insert(pseudonym, link);
+            PendingEnrolments::<T>::remove(&who, pseudonym);
             Self::drop_account_ref(&who);
             Self::deposit_event(Event::Claimed {
                 pseudonym,
@@ -593,14 +615,23 @@ pub mod pallet {
         /// keeps its subject and the erased flag (which is what refuses every later access) but
         /// not the account, the subject keeps its pseudonyms and erasure time but not the account,
         /// the account's `SubjectOfAccount` entry is removed and its provider reference dropped.
+        /// Enrolments addressed to the account that it never claimed are erased too (flagged, no
+        /// account): they named the account, and the erased account must not be able to claim
+        /// them into a new subject.
         #[pallet::call_index(11)]
         #[pallet::weight(T::WeightInfo::forget(
             T::MaxPseudonymsPerSubject::get(),
             T::MaxGuardians::get()
         )
         // Unlinking the account (`SubjectOfAccount` read and removed, its `System::Account` entry
-        // read and written): not yet in the generated weights (`scripts/weights.sh identity`).
+        // read and written), and erasing its unclaimed enrolments (each: its `PendingEnrolments`
+        // entry, link and `AccountRefs` entry read and written): not yet in the generated weights
+        // (`scripts/weights.sh identity`).
         .saturating_add(T::DbWeight::get().reads_writes(2, 2))
+        .saturating_add(T::DbWeight::get().reads_writes(
+            3 * u64::from(T::MaxPseudonymsPerSubject::get()),
+            3 * u64::from(T::MaxPseudonymsPerSubject::get()),
+        ))
         .saturating_add(T::OnErasure::max_weight()))]
         pub fn forget(origin: OriginFor<T>, subject: SubjectId) -> DispatchResult {
             let who = ensure_signed(origin)?;
@@ -619,6 +650,7 @@ pub mod pallet {
                 Self::end_guardianship(&guardian);
             }
             if let Some(account) = s.account.take() {
+                Self::erase_pending(&account);
                 Self::unlink_account(&account, subject);
             }
             s.erased_at = Some(now);

@@ -5,7 +5,7 @@ use consentry_primitives::{Role, RoleSet};
 use frame_support::{assert_noop, assert_ok};
 use sp_runtime::{BuildStorage, DispatchError};
 
-const HOSPITAL_KEY: u64 = 10;
+pub(crate) const HOSPITAL_KEY: u64 = 10;
 const LAB_KEY: u64 = 20;
 const PATIENT: u64 = 100;
 const GUARDIAN: u64 = 200;
@@ -17,7 +17,7 @@ fn custodian() -> RoleSet {
 }
 
 /// Hospital (id 0, custodian, key 10) and research lab (id 1, researcher, key 20).
-fn setup() {
+pub(crate) fn setup() {
     assert_ok!(Identity::register_institution(
         RuntimeOrigin::root(),
         b"Hospital".to_vec(),
@@ -359,15 +359,17 @@ fn claim_links_every_pseudonym_of_a_patient_to_one_subject() {
 fn a_subject_holds_a_bounded_number_of_pseudonyms() {
     new_test_ext().execute_with(|| {
         setup();
+        // Enrolled and claimed one at a time (an account holds at most as many unclaimed
+        // enrolments as a subject may hold pseudonyms).
         for p in 1..=4u8 {
             assert_ok!(Identity::enrol(
                 RuntimeOrigin::signed(HOSPITAL_KEY),
                 [p; 32],
                 PATIENT
             ));
-        }
-        for p in 1..=3u8 {
-            assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), [p; 32]));
+            if p < 4 {
+                assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), [p; 32]));
+            }
         }
         assert_noop!(
             Identity::claim(RuntimeOrigin::signed(PATIENT), [4; 32]),
@@ -517,6 +519,13 @@ fn forget_leaves_no_trace_of_the_account_in_state() {
             RuntimeOrigin::signed(ACCOUNT),
             GUARDIAN
         ));
+        // An enrolment at a third institution the patient has not claimed yet.
+        let pending = [3; 32];
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            pending,
+            ACCOUNT
+        ));
         let needle = ACCOUNT.to_le_bytes();
         assert!(!keys_or_values_containing(&needle).is_empty());
         assert_ok!(Identity::forget(RuntimeOrigin::signed(ACCOUNT), subject));
@@ -531,11 +540,19 @@ fn forget_leaves_no_trace_of_the_account_in_state() {
             );
             assert_eq!(Identity::resolve(&p), Err(true));
         }
-        assert!(Identity::is_erased(subject));
-        assert_noop!(
-            Identity::claim(RuntimeOrigin::signed(ACCOUNT), P1),
-            Error::<Test>::NotAddressee
+        let link = Pseudonyms::<Test>::get(pending).unwrap();
+        assert_eq!(
+            (link.patient, link.subject, link.erased),
+            (None, None, true)
         );
+        assert_eq!(Identity::resolve(&pending), Err(true));
+        assert!(Identity::is_erased(subject));
+        for p in [P1, pending] {
+            assert_noop!(
+                Identity::claim(RuntimeOrigin::signed(ACCOUNT), p),
+                Error::<Test>::NotAddressee
+            );
+        }
     });
 }
 
@@ -578,13 +595,66 @@ fn a_resolving_pseudonym_never_names_a_forgotten_subject() {
         assert_ok!(Identity::forget(RuntimeOrigin::signed(PATIENT), subject));
         assert_eq!(Identity::resolve(&P1), Err(true));
         assert_eq!(Identity::resolve(&P2), Err(true));
-        assert_eq!(Identity::resolve(&p3), Err(false));
-        // The pending enrolment was never the forgotten subject's: claiming it starts a new one.
-        assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), p3));
-        let fresh = Identity::resolve(&p3).unwrap();
+        // The enrolment pending at the time named the account too: it is erased with the rest,
+        // and the erased account cannot claim it into a new subject.
+        assert_eq!(Identity::resolve(&p3), Err(true));
+        assert_noop!(
+            Identity::claim(RuntimeOrigin::signed(PATIENT), p3),
+            Error::<Test>::NotAddressee
+        );
+        assert_eq!(PendingEnrolments::<Test>::iter_prefix(PATIENT).count(), 0);
+        // A hospital may enrol the person again, under a new pseudonym: that starts a new subject.
+        let p4 = [4; 32];
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            p4,
+            PATIENT
+        ));
+        assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), p4));
+        let fresh = Identity::resolve(&p4).unwrap();
         assert_ne!(fresh, subject);
         assert!(!Identity::is_erased(fresh));
         assert_eq!(Identity::resolve(&P1), Err(true));
+    });
+}
+
+/// An account holds at most `MaxPseudonymsPerSubject` unclaimed enrolments (what `forget` has to
+/// erase is bounded); claiming one frees its place.
+#[test]
+fn pending_enrolments_are_bounded_per_account_and_claims_free_them() {
+    new_test_ext().execute_with(|| {
+        setup();
+        let max =
+            <<Test as Config>::MaxPseudonymsPerSubject as frame_support::traits::Get<u32>>::get()
+                as u8;
+        for i in 0..max {
+            assert_ok!(Identity::enrol(
+                RuntimeOrigin::signed(HOSPITAL_KEY),
+                [10 + i; 32],
+                PATIENT
+            ));
+        }
+        assert_eq!(
+            PendingEnrolments::<Test>::iter_prefix(PATIENT).count(),
+            usize::from(max)
+        );
+        assert_noop!(
+            Identity::enrol(RuntimeOrigin::signed(HOSPITAL_KEY), [99; 32], PATIENT),
+            Error::<Test>::TooManyPending
+        );
+        // Another account is not affected.
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            [98; 32],
+            PATIENT + 1
+        ));
+        assert_ok!(Identity::claim(RuntimeOrigin::signed(PATIENT), [10; 32]));
+        assert!(!PendingEnrolments::<Test>::contains_key(PATIENT, [10; 32]));
+        assert_ok!(Identity::enrol(
+            RuntimeOrigin::signed(HOSPITAL_KEY),
+            [99; 32],
+            PATIENT
+        ));
     });
 }
 

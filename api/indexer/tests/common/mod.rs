@@ -24,6 +24,9 @@ pub const P: [&str; 3] = [
     "abababababababababababababababababababababababababababababababab",
 ];
 
+/// An enrolment addressed to `5Patient` that it never claims (erased with its subject).
+pub const PENDING: &str = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+
 pub fn hash(n: u32) -> String {
     format!("{n:064x}")
 }
@@ -137,6 +140,11 @@ pub async fn populate(store: &Store) {
                 pseudonym: P[1].into(),
                 institution: 0,
                 patient: "5Other".into(),
+            },
+            EnrolmentChange::Enrolled {
+                pseudonym: PENDING.into(),
+                institution: 1,
+                patient: "5Patient".into(),
             },
         ],
     };
@@ -520,6 +528,9 @@ pub async fn query_suite(store: &Store) {
     );
     let e = store.enrolment(P[1]).await.unwrap().unwrap();
     assert_eq!((e.subject, e.erased_block_number), (None, None));
+    // The chain's `forget` erases the account's unclaimed enrolments too; so does the index.
+    let e = store.enrolment(PENDING).await.unwrap().unwrap();
+    assert_eq!((e.subject, e.erased_block_number), (None, Some(3)));
     assert_eq!(store.enrolment(P[2]).await.unwrap(), None);
 
     // Events of a block, in order.

@@ -4,3 +4,4 @@
 //! (in its `Executive`), which runs only at the version it migrates from and then stamps the next.
 
 pub mod v1;
+pub mod v2;

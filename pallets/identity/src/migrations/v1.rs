@@ -247,10 +247,6 @@ mod tests {
             );
             MigrateV0ToV1::<Test>::on_runtime_upgrade();
             assert_eq!(Pallet::<Test>::on_chain_storage_version(), 1);
-            assert_eq!(
-                Pallet::<Test>::on_chain_storage_version(),
-                crate::STORAGE_VERSION
-            );
             post_upgrade::<Test>(before).unwrap();
 
             let live = Pseudonyms::<Test>::get([1; 32]).unwrap();
