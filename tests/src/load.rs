@@ -167,3 +167,38 @@ pub async fn enrol_cohort(
     wait_nonces(api, &keys, 2).await?;
     Ok(cohort)
 }
+
+/// A block that held a load run's records: when, and how full.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockLoad {
+    /// Its timestamp (the start of its slot), ms since the Unix epoch.
+    pub at_ms: u64,
+    /// Its normal-class weight as a share of the class's limit (to tell whether weights or the
+    /// author's time bound a block).
+    pub weight: f64,
+}
+
+/// The timestamp and normal-class fill of block `hash`.
+pub async fn block_load(
+    api: &Client,
+    hash: <consentry_client::ConsentryConfig as consentry_client::subxt::Config>::Hash,
+) -> anyhow::Result<BlockLoad> {
+    let normal_limit = api
+        .constants()
+        .at(&runtime::constants().system().block_weights())?
+        .per_class
+        .normal
+        .max_total
+        .map(|w| w.ref_time as f64)
+        .ok_or_else(|| anyhow::anyhow!("the runtime sets no normal-class block limit"))?;
+    let state = api.storage().at(hash);
+    let at_ms = state
+        .fetch(&runtime::storage().timestamp().now())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("block without a timestamp"))?;
+    let weight = state
+        .fetch(&runtime::storage().system().block_weight())
+        .await?
+        .map_or(0.0, |w| w.normal.ref_time as f64 / normal_limit);
+    Ok(BlockLoad { at_ms, weight })
+}

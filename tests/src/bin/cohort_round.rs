@@ -30,7 +30,7 @@ use consentry_client::{
     Client, ConsentryConfig,
 };
 use consentry_e2e::{
-    load::{enrol_cohort, offline, submit_all, wait_nonces, Patient, Rpc},
+    load::{block_load, enrol_cohort, offline, submit_all, wait_nonces, BlockLoad, Patient, Rpc},
     Node,
 };
 use consentry_primitives::{
@@ -114,14 +114,6 @@ async fn register_sites(
     Ok(sites)
 }
 
-/// A block that held records of the round.
-struct Held {
-    /// Its timestamp (the start of its slot), ms since the Unix epoch.
-    at_ms: u64,
-    /// Its normal-class weight as a share of the normal class's limit.
-    weight: f64,
-}
-
 /// Watches finalized blocks after block `after` until `expected` events matched by `count` are
 /// seen. Returns the blocks that held them.
 async fn until_finalized(
@@ -129,15 +121,7 @@ async fn until_finalized(
     after: u32,
     expected: usize,
     mut count: impl FnMut(&Events<ConsentryConfig>) -> anyhow::Result<usize>,
-) -> anyhow::Result<Vec<Held>> {
-    let normal_limit = api
-        .constants()
-        .at(&runtime::constants().system().block_weights())?
-        .per_class
-        .normal
-        .max_total
-        .map(|w| w.ref_time as f64)
-        .ok_or_else(|| anyhow::anyhow!("the runtime sets no normal-class block limit"))?;
+) -> anyhow::Result<Vec<BlockLoad>> {
     // The stream starts at the current finalized block and fills any gap after it.
     let mut finalized = api.blocks().subscribe_finalized().await?;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -153,16 +137,7 @@ async fn until_finalized(
         }
         let n = count(&block.events().await?)?;
         if n > 0 {
-            let state = api.storage().at(block.hash());
-            let at_ms = state
-                .fetch(&runtime::storage().timestamp().now())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("block without a timestamp"))?;
-            let weight = state
-                .fetch(&runtime::storage().system().block_weight())
-                .await?
-                .map_or(0.0, |w| w.normal.ref_time as f64 / normal_limit);
-            held.push(Held { at_ms, weight });
+            held.push(block_load(api, block.hash()).await?);
         }
         seen += n;
     }
@@ -186,7 +161,7 @@ struct Phase {
     /// From the first submission to the finalization of the last record.
     total: Duration,
     /// The blocks that held the records.
-    blocks: Vec<Held>,
+    blocks: Vec<BlockLoad>,
     /// Submission time, ms since the Unix epoch (to compare with block timestamps).
     submitted_ms: u64,
 }

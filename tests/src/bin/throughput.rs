@@ -22,7 +22,7 @@ use consentry_client::{
     Client,
 };
 use consentry_e2e::{
-    load::{enrol_cohort, offline, submit_all, wait_nonces, Rpc},
+    load::{block_load, enrol_cohort, offline, submit_all, wait_nonces, BlockLoad, Rpc},
     Node,
 };
 use consentry_primitives::{CategorySet, DataCategory, Purpose, PurposeSet};
@@ -108,15 +108,6 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
     // Per block with records: how many, how full the block's normal-class weight was (to tell
     // whether weights or the author's time limit bound a block), and its timestamp (ms).
     let mut blocks: Vec<(u64, f64, u64)> = vec![];
-    // The normal class's share of a block, as the runtime declares it.
-    let normal_limit = api
-        .constants()
-        .at(&runtime::constants().system().block_weights())?
-        .per_class
-        .normal
-        .max_total
-        .map(|w| w.ref_time as f64)
-        .ok_or_else(|| anyhow::anyhow!("the runtime sets no normal-class block limit"))?;
     // `THROUGHPUT_VERBOSE=1` prints every block with records.
     let verbose = std::env::var_os("THROUGHPUT_VERBOSE").is_some();
     while seen < expected {
@@ -132,19 +123,7 @@ async fn run(api: &Client, rpc: &Rpc, txs: Vec<Vec<u8>>, expected: u64) -> anyho
                 .find::<runtime::audit::events::AccessDenied>()
                 .count() as u64;
         if n > 0 {
-            let weight = api
-                .storage()
-                .at(block.hash())
-                .fetch(&runtime::storage().system().block_weight())
-                .await?
-                .map(|w| w.normal.ref_time as f64 / normal_limit)
-                .unwrap_or(0.0);
-            let at = api
-                .storage()
-                .at(block.hash())
-                .fetch(&runtime::storage().timestamp().now())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("block without a timestamp"))?;
+            let BlockLoad { at_ms: at, weight } = block_load(api, block.hash()).await?;
             if verbose {
                 println!(
                     "    #{} at {at} ms: {n} records, {:.0}% of normal weight",
