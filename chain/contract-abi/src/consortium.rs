@@ -17,6 +17,7 @@ pub const RATE_SCALE: u64 = 1_000_000_000;
 pub const REAL_SCALE: u64 = 1_000_000;
 
 /// The model being trained.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Model {
     pub name: String,
@@ -25,6 +26,7 @@ pub struct Model {
 }
 
 /// The study's rules, fixed at instantiation.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Study {
     pub coordinator: InstitutionId,
@@ -40,6 +42,7 @@ pub struct Study {
 }
 
 /// One round's privacy-accountant inputs, fixed-point.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub struct Accountant {
     /// q × `RATE_SCALE`.
@@ -52,6 +55,7 @@ pub struct Accountant {
 }
 
 /// A set of sites the aggregator committed, with the digest of what they sent.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct SiteSet {
     pub sites: Vec<InstitutionId>,
@@ -60,6 +64,7 @@ pub struct SiteSet {
 }
 
 /// Where a round stands.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum RoundStatus {
@@ -70,6 +75,7 @@ pub enum RoundStatus {
 }
 
 /// One round.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Round {
     pub opened_at: Moment,
@@ -87,6 +93,7 @@ pub struct Round {
 }
 
 /// A site's cohort in a round.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub struct Cohort {
     pub records: u32,
@@ -96,6 +103,7 @@ pub struct Cohort {
 }
 
 /// Why the consortium refused (the contract's `Error`, variant for variant).
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub enum Error {
     NoMembers,

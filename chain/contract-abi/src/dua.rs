@@ -9,6 +9,7 @@ use sp_core::crypto::AccountId32;
 pub type DuaId = u64;
 
 /// What the parties agree to.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Terms {
     /// The institution that holds the data.
@@ -31,6 +32,7 @@ pub struct Terms {
 }
 
 /// Where an agreement stands.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum Status {
@@ -45,6 +47,7 @@ pub enum Status {
 }
 
 /// An agreement and its signatures.
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Agreement {
     pub terms: Terms,
@@ -59,6 +62,7 @@ pub struct Agreement {
 }
 
 /// Why the registry refused a message (the contract's `Error`, variant for variant).
+#[cfg_attr(test, derive(scale_info::TypeInfo))]
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub enum Error {
     CallerNotRegistered,

@@ -98,6 +98,7 @@ macro_rules! message {
     ($(#[$doc:meta])* $name:ident, $label:literal, $selector:literal, $out:ty, { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$doc])*
         #[derive(codec::Encode, Clone, PartialEq, Eq, Debug)]
+        #[cfg_attr(test, derive(scale_info::TypeInfo))]
         pub struct $name { $($(#[$fdoc])* pub $field: $ty),* }
 
         impl $crate::Message for $name {
@@ -114,6 +115,7 @@ macro_rules! event {
     ($(#[$doc:meta])* $name:ident, $sig:literal, { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$doc])*
         #[derive(codec::Decode, codec::Encode, Clone, PartialEq, Eq, Debug, serde::Serialize)]
+        #[cfg_attr(test, derive(scale_info::TypeInfo))]
         pub struct $name { $($(#[$fdoc])* pub $field: $ty),* }
 
         impl $crate::Event for $name {

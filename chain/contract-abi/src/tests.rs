@@ -162,3 +162,206 @@ fn a_message_s_input_is_its_selector_then_its_arguments() {
     let input = dua::Sign { id: 258 }.input();
     assert_eq!(input, [0xD0, 0xA0, 0x00, 0x02, 2, 1, 0, 0, 0, 0, 0, 0]);
 }
+
+/// A type's shape: a struct's field names in order, or an enum's variants (name, index, field
+/// names) in order. SCALE has no names, so two sides that disagree only in order would still
+/// encode and decode, wrongly: the shapes are compared instead.
+#[derive(Debug, PartialEq, Eq)]
+enum Shape {
+    Struct(Vec<String>),
+    Enum(Vec<(String, u64, Vec<String>)>),
+}
+
+/// `T`'s shape, from its `TypeInfo` (derived for the ABI's types in tests).
+fn shape_of<T: scale_info::TypeInfo>() -> Shape {
+    use scale_info::TypeDef;
+    let names = |fields: &[scale_info::Field<scale_info::form::MetaForm>]| {
+        fields
+            .iter()
+            .map(|f| f.name.unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    match T::type_info().type_def {
+        TypeDef::Composite(c) => Shape::Struct(names(&c.fields)),
+        TypeDef::Variant(v) => Shape::Enum(
+            v.variants
+                .iter()
+                .map(|v| (v.name.to_owned(), u64::from(v.index), names(&v.fields)))
+                .collect(),
+        ),
+        other => panic!(
+            "{} is neither a struct nor an enum: {other:?}",
+            core::any::type_name::<T>()
+        ),
+    }
+}
+
+/// The shape of the contract's own type `name` (path `[contract, contract, name]`) in its
+/// metadata's type registry.
+fn shape_in(meta: &Value, contract: &str, name: &str) -> Shape {
+    let names = |fields: &Value| {
+        fields
+            .as_array()
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| f["name"].as_str().unwrap_or_default().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let ty = meta["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| &t["type"])
+        .find(|t| t["path"] == serde_json::json!([contract, contract, name]))
+        .unwrap_or_else(|| panic!("{contract}'s metadata has no type {name}"));
+    let def = &ty["def"];
+    if def.get("composite").is_some() {
+        Shape::Struct(names(&def["composite"]["fields"]))
+    } else {
+        Shape::Enum(
+            def["variant"]["variants"]
+                .as_array()
+                .expect("variants")
+                .iter()
+                .map(|v| {
+                    (
+                        v["name"].as_str().expect("name").to_owned(),
+                        v["index"].as_u64().expect("index"),
+                        names(&v["fields"]),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The argument labels of message (or constructor) `label`, in order.
+fn args_of(meta: &Value, label: &str) -> Shape {
+    let m = ["constructors", "messages"]
+        .iter()
+        .flat_map(|kind| meta["spec"][kind].as_array().expect(kind).iter())
+        .find(|m| m["label"] == label)
+        .unwrap_or_else(|| panic!("no message {label}"));
+    Shape::Struct(
+        m["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|a| a["label"].as_str().expect("label").to_owned())
+            .collect(),
+    )
+}
+
+/// The field labels of event `label`, in order.
+fn event_args(meta: &Value, label: &str) -> Shape {
+    let e = meta["spec"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["label"] == label)
+        .unwrap_or_else(|| panic!("no event {label}"));
+    Shape::Struct(
+        e["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|a| a["label"].as_str().expect("label").to_owned())
+            .collect(),
+    )
+}
+
+fn same_args<M: Message + scale_info::TypeInfo>(meta: &Value) {
+    assert_eq!(
+        shape_of::<M>(),
+        args_of(meta, M::LABEL),
+        "message {}",
+        M::LABEL
+    );
+}
+
+fn same_event<E: Event + scale_info::TypeInfo>(meta: &Value, label: &str) {
+    assert_eq!(shape_of::<E>(), event_args(meta, label), "event {label}");
+}
+
+#[test]
+fn dua_fields_are_in_the_contract_s_order() {
+    let meta = metadata("dua");
+    assert_eq!(shape_of::<dua::Terms>(), shape_in(&meta, "dua", "Terms"));
+    assert_eq!(
+        shape_of::<dua::Agreement>(),
+        shape_in(&meta, "dua", "Agreement")
+    );
+    assert_eq!(shape_of::<dua::Status>(), shape_in(&meta, "dua", "Status"));
+    assert_eq!(shape_of::<dua::Error>(), shape_in(&meta, "dua", "Error"));
+    same_args::<dua::New>(&meta);
+    same_args::<dua::Propose>(&meta);
+    same_args::<dua::Sign>(&meta);
+    same_args::<dua::Terminate>(&meta);
+    same_args::<dua::Expire>(&meta);
+    same_args::<dua::CountRecords>(&meta);
+    same_args::<dua::InForceQuery>(&meta);
+    same_args::<dua::Allows>(&meta);
+    same_args::<dua::Consent>(&meta);
+    same_args::<dua::Get>(&meta);
+    same_args::<dua::LiveOf>(&meta);
+    same_args::<dua::NextId>(&meta);
+    same_event::<dua::Proposed>(&meta, "Proposed");
+    same_event::<dua::Signed>(&meta, "Signed");
+    same_event::<dua::InForce>(&meta, "InForce");
+    same_event::<dua::Terminated>(&meta, "Terminated");
+    same_event::<dua::Expired>(&meta, "Expired");
+    same_event::<dua::RecordsCounted>(&meta, "RecordsCounted");
+}
+
+#[test]
+fn consortium_fields_are_in_the_contract_s_order() {
+    let meta = metadata("consortium");
+    let c = "consortium";
+    assert_eq!(shape_of::<consortium::Model>(), shape_in(&meta, c, "Model"));
+    assert_eq!(shape_of::<consortium::Study>(), shape_in(&meta, c, "Study"));
+    assert_eq!(
+        shape_of::<consortium::Accountant>(),
+        shape_in(&meta, c, "Accountant")
+    );
+    assert_eq!(
+        shape_of::<consortium::SiteSet>(),
+        shape_in(&meta, c, "SiteSet")
+    );
+    assert_eq!(
+        shape_of::<consortium::RoundStatus>(),
+        shape_in(&meta, c, "RoundStatus")
+    );
+    assert_eq!(shape_of::<consortium::Round>(), shape_in(&meta, c, "Round"));
+    assert_eq!(
+        shape_of::<consortium::Cohort>(),
+        shape_in(&meta, c, "Cohort")
+    );
+    assert_eq!(shape_of::<consortium::Error>(), shape_in(&meta, c, "Error"));
+    same_args::<consortium::New>(&meta);
+    same_args::<consortium::Join>(&meta);
+    same_args::<consortium::OpenRound>(&meta);
+    same_args::<consortium::CommitKeys>(&meta);
+    same_args::<consortium::CommitInputs>(&meta);
+    same_args::<consortium::SubmitCohort>(&meta);
+    same_args::<consortium::CloseRound>(&meta);
+    same_args::<consortium::FailRound>(&meta);
+    same_args::<consortium::GetStudy>(&meta);
+    same_args::<consortium::Joined>(&meta);
+    same_args::<consortium::Epsilon>(&meta);
+    same_args::<consortium::GetRound>(&meta);
+    same_args::<consortium::RoundsOpened>(&meta);
+    same_args::<consortium::GetCohort>(&meta);
+    same_args::<consortium::CurrentRound>(&meta);
+    same_args::<consortium::AdvertiseKey>(&meta);
+    same_args::<consortium::AdvertisedKey>(&meta);
+    same_event::<consortium::SiteJoined>(&meta, "Joined");
+    same_event::<consortium::RoundOpened>(&meta, "RoundOpened");
+    same_event::<consortium::CohortSubmitted>(&meta, "CohortSubmitted");
+    same_event::<consortium::KeysCommitted>(&meta, "KeysCommitted");
+    same_event::<consortium::KeyAdvertised>(&meta, "KeyAdvertised");
+    same_event::<consortium::InputsCommitted>(&meta, "InputsCommitted");
+    same_event::<consortium::RoundClosed>(&meta, "RoundClosed");
+    same_event::<consortium::RoundFailed>(&meta, "RoundFailed");
+}
