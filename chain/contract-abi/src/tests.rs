@@ -196,19 +196,21 @@ fn shape_of<T: scale_info::TypeInfo>() -> Shape {
     }
 }
 
+/// The `key` of every element of `list` (field names, argument labels), in order; none for a
+/// missing list (a unit variant).
+fn strings(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .map(|xs| {
+            xs.iter()
+                .map(|x| x[key].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The shape of the contract's own type `name` (path `[contract, contract, name]`) in its
 /// metadata's type registry.
 fn shape_in(meta: &Value, contract: &str, name: &str) -> Shape {
-    let names = |fields: &Value| {
-        fields
-            .as_array()
-            .map(|fs| {
-                fs.iter()
-                    .map(|f| f["name"].as_str().unwrap_or_default().to_owned())
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
     let ty = meta["types"]
         .as_array()
         .expect("types")
@@ -218,7 +220,7 @@ fn shape_in(meta: &Value, contract: &str, name: &str) -> Shape {
         .unwrap_or_else(|| panic!("{contract}'s metadata has no type {name}"));
     let def = &ty["def"];
     if def.get("composite").is_some() {
-        Shape::Struct(names(&def["composite"]["fields"]))
+        Shape::Struct(strings(&def["composite"]["fields"], "name"))
     } else {
         Shape::Enum(
             def["variant"]["variants"]
@@ -229,7 +231,7 @@ fn shape_in(meta: &Value, contract: &str, name: &str) -> Shape {
                     (
                         v["name"].as_str().expect("name").to_owned(),
                         v["index"].as_u64().expect("index"),
-                        names(&v["fields"]),
+                        strings(&v["fields"], "name"),
                     )
                 })
                 .collect(),
@@ -237,52 +239,32 @@ fn shape_in(meta: &Value, contract: &str, name: &str) -> Shape {
     }
 }
 
-/// The argument labels of message (or constructor) `label`, in order.
-fn args_of(meta: &Value, label: &str) -> Shape {
-    let m = ["constructors", "messages"]
+/// The argument labels, in order, of the entry labelled `label` among `kinds` of the metadata's
+/// spec (`constructors` and `messages`, or `events`).
+fn args_of(meta: &Value, kinds: &[&str], label: &str) -> Shape {
+    let entry = kinds
         .iter()
         .flat_map(|kind| meta["spec"][kind].as_array().expect(kind).iter())
         .find(|m| m["label"] == label)
-        .unwrap_or_else(|| panic!("no message {label}"));
-    Shape::Struct(
-        m["args"]
-            .as_array()
-            .expect("args")
-            .iter()
-            .map(|a| a["label"].as_str().expect("label").to_owned())
-            .collect(),
-    )
-}
-
-/// The field labels of event `label`, in order.
-fn event_args(meta: &Value, label: &str) -> Shape {
-    let e = meta["spec"]["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .find(|e| e["label"] == label)
-        .unwrap_or_else(|| panic!("no event {label}"));
-    Shape::Struct(
-        e["args"]
-            .as_array()
-            .expect("args")
-            .iter()
-            .map(|a| a["label"].as_str().expect("label").to_owned())
-            .collect(),
-    )
+        .unwrap_or_else(|| panic!("no {kinds:?} entry {label}"));
+    Shape::Struct(strings(&entry["args"], "label"))
 }
 
 fn same_args<M: Message + scale_info::TypeInfo>(meta: &Value) {
     assert_eq!(
         shape_of::<M>(),
-        args_of(meta, M::LABEL),
+        args_of(meta, &["constructors", "messages"], M::LABEL),
         "message {}",
         M::LABEL
     );
 }
 
 fn same_event<E: Event + scale_info::TypeInfo>(meta: &Value, label: &str) {
-    assert_eq!(shape_of::<E>(), event_args(meta, label), "event {label}");
+    assert_eq!(
+        shape_of::<E>(),
+        args_of(meta, &["events"], label),
+        "event {label}"
+    );
 }
 
 #[test]

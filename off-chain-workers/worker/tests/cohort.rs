@@ -156,17 +156,8 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
         assert_eq!(state_of(&api, g.access).await?, AccessState::Granted);
     }
     // Every record cites the round's job document.
-    let rec = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(
-            runtime::apis()
-                .audit_api()
-                .record(r0.granted[0].access.subject, r0.granted[0].access.id),
-        )
-        .await?
-        .expect("record");
+    let rec =
+        consentry_e2e::record(&api, r0.granted[0].access.subject, r0.granted[0].access.id).await?;
     assert_eq!(rec.job_digest, sha256_json(&round(0).job_document()));
 
     // A restarted worker asks again for the same round: the stored transaction is found in its

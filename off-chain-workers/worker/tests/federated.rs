@@ -637,14 +637,9 @@ fn aggregated(r: &consortium::Round) -> bool {
     matches!(r.status, consortium::RoundStatus::Aggregated { .. })
 }
 
+/// (granted, completed, aborted) records of `institution`.
 async fn counts(api: &Client, institution: u32) -> anyhow::Result<(u32, u32, u32)> {
-    let c = api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().audit_api().counts_of(institution))
-        .await?
-        .0;
+    let c = common::counts_of(api, institution).await?;
     Ok((c.granted, c.completed, c.aborted))
 }
 

@@ -352,14 +352,7 @@ pub async fn record(api: &Client, job: &Value) -> anyhow::Result<AccessRecord<Ac
     let id = job["access_id"]
         .as_u64()
         .expect("a decided job has an access id");
-    let subject = job["subject"].as_u64();
-    Ok(api
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().audit_api().record(subject, id))
-        .await?
-        .unwrap_or_else(|| panic!("record ({subject:?}, {id}) exists")))
+    consentry_e2e::record(api, job["subject"].as_u64(), id).await
 }
 
 /// Every `AccessClosed` event for `id` in finalized blocks `from..=head`, read block by block.
@@ -493,30 +486,29 @@ pub async fn state_of(
     api: &Client,
     access: consentry_primitives::RecordKey,
 ) -> anyhow::Result<consentry_primitives::AccessState> {
-    Ok(api
-        .runtime_api()
-        .at_latest()
+    Ok(consentry_e2e::record(api, access.subject, access.id)
         .await?
-        .call(
-            runtime::apis()
-                .audit_api()
-                .record(access.subject, access.id),
-        )
-        .await?
-        .expect("record")
         .state
         .0)
 }
 
-/// How many access records `institution` has made (every state), at the latest block.
-pub async fn records_of(api: &Client, institution: u32) -> anyhow::Result<u32> {
-    let c = api
+/// `institution`'s access records by state, at the latest block.
+pub async fn counts_of(
+    api: &Client,
+    institution: u32,
+) -> anyhow::Result<consentry_primitives::StateCounts> {
+    Ok(api
         .runtime_api()
         .at_latest()
         .await?
         .call(runtime::apis().audit_api().counts_of(institution))
         .await?
-        .0;
+        .0)
+}
+
+/// How many access records `institution` has made (every state), at the latest block.
+pub async fn records_of(api: &Client, institution: u32) -> anyhow::Result<u32> {
+    let c = counts_of(api, institution).await?;
     Ok(c.granted + c.denied + c.completed + c.failed + c.aborted)
 }
 
