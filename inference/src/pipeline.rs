@@ -199,6 +199,39 @@ pub fn attribution_names(spec: &FeatureSpec) -> Vec<String> {
 }
 
 impl Bundle {
+    /// The hybrid's (response, ADR) probabilities for one query, Platt-calibrated where the
+    /// bundle carries a calibration, without attributions: what a streaming twin recomputes at
+    /// every vital-sign sample (IG costs `ig_steps` more passes).
+    pub fn probabilities(
+        &self,
+        record: &PatientRecord,
+        drug: &str,
+        dose_multiplier: f64,
+    ) -> Result<[f64; 2]> {
+        let spec = &self.manifest.spec;
+        let drug_name = spec.drugs[spec.drug_index(drug)?].clone();
+        let tab = spec.tabular(record, &drug_name, dose_multiplier)?;
+        let seq = spec.sequence(record);
+        let margins = self.gbdt.margins(&tab);
+        let x = build_tensors(
+            &self.manifest.standardizer,
+            spec,
+            &[(&tab, &seq, margins, [0.0, 0.0])],
+            &self.device(),
+        )?;
+        let p = self.hybrid.predict_proba(&x, 1)?[0];
+        Ok([0, 1].map(|k| self.calibration.map_or(p[k], |c| c[k].apply(p[k]))))
+    }
+
+    fn device(&self) -> Device {
+        self.hybrid
+            .varmap
+            .all_vars()
+            .first()
+            .map(|v| v.device().clone())
+            .unwrap_or(Device::Cpu)
+    }
+
     /// Predicts and explains one query; `ig_steps` path points for IG.
     pub fn predict(
         &self,
@@ -212,13 +245,7 @@ impl Bundle {
         let tab = spec.tabular(record, &drug_name, dose_multiplier)?;
         let seq = spec.sequence(record);
         let margins = self.gbdt.margins(&tab);
-        let device = self
-            .hybrid
-            .varmap
-            .all_vars()
-            .first()
-            .map(|v| v.device().clone())
-            .unwrap_or(Device::Cpu);
+        let device = self.device();
         let x = build_tensors(
             &self.manifest.standardizer,
             spec,

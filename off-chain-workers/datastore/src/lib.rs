@@ -12,6 +12,8 @@
 //!   granted [`CategorySet`] and logs the read with the chain's access id in the same transaction
 //!   (`read.rs`); [`Store::read_log`] and [`Store::reads_for`] let an auditor check every read.
 //! - [`synth`] writes seeded synthetic patients as FHIR bundles plus a genotype file.
+//! - [`wearable`] names the vital signs wearables stream (LOINC, UCUM, possible ranges) and maps a
+//!   sample to a FHIR `Observation`.
 //! - [`cli`] holds `consentry ingest` and `consentry synth`.
 
 pub mod cli;
@@ -26,6 +28,7 @@ mod schema;
 mod store;
 pub mod synth;
 mod time;
+pub mod wearable;
 
 pub use consentry_primitives::{AccessId, CategorySet, DataCategory};
 pub use error::{Error, Result};

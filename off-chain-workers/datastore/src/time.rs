@@ -118,6 +118,12 @@ pub(crate) fn format_date_time(ms: i64) -> String {
     )
 }
 
+/// Formats ms since the epoch as a FHIR `dateTime` in UTC, to the millisecond.
+pub(crate) fn format_date_time_ms(ms: i64) -> String {
+    let s = format_date_time(ms);
+    format!("{}.{:03}Z", &s[..s.len() - 1], ms.rem_euclid(1000))
+}
+
 /// Formats a day number as a FHIR `date`.
 pub(crate) fn format_date(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);

@@ -15,7 +15,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Json, Router,
 };
 use serde::Deserialize;
@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::jobs::{Job, JobState};
 use crate::runner::{drive, Ctx};
+use crate::stream::http as stream;
 
 /// An RFC 9457 problem.
 #[derive(Debug)]
@@ -35,6 +36,20 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem with its status, title, detail and the field at fault.
+    pub fn new(
+        status: StatusCode,
+        title: &'static str,
+        detail: String,
+        field: Option<&str>,
+    ) -> Self {
+        Self {
+            status,
+            title,
+            detail,
+            field: field.map(str::to_string),
+        }
+    }
     fn bad(field: &str, detail: impl Into<String>) -> Self {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -43,7 +58,8 @@ impl Problem {
             field: Some(field.to_string()),
         }
     }
-    fn internal(e: anyhow::Error) -> Self {
+    /// A 500 (logged).
+    pub fn internal(e: anyhow::Error) -> Self {
         tracing::error!("internal error: {e:#}");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -177,6 +193,13 @@ pub fn router(ctx: Arc<Ctx>, token: ApiToken) -> Router {
     let jobs = Router::new()
         .route("/jobs", get(list).post(create))
         .route("/jobs/:id", get(one))
+        .route(
+            "/jobs/:id/samples",
+            post(stream::post_samples).get(stream::get_samples),
+        )
+        .route("/jobs/:id/twin", get(stream::twin))
+        .route("/jobs/:id/twin/events", get(stream::events))
+        .route("/jobs/:id/close", post(stream::close))
         .route_layer(middleware::from_fn_with_state(token, authenticate));
     Router::new()
         .merge(jobs)

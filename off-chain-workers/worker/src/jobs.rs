@@ -273,6 +273,17 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
 CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs(created_ms);
+-- A streaming session's accepted samples, in the order accepted (`idx`), each as the RFC 8785
+-- JSON whose SHA-256 is its Merkle leaf (see `stream::merkle`).
+CREATE TABLE IF NOT EXISTS stream_samples (
+    job_id TEXT NOT NULL REFERENCES jobs(id),
+    idx INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    sample TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (job_id, idx),
+    UNIQUE (job_id, seq)
+);
 ";
 
 /// Milliseconds since the Unix epoch.
@@ -534,6 +545,49 @@ impl JobStore {
     /// The worker gave up on this job (it never held a grant it could not close).
     pub fn set_error(&self, id: &str, error: &str) -> anyhow::Result<()> {
         self.update(id, "state = 'error', error = ?1", &[&error])
+    }
+
+    /// Appends a streaming session's accepted samples (`(seq, canonical JSON)`, in order) in
+    /// one transaction, after the `first_idx - 1` stored before: all or none are stored.
+    pub fn add_stream_samples(
+        &self,
+        id: &str,
+        first_idx: u64,
+        samples: &[(u64, String)],
+    ) -> anyhow::Result<()> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| anyhow::anyhow!("job store lock poisoned"))?;
+        let tx = conn.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO stream_samples (job_id, idx, seq, sample, received_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let now = now_ms();
+            for (k, (seq, sample)) in samples.iter().enumerate() {
+                ins.execute(rusqlite::params![
+                    id,
+                    (first_idx + k as u64) as i64,
+                    *seq as i64,
+                    sample,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A streaming session's stored samples (canonical JSON), in the order accepted.
+    pub fn stream_samples(&self, id: &str) -> anyhow::Result<Vec<String>> {
+        self.with(|c| {
+            let mut q =
+                c.prepare("SELECT sample FROM stream_samples WHERE job_id = ?1 ORDER BY idx")?;
+            let rows = q.query_map([id], |r| r.get(0))?;
+            rows.collect()
+        })
     }
 
     /// queued → refused: the job's data-use agreement no longer allows it (`why`).

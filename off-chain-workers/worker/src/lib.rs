@@ -7,6 +7,8 @@
 //! - [`chain`]: the signer task (one key, one nonce counter), submission and finalized reads.
 //! - [`runner`]: the per-job state machine and crash recovery.
 //! - [`workload`]: the [`Workload`] trait, `simulation`, `inference` and `twin`.
+//! - [`stream`]: `stream` sessions: wearable samples update the twin live under one open access,
+//!   ended by the client, the patient's revocation or idleness, closed citing a Merkle root.
 //! - [`http`]: `POST /jobs`, `GET /jobs/{id}`, `GET /jobs`, behind a bearer credential.
 //! - [`cohort`]: a federated round's cohort: `request_access_batch` per 256 patients, reads of
 //!   the granted only, `complete_access_batch` citing the round's result; crash-safe.
@@ -29,6 +31,7 @@ pub mod http;
 pub mod jobs;
 pub mod key;
 pub mod runner;
+pub mod stream;
 pub mod study;
 pub mod transport;
 pub mod workload;
@@ -192,6 +195,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .pause_after_complete_submit_ms
             .map(Duration::from_millis),
         timings: Mutex::new(Default::default()),
+        sessions: Default::default(),
     });
     let resumed = runner::resume_all(&ctx)?;
     if resumed > 0 {

@@ -94,6 +94,8 @@ pub struct Ctx {
     pub pause_after_complete_submit: Option<Duration>,
     /// Stage timings by job id.
     pub timings: Mutex<HashMap<String, Timings>>,
+    /// Open streaming sessions.
+    pub sessions: crate::stream::Sessions,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -151,8 +153,22 @@ pub async fn drive(ctx: Arc<Ctx>, id: String) {
     let Some(_claim) = Claim::take(&ctx, &id) else {
         return;
     };
-    let Ok(_permit) = ctx.in_flight.clone().acquire_owned().await else {
-        return;
+    // An open stream session lasts as long as the patient streams: it holds no permit, so
+    // sessions never starve one-shot jobs.
+    let streaming = ctx
+        .jobs
+        .get(&id)
+        .ok()
+        .flatten()
+        .and_then(|j| ctx.registry.get(&j.workload).ok())
+        .is_some_and(|w| w.stream().is_some());
+    let _permit = if streaming {
+        None
+    } else {
+        match ctx.in_flight.clone().acquire_owned().await {
+            Ok(p) => Some(p),
+            Err(_) => return,
+        }
     };
     // The step runs as its own task so that a panic in it is reported here like an error.
     let (c, i) = (ctx.clone(), id.clone());
@@ -291,7 +307,14 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
                     job.state.as_str()
                 ),
             };
-            close(ctx, &job, access, Close::Aborted, None, Some(why)).await
+            // A stream session's close cites what it had stored.
+            let cited = match ctx.registry.get(&job.workload) {
+                Ok(w) if w.stream().is_some() && job.state == JobState::Running => {
+                    Some(crate::stream::orphan_close(ctx, &job)?)
+                }
+                _ => None,
+            };
+            close(ctx, &job, access, Close::Aborted, cited, Some(why)).await
         }
         JobState::Completing => {
             let access = job
@@ -512,7 +535,7 @@ async fn run_granted(
         .context("granted record not found at the finalized head")?;
     let id = access.id;
     let gate = if rec.state.0 == AccessState::Granted {
-        still_in_force(ctx, &rec, at).await?
+        still_in_force(ctx, &rec, at, true).await?
     } else {
         None
     };
@@ -556,6 +579,27 @@ async fn run_granted(
     let mut pseudonym = [0u8; 32];
     hex::decode_to_slice(&job.pseudonym, &mut pseudonym).context("stored pseudonym")?;
     let params = job.params.clone();
+    if w.stream().is_some() {
+        let data = tokio::task::spawn_blocking(move || {
+            store
+                .lock()
+                .map_err(|_| anyhow::anyhow!("store lock poisoned"))?
+                .read(id, pseudonym, &categories)
+                .map_err(anyhow::Error::from)
+        })
+        .await??;
+        let stream = w.stream().context("stream workload")?;
+        let end = crate::stream::serve(ctx, job, &rec, stream, data).await?;
+        return close(
+            ctx,
+            job,
+            access,
+            end.how,
+            Some((end.result, end.digest)),
+            end.why,
+        )
+        .await;
+    }
     let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
         let data = store
             .lock()
@@ -592,16 +636,20 @@ async fn run_granted(
 /// expired, erased, amended so that it no longer covers the access), or the chain would no longer
 /// permit the access (a suspended institution, an erased patient). A use-limited consent whose
 /// last use this very grant took still counts as in force.
-async fn still_in_force(
+///
+/// `check_age`: false for an open stream session, re-checked at every finalized block long after
+/// its grant (the age limit applies to its gate only).
+pub(crate) async fn still_in_force(
     ctx: &Ctx,
     rec: &Record,
     at: consentry_client::subxt::utils::H256,
+    check_age: bool,
 ) -> anyhow::Result<Option<String>> {
     let id = rec.id;
     let now = ctx.chain.now_at(at).await?;
     let age_ms = now.saturating_sub(rec.requested_at);
     let max_ms = u64::try_from(ctx.max_grant_age.as_millis()).unwrap_or(u64::MAX);
-    if age_ms > max_ms {
+    if check_age && age_ms > max_ms {
         return Ok(Some(format!(
             "record {id} was granted {:.1} s ago in chain time, more than the {} s \
              --max-grant-age-secs allows",

@@ -54,6 +54,11 @@ pub trait Workload: Send + Sync {
     fn validate(&self, params: &Value) -> Result<(), ParamError>;
     /// Runs on the granted data.
     fn run(&self, data: &PatientData, params: &Value) -> anyhow::Result<Value>;
+    /// A streaming workload keeps its access open and takes samples while it runs
+    /// ([`crate::stream::serve`] instead of `run`).
+    fn stream(&self) -> Option<&crate::stream::Stream> {
+        None
+    }
 }
 
 /// The workloads a worker offers, by name, plus the names it knows but cannot run here (with
@@ -81,8 +86,17 @@ impl Registry {
         r.add(Arc::new(Simulation::new()));
         r.add(Arc::new(Twin::default()));
         match model {
-            Some(dir) => r.add(Arc::new(Inference::load(dir)?)),
+            Some(dir) => {
+                let inference = Arc::new(Inference::load(dir)?);
+                let drugs = inference.drugs.clone();
+                let predictor: Arc<dyn crate::stream::twin::Predictor> = inference.clone();
+                r.add(Arc::new(crate::stream::Stream::new(Some((
+                    predictor, drugs,
+                )))));
+                r.add(inference);
+            }
             None => {
+                r.add(Arc::new(crate::stream::Stream::new(None)));
                 r.unavailable.insert(
                     "inference".into(),
                     "the inference workload needs a model: start the worker with --model PATH \
@@ -173,7 +187,7 @@ fn drug_name(params: &Value, known: &[String]) -> Result<String, ParamError> {
 }
 
 /// The patient's twin input, from exactly the data read.
-fn patient_record(data: &PatientData) -> anyhow::Result<PatientRecord> {
+pub(crate) fn patient_record(data: &PatientData) -> anyhow::Result<PatientRecord> {
     let v = data
         .to_patient_record_json()
         .map_err(|e| anyhow::anyhow!("patient data: {e}"))?;
@@ -426,6 +440,19 @@ impl Inference {
     /// The model version (SHA-256) results cite.
     pub fn version(&self) -> &str {
         &self.version
+    }
+}
+
+impl crate::stream::twin::Predictor for Inference {
+    fn probabilities(&self, record: &PatientRecord, drug: &str) -> anyhow::Result<[f64; 2]> {
+        let bundle = self
+            .bundle
+            .lock()
+            .map_err(|_| anyhow::anyhow!("model lock poisoned"))?;
+        bundle.probabilities(record, drug, 1.0)
+    }
+    fn version(&self) -> String {
+        self.version.clone()
     }
 }
 
