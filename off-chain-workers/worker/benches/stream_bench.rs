@@ -8,13 +8,15 @@
 //!
 //! Then it sends `--burst` samples back to back, one per request and in batches of 100, and
 //! reports samples/s. With `--model` (a `consentry train` bundle; `--model tiny` trains
-//! `inference/configs/tiny.toml` first), every heart-rate and blood-pressure sample re-runs
-//! the hybrid predictor for the session's drug.
+//! `inference/configs/tiny.toml` first; `--model small-arch` the CPU default's architecture,
+//! `inference/configs/small.toml`, on 600 patients for one epoch: a model whose predictions are
+//! not worth reading but whose cost per prediction is the default's), every heart-rate and
+//! blood-pressure sample re-runs the hybrid predictor for the session's drug.
 //!
 //! ```sh
 //! . scripts/env.sh
 //! cargo bench -p consentry-worker --bench stream_bench -- --samples 1000 --rate 50 --burst 2000
-//! cargo bench -p consentry-worker --bench stream_bench -- --samples 1000 --rate 50 --burst 2000 --model tiny
+//! cargo bench -p consentry-worker --bench stream_bench -- --samples 1000 --rate 50 --burst 2000 --model small-arch
 //! ```
 
 #[path = "../tests/common/mod.rs"]
@@ -99,11 +101,22 @@ async fn main() -> anyhow::Result<()> {
     let patients = Patients::new(1)?;
     let model = match arg("--model").as_deref() {
         None => None,
-        Some("tiny") => {
+        Some(which @ ("tiny" | "small-arch")) => {
             let out = patients.dir.path().join("model");
-            let cfg = consentry_inference::config::InferenceConfig::load(
-                &consentry_e2e::repo_path("inference/configs/tiny.toml"),
+            let file = if which == "tiny" { "tiny" } else { "small" };
+            let mut cfg = consentry_inference::config::InferenceConfig::load(
+                &consentry_e2e::repo_path(&format!("inference/configs/{file}.toml")),
             )?;
+            if which == "small-arch" {
+                // The CPU default's architecture (what the latency depends on), trained briefly:
+                // its predictions are not worth reading, its cost per prediction is the real one.
+                cfg.cohort.n_patients = 600;
+                cfg.train.epochs = 1;
+                cfg.train.seeds = vec![1];
+                cfg.train.fuse_epochs = cfg.train.fuse_epochs.min(1);
+                cfg.train.finetune_epochs = cfg.train.finetune_epochs.min(1);
+                cfg.gbdt.n_rounds = 300;
+            }
             consentry_inference::report::run_experiment(
                 &cfg,
                 &out,
