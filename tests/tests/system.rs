@@ -3,7 +3,9 @@
 //! a clinician's job goes in through the API (with the `consentry institution job` command), the
 //! worker asks the chain, runs the PK/PD twin and closes the record; the clinician gets the result
 //! through the API and the patient sees the access both through the API and straight from the
-//! chain.
+//! chain. Then a wearable stream session goes through the API the same way: samples in, the
+//! twin's state read and pushed (server-sent events relayed by the API), the close citing the
+//! Merkle root of the samples.
 
 use consentry_client::{
     runtime,
@@ -298,6 +300,127 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
     assert_eq!(
         records.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![access_id]
+    );
+
+    // A ward's monitor streams the patient's vital signs under a Treatment consent over
+    // wearable data, through the API with the hospital's session.
+    submit(
+        &chain,
+        &runtime::tx().consent().grant(
+            subject,
+            Static(Grantee::Institution(0)),
+            Static(PurposeSet::of(&[Purpose::Treatment])),
+            Static(CategorySet::of(&[DataCategory::Wearable])),
+            None,
+            None,
+            None,
+        ),
+        &patient,
+    )
+    .await?;
+    let clinician = login(&http, &api_url, &hospital).await?;
+    let queued: Value = http
+        .post(format!("{api_url}/v1/jobs"))
+        .bearer_auth(&clinician)
+        .json(&json!({"pseudonym": hex::encode(pseudonym), "workload": "stream", "params": {}}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = queued["id"].as_str().expect("job id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = http
+            .get(format!("{api_url}/v1/jobs/{id}/twin"))
+            .bearer_auth(&clinician)
+            .send()
+            .await?;
+        if r.status() == 200 {
+            break;
+        }
+        // Not open until the grant is finalized: this API's own problem document, 409.
+        assert_eq!(r.status(), 409);
+        assert_eq!(r.json::<Value>().await?["type"], "/problems/conflict");
+        anyhow::ensure!(Instant::now() < deadline, "the stream session never opened");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut events = http
+        .get(format!("{api_url}/v1/jobs/{id}/twin/events"))
+        .bearer_auth(&clinician)
+        .send()
+        .await?;
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let p = hex::encode(pseudonym);
+    let samples = json!([
+        {"seq": 1, "patient": p, "t_ms": now - 2000, "kind": "heart_rate", "value": 64, "unit": "/min"},
+        {"seq": 2, "patient": p, "t_ms": now - 1000, "kind": "spo2", "value": 99, "unit": "%"},
+        {"seq": 3, "patient": p, "t_ms": now - 1000, "kind": "spo2", "value": 98, "unit": "%"},
+    ]);
+    let answer: Value = http
+        .post(format!("{api_url}/v1/jobs/{id}/samples"))
+        .bearer_auth(&clinician)
+        .json(&samples)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["refused"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(answer["results"][2]["reason"], "out_of_order");
+    assert_eq!(
+        answer["state"]["twin"]["latest"]["spo2"]["value"],
+        json!(99.0)
+    );
+    // The subscriber gets the state with both samples through the API's relay.
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !text.contains("\"version\":2") {
+        let chunk = tokio::time::timeout_at(deadline.into(), events.chunk())
+            .await??
+            .expect("the event stream ended early");
+        text.push_str(std::str::from_utf8(&chunk)?);
+    }
+    assert!(text.contains("event: twin"), "{text}");
+    let r = http
+        .post(format!("{api_url}/v1/jobs/{id}/close"))
+        .bearer_auth(&clinician)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 202);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let j: Value = http
+            .get(format!("{api_url}/v1/jobs/{id}"))
+            .bearer_auth(&clinician)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if j["state"] == "completed" {
+            break j;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the session never closed: {j}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(done["result"]["samples"], 2);
+    let record = consentry_e2e::record(
+        &chain,
+        done["subject"].as_u64(),
+        done["access_id"].as_u64().expect("access id"),
+    )
+    .await?;
+    assert_eq!(record.state.0, AccessState::Closed(Outcome::Completed));
+    assert_eq!(record.purpose.0, Purpose::Treatment);
+    assert_eq!(
+        record.result_digest.map(hex::encode),
+        done["result"]["merkle_root"].as_str().map(str::to_string)
     );
     Ok(())
 }

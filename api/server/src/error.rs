@@ -44,6 +44,9 @@ pub enum ApiError {
     /// Nothing by that id.
     #[error("{0}")]
     NotFound(String),
+    /// The resource is not in a state that allows this (a stream session that is not open).
+    #[error("{0}")]
+    Conflict(String),
     /// The chain refused the transaction (pool validation or dispatch).
     #[error("{0}")]
     Rejected(String),
@@ -88,6 +91,7 @@ impl ApiError {
             ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::Rejected(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "rejected",

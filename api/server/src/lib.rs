@@ -90,7 +90,7 @@ pub fn router_with(
     web: Option<web::Web>,
     rpc: Option<rpc_proxy::RpcProxy>,
 ) -> Router {
-    use routes::{chain, jobs, ledger, ops};
+    use routes::{chain, jobs, ledger, ops, streams};
     let v1 = Router::new()
         .route("/auth/challenge", post(ops::challenge))
         .route("/auth/session", post(ops::session).delete(ops::sign_out))
@@ -104,7 +104,11 @@ pub fn router_with(
         .route("/decision", post(chain::decision))
         .route("/relay", post(chain::relay))
         .route("/jobs", post(jobs::submit))
-        .route("/jobs/:id", get(jobs::get));
+        .route("/jobs/:id", get(jobs::get))
+        .route("/jobs/:id/samples", post(streams::samples))
+        .route("/jobs/:id/twin", get(streams::twin))
+        .route("/jobs/:id/twin/events", get(streams::events))
+        .route("/jobs/:id/close", post(streams::close));
     let mut app = Router::new()
         .nest("/v1", v1)
         .route("/health", get(ops::health))

@@ -47,6 +47,10 @@ use utoipa::{
         routes::chain::relay,
         routes::jobs::submit,
         routes::jobs::get,
+        routes::streams::samples,
+        routes::streams::twin,
+        routes::streams::events,
+        routes::streams::close,
     ),
     components(schemas(
         error::Problem,

@@ -111,9 +111,31 @@ fn link(state: &AppState, session: &Session) -> Result<(WorkerLink, Caller), Api
     }
 }
 
+/// A job id, which is forwarded as one path segment: anything that could address another
+/// resource is refused.
+pub(crate) fn check_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(ApiError::field("id", "not a job id"));
+    }
+    Ok(())
+}
+
+/// The worker, for a session of its own institution only.
+pub(crate) fn own_link(state: &AppState, session: &Session) -> Result<WorkerLink, ApiError> {
+    match link(state, session)? {
+        (link, Caller::Own) => Ok(link),
+        (link, Caller::Other(_)) => Err(ApiError::Forbidden(format!(
+            "stream sessions are direct care by institution {}'s own staff; no data-use \
+             agreement extends them to another institution",
+            link.institution
+        ))),
+    }
+}
+
 /// The worker's answer in this API's terms: a success passes through, and anything else becomes
 /// this API's own problem document ([`worker_error`]), never the worker's body.
-async fn relay(r: reqwest::Response) -> Result<Response, ApiError> {
+pub(crate) async fn relay(r: reqwest::Response) -> Result<Response, ApiError> {
     let status = r.status().as_u16();
     let ctype = r
         .headers()
@@ -153,6 +175,8 @@ pub fn worker_error(status: u16, body: &[u8]) -> ApiError {
             None => ApiError::BadRequest(format!("worker: {detail}")),
         },
         404 => ApiError::NotFound(detail),
+        // A stream session that is not open (not granted yet, or ended).
+        409 => ApiError::Conflict(detail),
         429 | 503 => ApiError::Unavailable(format!("worker: {detail}")),
         _ => {
             tracing::error!(status, detail = %detail, "the worker failed");
@@ -235,11 +259,7 @@ pub async fn get(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    // Only forwarded as one path segment: refuse anything that could address another resource.
-    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
-        return Err(ApiError::field("id", "not a job id"));
-    }
+    check_id(&id)?;
     let (link, caller) = link(&state, &session)?;
     let r = state
         .http
