@@ -125,7 +125,8 @@ enum Arg {
 }
 
 impl Where {
-    /// Adds `template` with `?` replaced by the next placeholder.
+    /// Adds `template` with every `?` replaced by the next placeholder (one argument, used as
+    /// often as `?` appears).
     fn push(&mut self, template: &str, arg: Arg) {
         self.args.push(arg);
         self.clauses
@@ -247,9 +248,16 @@ impl Store {
         }
         // Ids and times are stored as signed 64-bit integers: a larger filter value is valid and
         // matches what it would match were the rows there (no subject, nothing that late).
+        // A patient's records include those made before the pseudonym was claimed (and an
+        // emergency attempt after erasure): the chain stored them with no subject, under the
+        // pseudonym that subject claimed.
         if let Some(s) = filter.subject {
             match i64::try_from(s) {
-                Ok(s) => w.push("subject = ?", Arg::Int(s)),
+                Ok(s) => w.push(
+                    "(subject = ? OR (subject IS NULL AND pseudonym IN \
+                     (SELECT pseudonym FROM enrolments WHERE subject = ?)))",
+                    Arg::Int(s),
+                ),
                 Err(_) => w.clauses.push(NOTHING.into()),
             }
         }

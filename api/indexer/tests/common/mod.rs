@@ -313,6 +313,19 @@ pub async fn query_suite(store: &Store) {
         ..Default::default()
     };
     assert_eq!(ids(store, &f).await, vec![23, 17, 14, 11, 8, 2]);
+    // Subject 0 claimed P[0]: the denials of P[0] made before any subject was resolved (0, 15)
+    // are its records too; P[1] was never claimed, so its denial (10) is nobody's.
+    let f = AccessFilter {
+        subject: Some(0),
+        ..Default::default()
+    };
+    assert_eq!(ids(store, &f).await, vec![21, 18, 15, 12, 9, 6, 3, 0]);
+    let f = AccessFilter {
+        subject: Some(1),
+        state: Some("denied".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(store, &f).await, Vec::<u64>::new());
 
     // Keyset pagination: pages of 7 cover 24 records with no overlap and no gap.
     let mut seen = Vec::new();

@@ -8,7 +8,7 @@ use crate::{
         extract::{Json, Path},
         ApiError, Problem,
     },
-    routes::ledger::{may_see, parse_categories, parse_purpose},
+    routes::ledger::{may_see, owner, parse_categories, parse_purpose},
     AppState,
 };
 use axum::extract::State;
@@ -104,7 +104,8 @@ pub async fn proof(
         })?;
     let record = AccessRecord::<AccountId32, u32>::decode(&mut &raw[..])
         .map_err(|e| ApiError::internal(format!("record {id} does not decode: {e}")))?;
-    if !may_see(&session.identity, record.institution, record.subject) {
+    let owner = owner(&state.store, record.subject, &hex::encode(record.pseudonym)).await?;
+    if !may_see(&session.identity, record.institution, owner) {
         return Err(ApiError::Forbidden(format!(
             "access record {id} is not yours to see"
         )));

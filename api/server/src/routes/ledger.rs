@@ -49,6 +49,20 @@ pub fn may_see(
     }
 }
 
+/// Whose record it is, for [`may_see`]: its subject, or, for a record the chain stored with
+/// none (made before the pseudonym was claimed, or an emergency attempt after erasure), the
+/// subject that claimed its pseudonym, as the indexer's enrolments show.
+pub async fn owner(
+    store: &consentry_indexer::Store,
+    subject: Option<SubjectId>,
+    pseudonym: &str,
+) -> Result<Option<SubjectId>, ApiError> {
+    if subject.is_some() {
+        return Ok(subject);
+    }
+    Ok(store.enrolment(pseudonym).await?.and_then(|e| e.subject))
+}
+
 /// Parses a purpose's canonical name; another spelling is refused naming the canonical one, an
 /// unknown name with the list of names.
 pub fn parse_purpose(field: &str, s: &str) -> Result<Purpose, ApiError> {
@@ -245,7 +259,8 @@ pub async fn access_one(
         .access_record(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no indexed access record {id}")))?;
-    if !may_see(&session.identity, row.institution, row.subject) {
+    let owner = owner(&state.store, row.subject, &row.pseudonym).await?;
+    if !may_see(&session.identity, row.institution, owner) {
         return Err(ApiError::Forbidden(format!(
             "access record {id} is not yours to see"
         )));
