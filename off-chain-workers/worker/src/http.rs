@@ -313,6 +313,27 @@ async fn create(State(ctx): State<Arc<Ctx>>, body: Bytes) -> Result<Response, Pr
     workload
         .validate(&params)
         .map_err(|e| Problem::bad(&e.field, e.detail))?;
+    if workload.stream().is_some() {
+        let open = ctx
+            .jobs
+            .unfinished()
+            .map_err(Problem::internal)?
+            .iter()
+            .filter(|j| j.workload == workload.name())
+            .count();
+        if open >= ctx.max_streams {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many sessions",
+                format!(
+                    "this worker serves at most {} stream sessions at once (--max-streams) and \
+                     {open} are open or opening; retry when one ends",
+                    ctx.max_streams
+                ),
+                None,
+            ));
+        }
+    }
     let agreement = agreement_of(&ctx, obj, workload.as_ref()).await?;
     let known = ctx
         .store

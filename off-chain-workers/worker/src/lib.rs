@@ -107,6 +107,9 @@ pub struct Args {
     /// Jobs driven concurrently.
     #[arg(long, default_value_t = 16)]
     pub max_in_flight: usize,
+    /// Stream sessions open (or opening) at once; another is refused with 503 until one ends.
+    #[arg(long, default_value_t = 64)]
+    pub max_streams: usize,
     /// Federated studies this institution takes part in.
     #[command(flatten)]
     pub fl: fl::service::FlArgs,
@@ -183,6 +186,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         registry,
         agreements,
         in_flight: Arc::new(Semaphore::new(args.max_in_flight)),
+        max_streams: args.max_streams,
         active: Mutex::new(Default::default()),
         max_grant_age: Duration::from_secs(args.max_grant_age_secs),
         pause_after_grant: args.pause_after_grant_ms.map(Duration::from_millis),

@@ -77,6 +77,8 @@ pub struct Ctx {
     pub agreements: Option<crate::agreement::Registry>,
     /// Bounds jobs in flight.
     pub in_flight: Arc<Semaphore>,
+    /// The most stream sessions open or opening at once (they hold no in-flight permit).
+    pub max_streams: usize,
     /// Jobs a task is driving now (waiting for a permit included).
     pub active: Mutex<HashSet<String>>,
     /// The oldest grant acted on (chain time between the request and the finalized head).

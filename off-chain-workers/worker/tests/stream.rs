@@ -192,7 +192,12 @@ async fn a_stream_session_updates_the_twin_and_ends_with_the_patients_revocation
     )
     .await?;
     let http = reqwest::Client::new();
-    let mut worker = Worker::start(&node.ws_url(), &patients.store, &patients.jobs, &[]);
+    let mut worker = Worker::start(
+        &node.ws_url(),
+        &patients.store,
+        &patients.jobs,
+        &["--max-streams", "1"],
+    );
     let health = worker.wait_ready(&http).await?;
     assert!(health["workloads"]
         .as_array()
@@ -214,6 +219,25 @@ async fn a_stream_session_updates_the_twin_and_ends_with_the_patients_revocation
 
     // --- Session 1: closed by the client.
     let s = Session::open(&worker, pseudonym).await?;
+    // One session at a time on this worker (--max-streams 1): a second is refused, nothing asked.
+    let (status, ct, problem) = worker
+        .post(
+            &http,
+            &json!({"requester": "x", "pseudonym": p, "workload": "stream", "params": {}}),
+        )
+        .await?;
+    assert_eq!(
+        (status, ct.as_str()),
+        (503, "application/problem+json"),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--max-streams"),
+        "{problem}"
+    );
     let job = worker.job(&http, &s.id).await?;
     assert_eq!(job["state"], "running", "{job}");
     let rec = record(&api, &job).await?;
