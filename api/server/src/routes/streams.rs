@@ -25,6 +25,24 @@ use axum::{
 /// How long one event subscription may last (the worker ends it when the session ends).
 const EVENTS_FOR: Duration = Duration::from_secs(24 * 3600);
 
+/// Sends `request` (built from the API's client and the job's URL on the worker) for an
+/// own-institution session of job `id`, and answers the worker's reply in this API's terms.
+async fn forward(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    request: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+) -> Result<Response, ApiError> {
+    check_id(id)?;
+    let link = own_link(state, session)?;
+    let r = request(&state.http, &format!("{}/jobs/{id}", link.url))
+        .bearer_auth(&link.token)
+        .send()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("worker: {e}")))?;
+    relay(r).await
+}
+
 /// Sends a stream session's wearable samples (a JSON array of 1 to 1,000 samples, the
 /// protocol of the worker's README) and answers a verdict per sample and the updated state.
 #[utoipa::path(post, path = "/v1/jobs/{id}/samples", tag = "jobs",
@@ -45,17 +63,10 @@ pub async fn samples(
     Path(id): Path<String>,
     Json(samples): Json<Vec<serde_json::Value>>,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
-    let link = own_link(&state, &session)?;
-    let r = state
-        .http
-        .post(format!("{}/jobs/{id}/samples", link.url))
-        .bearer_auth(&link.token)
-        .json(&samples)
-        .send()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("worker: {e}")))?;
-    relay(r).await
+    forward(&state, &session, &id, |http, url| {
+        http.post(format!("{url}/samples")).json(&samples)
+    })
+    .await
 }
 
 /// A stream session's twin now: the latest vital signs, the NEWS2 partial score, the
@@ -74,16 +85,10 @@ pub async fn twin(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
-    let link = own_link(&state, &session)?;
-    let r = state
-        .http
-        .get(format!("{}/jobs/{id}/twin", link.url))
-        .bearer_auth(&link.token)
-        .send()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("worker: {e}")))?;
-    relay(r).await
+    forward(&state, &session, &id, |http, url| {
+        http.get(format!("{url}/twin"))
+    })
+    .await
 }
 
 /// Every new twin state as server-sent events (`event: twin`, `id:` the number of samples
@@ -149,14 +154,8 @@ pub async fn close(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    check_id(&id)?;
-    let link = own_link(&state, &session)?;
-    let r = state
-        .http
-        .post(format!("{}/jobs/{id}/close", link.url))
-        .bearer_auth(&link.token)
-        .send()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("worker: {e}")))?;
-    relay(r).await
+    forward(&state, &session, &id, |http, url| {
+        http.post(format!("{url}/close"))
+    })
+    .await
 }

@@ -34,6 +34,12 @@ pub fn root(leaves: &[[u8; 32]]) -> [u8; 32] {
     binary_merkle_tree::merkle_root_raw::<Sha256Hasher, _>(leaves.iter().copied())
 }
 
+/// The root over samples as stored (their canonical JSON, in order).
+pub fn root_of_stored(stored: &[String]) -> [u8; 32] {
+    let leaves: Vec<[u8; 32]> = stored.iter().map(|s| leaf(s.as_bytes())).collect();
+    root(&leaves)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

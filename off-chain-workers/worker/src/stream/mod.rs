@@ -466,10 +466,9 @@ pub async fn serve(
 /// root of the samples stored before.
 pub fn orphan_close(ctx: &Ctx, job: &Job) -> anyhow::Result<(Value, [u8; 32])> {
     let stored = ctx.jobs.stream_samples(&job.id)?;
-    let leaves: Vec<[u8; 32]> = stored.iter().map(|s| merkle::leaf(s.as_bytes())).collect();
-    let digest = merkle::root(&leaves);
+    let digest = merkle::root_of_stored(&stored);
     Ok((
-        json!({"workload": "stream", "samples": leaves.len(), "merkle_root": hex::encode(digest),
+        json!({"workload": "stream", "samples": stored.len(), "merkle_root": hex::encode(digest),
             "ended": "worker_restarted"}),
         digest,
     ))
