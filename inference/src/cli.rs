@@ -24,6 +24,10 @@ pub enum Command {
     Predict(PredictArgs),
     /// Full per-feature explanation of one prediction (IG for the hybrid, TreeSHAP for the GBDT) as JSON.
     Explain(PredictArgs),
+    /// Test ROC-AUC of every model against the size of its training split (fresh cohorts of
+    /// the config's generator), with the ceilings of the same test rows: the report's learning
+    /// curves (inference/reports/learning_curve.md).
+    LearningCurve(LearningCurveArgs),
     /// The synthetic cohort: `export` writes it as CSV, exactly as a training config sees it.
     #[command(subcommand)]
     Cohort(CohortCommand),
@@ -73,6 +77,33 @@ pub struct TrainArgs {
     #[arg(long)]
     pub report_md: Option<PathBuf>,
     /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+/// `consentry learning-curve`.
+#[derive(Debug, Args)]
+pub struct LearningCurveArgs {
+    /// TOML config (model sizes, training), e.g. inference/configs/small.toml; its [cohort]
+    /// section gives the generator's seed and sequence length, the sizes come from --size.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// A training size, `ROWS` or `ROWS:SEED,SEED,...` (default seeds: train.seeds); repeat it,
+    /// e.g. --size 2400 --size 12000 --size 48000:1.
+    #[arg(long = "size", required = true)]
+    pub sizes: Vec<crate::learning_curve::Size>,
+    /// Test rows of every point.
+    #[arg(long, default_value_t = 4800)]
+    pub test_rows: usize,
+    /// Also train the real xgboost package (this Python must import it) on the same rows.
+    #[arg(long, value_name = "PYTHON")]
+    pub xgboost_python: Option<PathBuf>,
+    /// Output directory: learning_curve.json, learning_curve.md, learning_curve_{task}.svg.
+    #[arg(long, default_value = "artifacts/learning-curve")]
+    pub out: PathBuf,
+    /// No progress lines.
     #[arg(long)]
     pub quiet: bool,
     #[command(flatten)]
@@ -130,6 +161,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Train(a) => train(a),
         Command::Predict(a) => predict(a, false),
         Command::Explain(a) => predict(a, true),
+        Command::LearningCurve(a) => learning_curve(a),
         Command::Cohort(CohortCommand::Export(a)) => export(a),
     }
 }
@@ -199,6 +231,34 @@ fn train(a: TrainArgs) -> Result<()> {
     if let Some(p) = a.report_md {
         std::fs::write(&p, md).with_context(|| format!("writing {}", p.display()))?;
     }
+    Ok(())
+}
+
+fn learning_curve(a: LearningCurveArgs) -> Result<()> {
+    let cfg = load_config(a.config.as_ref(), "--size", |_| {})?;
+    if a.test_rows < 200 {
+        bail!(
+            "--test-rows {} is too few to score an AUC; use at least 200",
+            a.test_rows
+        );
+    }
+    let device = a.device.open()?;
+    let plan = crate::learning_curve::Plan {
+        sizes: a.sizes,
+        test_rows: a.test_rows,
+        xgboost_python: a.xgboost_python,
+    };
+    let curve = crate::learning_curve::run(&cfg, &plan, &device, !a.quiet)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("--out {}", a.out.display()))?;
+    std::fs::write(
+        a.out.join("learning_curve.json"),
+        serde_json::to_vec_pretty(&curve)?,
+    )?;
+    let md = crate::learning_curve::markdown(&curve);
+    std::fs::write(a.out.join("learning_curve.md"), &md)?;
+    crate::learning_curve::plots(&curve, &a.out)?;
+    println!("{md}");
+    println!("wrote {}", a.out.display());
     Ok(())
 }
 

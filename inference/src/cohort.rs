@@ -136,6 +136,19 @@ pub struct Latent {
     pub instability: f64,
     pub p_response: f64,
     pub p_adr: f64,
+    /// `[response, ADR]` logits without the per-patient outcome noise: `p = σ(logit + noise)`.
+    /// No model can know the noise, so ranking by these logits is the best any model can do
+    /// (`ceiling_test_auc.noise_free` in [`Cohort::summary`]).
+    #[serde(default)]
+    pub logit: [f64; 2],
+    /// The outcome noise drawn for each task.
+    #[serde(default)]
+    pub noise: [f64; 2],
+    /// The noise-free logits with frailty at its mean (0) and the exposure of the drug's typical
+    /// PK parameters for this patient's covariates (no between-subject variability): what is
+    /// left when the two latents no record states are unknown rather than inferred.
+    #[serde(default)]
+    pub logit_typical: [f64; 2],
 }
 
 /// A generated cohort with its stratified split.
@@ -318,6 +331,8 @@ impl Cohort {
             let pers = personalize(spec, &record)
                 .with_context(|| format!("personalising {drug} for row {i}"))?;
             let om = &spec.variability.omega;
+            let e_typical = (exposure_metric(spec, &pers.params, dose)? / reference[&drug]).ln()
+                - pers.pd_c50_multiplier.ln();
             let mut params = pers.params;
             params.cl_l_h *= (om[0][0].sqrt() * std_n.sample(&mut rng)).exp();
             params.v_l *= (om[1][1].sqrt() * std_n.sample(&mut rng)).exp();
@@ -332,14 +347,20 @@ impl Cohort {
             };
             let egfr = pers.egfr;
             let mut noise = || Normal::new(0.0, 0.5).expect("sd").sample(&mut rng);
-            let zr = -0.3 + 2.2 * (1.3 * (e + 0.35)).tanh() - 0.5 * frailty - 0.9 * trend + noise();
-            let za_ = -4.0
-                + 1.6 * softplus(2.0 * (e - 0.4))
-                + 0.35 * (age - 58.0) / 16.0
-                + 0.5 * (egfr < 60.0) as u8 as f64
-                + 0.45 * frailty
-                + instability * (1.8 + 0.8 * e.max(0.0))
-                + noise();
+            let noise = [noise(), noise()];
+            let response_logit = |e: f64, frailty: f64| {
+                -0.3 + 2.2 * (1.3 * (e + 0.35)).tanh() - 0.5 * frailty - 0.9 * trend
+            };
+            let adr_logit = |e: f64, frailty: f64| {
+                -4.0 + 1.6 * softplus(2.0 * (e - 0.4))
+                    + 0.35 * (age - 58.0) / 16.0
+                    + 0.5 * (egfr < 60.0) as u8 as f64
+                    + 0.45 * frailty
+                    + instability * (1.8 + 0.8 * e.max(0.0))
+            };
+            let logit = [response_logit(e, frailty), adr_logit(e, frailty)];
+            let logit_typical = [response_logit(e_typical, 0.0), adr_logit(e_typical, 0.0)];
+            let (zr, za_) = (logit[0] + noise[0], logit[1] + noise[1]);
             let (p_response, p_adr) = (sigmoid(zr), sigmoid(za_));
             let y = [
                 rng.gen_bool(p_response) as u8 as f32,
@@ -367,6 +388,9 @@ impl Cohort {
                 instability,
                 p_response,
                 p_adr,
+                logit,
+                noise,
+                logit_typical,
             };
             rows.push(CohortRow {
                 record,
@@ -419,9 +443,22 @@ impl Cohort {
                 (d.as_str(), [m, sd])
             })
             .collect();
+        let auc_of = |f: fn(&Latent) -> [f64; 2]| {
+            let s: Vec<[f64; 2]> = self.test.iter().map(|&i| f(&self.rows[i].latent)).collect();
+            let col = |k: usize| s.iter().map(|v| v[k]).collect::<Vec<_>>();
+            serde_json::json!({"response": crate::metrics::roc_auc(&col(0), &yr), "adr": crate::metrics::roc_auc(&col(1), &ya)})
+        };
         serde_json::json!({
-            // Test ROC-AUC of the true generating probabilities: the ceiling any model can reach.
+            // Test ROC-AUC of the true generating probabilities, noise included: no model reaches it.
             "oracle_test_auc": {"response": crate::metrics::roc_auc(&pr, &yr), "adr": crate::metrics::roc_auc(&pa, &ya)},
+            // Where the gap to the oracle comes from. `noise_free`: every latent known but the
+            // per-patient outcome noise, the ceiling of any model. `typical_frailty_and_pk`: also
+            // without the unobserved frailty and PK variability (a reference point, not a bound:
+            // labs and vitals carry some of both).
+            "ceiling_test_auc": {
+                "noise_free": auc_of(|l| l.logit),
+                "typical_frailty_and_pk": auc_of(|l| l.logit_typical),
+            },
             "exposure_mean_sd_by_drug": exposure,
             "n": self.rows.len(),
             "train": self.train.len(), "valid": self.valid.len(), "test": self.test.len(),

@@ -13,7 +13,6 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::cohort::Cohort;
-use crate::features::VITALS;
 use crate::pipeline::Prepared;
 
 fn cell(x: f32) -> String {
@@ -28,9 +27,7 @@ fn cell(x: f32) -> String {
 pub fn header(data: &Prepared) -> Vec<String> {
     let mut h: Vec<String> = ["row", "split", "drug"].map(String::from).to_vec();
     h.extend(data.spec.names());
-    for t in 0..data.spec.seq_len {
-        h.extend(VITALS.iter().map(|v| format!("seq_t{t}_{v}")));
-    }
+    h.extend(data.spec.sequence_names());
     h.extend(["y_response", "y_adr", "oracle_p_response", "oracle_p_adr"].map(String::from));
     h
 }

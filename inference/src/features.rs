@@ -65,6 +65,14 @@ impl FeatureSpec {
         n
     }
 
+    /// Names of the flattened sequence view, `seq_t{bin}_{vital}` (bin 0 oldest), in the order of
+    /// [`FeatureSpec::sequence`].
+    pub fn sequence_names(&self) -> Vec<String> {
+        (0..self.seq_len)
+            .flat_map(|t| VITALS.iter().map(move |v| format!("seq_t{t}_{v}")))
+            .collect()
+    }
+
     /// Number of tabular columns.
     pub fn n_tabular(&self) -> usize {
         8 + GENES.len() + self.drugs.len() + 1 + VITALS.len()

@@ -24,6 +24,7 @@ pub mod device;
 pub mod explain;
 pub mod export;
 pub mod features;
+pub mod learning_curve;
 pub mod metrics;
 pub mod models;
 pub mod nn;

@@ -52,21 +52,48 @@ pub fn roc_auc(p: &[f64], y: &[f32]) -> f64 {
     (sum_pos - npos * (npos + 1.0) / 2.0) / (npos * nneg)
 }
 
-/// Expected calibration error with `bins` equal-width bins.
-pub fn ece(p: &[f64], y: &[f32], bins: usize) -> f64 {
-    let mut cnt = vec![0usize; bins];
-    let mut conf = vec![0.0; bins];
-    let mut acc = vec![0.0; bins];
+/// One bin of a reliability diagram: the rows whose predicted probability fell in it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReliabilityBin {
+    /// Lower edge of the bin.
+    pub lo: f64,
+    /// Mean predicted probability of its rows.
+    pub predicted: f64,
+    /// Fraction of its rows with the outcome.
+    pub observed: f64,
+    pub count: usize,
+}
+
+/// The reliability diagram of `p` against 0/1 labels `y` with `bins` equal-width bins (empty bins
+/// are left out): a calibrated model's bins lie on the diagonal.
+pub fn reliability(p: &[f64], y: &[f32], bins: usize) -> Vec<ReliabilityBin> {
+    let mut out: Vec<ReliabilityBin> = (0..bins)
+        .map(|b| ReliabilityBin {
+            lo: b as f64 / bins as f64,
+            ..Default::default()
+        })
+        .collect();
     for (&pi, &yi) in p.iter().zip(y) {
-        let b = ((pi * bins as f64) as usize).min(bins - 1);
-        cnt[b] += 1;
-        conf[b] += pi;
-        acc[b] += yi as f64;
+        let b = &mut out[((pi * bins as f64) as usize).min(bins - 1)];
+        b.count += 1;
+        b.predicted += pi;
+        b.observed += yi as f64;
     }
+    out.retain(|b| b.count > 0);
+    for b in &mut out {
+        b.predicted /= b.count as f64;
+        b.observed /= b.count as f64;
+    }
+    out
+}
+
+/// Expected calibration error with `bins` equal-width bins: the row-weighted mean distance of the
+/// reliability diagram from the diagonal.
+pub fn ece(p: &[f64], y: &[f32], bins: usize) -> f64 {
     let n = p.len().max(1) as f64;
-    (0..bins)
-        .filter(|&b| cnt[b] > 0)
-        .map(|b| (acc[b] - conf[b]).abs() / n)
+    reliability(p, y, bins)
+        .iter()
+        .map(|b| b.count as f64 * (b.observed - b.predicted).abs() / n)
         .sum()
 }
 
@@ -140,5 +167,19 @@ mod tests {
             (1.0, 1.0, 1.0, 1.0, 1.0)
         );
         assert_eq!(m.ece, 0.0);
+    }
+
+    #[test]
+    fn reliability_bins_by_hand() {
+        // Bins of width 0.25: [0.1, 0.2] in the first, [0.3] in the second, [0.9, 0.95] in the last.
+        let p = [0.1, 0.2, 0.3, 0.9, 0.95];
+        let y = [0.0, 1.0, 0.0, 1.0, 1.0];
+        let r = reliability(&p, &y, 4);
+        let got: Vec<(f64, usize)> = r.iter().map(|b| (b.lo, b.count)).collect();
+        assert_eq!(got, vec![(0.0, 2), (0.25, 1), (0.75, 2)]);
+        assert!((r[0].predicted - 0.15).abs() < 1e-12 && (r[0].observed - 0.5).abs() < 1e-12);
+        assert!((r[2].predicted - 0.925).abs() < 1e-12 && r[2].observed == 1.0);
+        // ECE = (2·|0.5 − 0.15| + 1·|0 − 0.3| + 2·|1 − 0.925|) / 5.
+        assert!((ece(&p, &y, 4) - (0.7 + 0.3 + 0.15) / 5.0).abs() < 1e-12);
     }
 }

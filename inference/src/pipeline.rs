@@ -54,6 +54,15 @@ impl Prepared {
         idx.iter().map(|&i| self.tab[i].clone()).collect()
     }
 
+    /// Rows `idx` of every feature: the tabular row followed by the flattened vital-sign series
+    /// (NaN = missing or unobserved), for a GBDT that sees what the sequence models see. Column
+    /// names: [`FeatureSpec::names`] then [`FeatureSpec::sequence_names`].
+    pub fn all_rows(&self, idx: &[usize]) -> Vec<Vec<f32>> {
+        idx.iter()
+            .map(|&i| [self.tab[i].as_slice(), &self.seq[i]].concat())
+            .collect()
+    }
+
     /// Labels of rows `idx`.
     pub fn labels(&self, idx: &[usize]) -> Vec<[f32; 2]> {
         idx.iter().map(|&i| self.y[i]).collect()

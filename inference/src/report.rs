@@ -20,11 +20,11 @@ use crate::config::InferenceConfig;
 use crate::explain::integrated_gradients::integrated_gradients;
 use crate::explain::treeshap::tree_shap;
 use crate::features::VITALS;
-use crate::metrics::{evaluate, BinaryMetrics};
+use crate::metrics::{evaluate, BinaryMetrics, ReliabilityBin};
 use crate::pipeline::{attribution_names, baseline_tensors, Prepared};
 use crate::train::{
     copy_encoders, fit, fit_hybrid_pretrained, oof_margins, EpochLog, GbdtPair, HybridInit,
-    NeuralKind, NeuralModel,
+    NeuralKind, NeuralModel, Tensors,
 };
 
 /// One model, one seed.
@@ -99,6 +99,14 @@ pub struct Comparison {
     pub holds: bool,
 }
 
+/// One task's reliability diagram, before and after calibration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reliability {
+    pub task: String,
+    pub uncalibrated: Vec<ReliabilityBin>,
+    pub calibrated: Vec<ReliabilityBin>,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -114,7 +122,151 @@ pub struct Report {
     pub calibrated_hybrid: ModelRuns,
     /// The saved hybrid's calibration (response, ADR).
     pub calibration: Calibration,
+    /// Reliability diagrams of the saved hybrid on the test split, per task, before and after
+    /// calibration (10 equal-width bins; drawn as `reliability_{task}.svg`).
+    pub reliability: Vec<Reliability>,
     pub total_secs: f64,
+}
+
+/// What every model of one cohort trains and is scored on, built once: the GBDT pair on the
+/// tabular view, the tensors of the three splits (the training rows carry the GBDT's
+/// out-of-fold margins, the others the full booster's), and the labels.
+pub struct Inputs {
+    pub gbdt: GbdtPair,
+    pub gbdt_secs: f64,
+    pub train: Tensors,
+    pub valid: Tensors,
+    pub test: Tensors,
+    pub valid_y: Vec<[f32; 2]>,
+    /// Test labels by task: `[response, ADR]`.
+    pub test_y: [Vec<f32>; 2],
+}
+
+impl Inputs {
+    pub fn build(
+        cfg: &InferenceConfig,
+        cohort: &Cohort,
+        data: &Prepared,
+        device: &Device,
+    ) -> Result<Self> {
+        let names = data.spec.names();
+        let (tr, va, te) = (&cohort.train, &cohort.valid, &cohort.test);
+        let tg = Instant::now();
+        let gbdt = GbdtPair::fit(
+            &cfg.gbdt,
+            &data.tab_rows(tr),
+            &data.labels(tr),
+            &data.tab_rows(va),
+            &data.labels(va),
+            &names,
+        )?;
+        let gbdt_secs = tg.elapsed().as_secs_f64();
+        let oof = oof_margins(
+            &cfg.gbdt,
+            cfg.train.oof_folds,
+            &data.tab_rows(tr),
+            &data.labels(tr),
+            cfg.cohort.seed,
+            &names,
+        )?;
+        let margins = |idx: &[usize]| -> Vec<[f32; 2]> {
+            idx.iter().map(|&i| gbdt.margins(&data.tab[i])).collect()
+        };
+        let test_y = data.labels(te);
+        Ok(Self {
+            train: data.tensors(tr, &oof, device)?,
+            valid: data.tensors(va, &margins(va), device)?,
+            test: data.tensors(te, &margins(te), device)?,
+            valid_y: data.labels(va),
+            test_y: [0, 1].map(|k| test_y.iter().map(|r| r[k]).collect()),
+            gbdt,
+            gbdt_secs,
+        })
+    }
+
+    /// One run scored on the test split from its `[response, ADR]` probabilities.
+    pub fn score(
+        &self,
+        p: &[[f64; 2]],
+        seed: u64,
+        train_secs: f64,
+        epochs: Vec<EpochLog>,
+    ) -> SeedRun {
+        let col = |k: usize| p.iter().map(|p| p[k]).collect::<Vec<_>>();
+        SeedRun {
+            seed,
+            response: evaluate(&col(0), &self.test_y[0]),
+            adr: evaluate(&col(1), &self.test_y[1]),
+            train_secs,
+            epochs,
+        }
+    }
+
+    /// Platt scaling of `model` fitted on the validation split, and its test probabilities
+    /// `p_test` recalibrated with it.
+    pub fn calibrate(
+        &self,
+        model: &NeuralModel,
+        p_test: &[[f64; 2]],
+    ) -> Result<(Calibration, Vec<[f64; 2]>)> {
+        let pv = model.predict_proba(&self.valid, 256)?;
+        let fit_task = |k: usize| {
+            let p: Vec<f64> = pv.iter().map(|p| p[k]).collect();
+            let y: Vec<f32> = self.valid_y.iter().map(|y| y[k]).collect();
+            Platt::fit(&p, &y)
+        };
+        let c: Calibration = [fit_task(0)?, fit_task(1)?];
+        let cal = p_test
+            .iter()
+            .map(|p| [c[0].apply(p[0]), c[1].apply(p[1])])
+            .collect();
+        Ok((c, cal))
+    }
+}
+
+/// A GBDT pair's probabilities for `rows`.
+pub fn gbdt_proba(pair: &GbdtPair, rows: &[Vec<f32>]) -> Vec<[f64; 2]> {
+    rows.iter()
+        .map(|x| [pair.response.predict_proba(x), pair.adr.predict_proba(x)])
+        .collect()
+}
+
+/// The GBDT on every feature: the tabular row followed by the flattened vital-sign series (NaN
+/// where unobserved, routed by each split's learned missing direction). It sees the trend and
+/// the bursts that the tabular view's means hide: the strongest baseline a reviewer would try
+/// without hand-engineering series summaries. Returns the pair and its training seconds.
+pub fn fit_gbdt_all_features(
+    cfg: &InferenceConfig,
+    cohort: &Cohort,
+    data: &Prepared,
+) -> Result<(GbdtPair, f64)> {
+    let names = [data.spec.names(), data.spec.sequence_names()].concat();
+    let t = Instant::now();
+    let pair = GbdtPair::fit(
+        &cfg.gbdt,
+        &data.all_rows(&cohort.train),
+        &data.labels(&cohort.train),
+        &data.all_rows(&cohort.valid),
+        &data.labels(&cohort.valid),
+        &names,
+    )?;
+    Ok((pair, t.elapsed().as_secs_f64()))
+}
+
+/// The GBDT on the tabular view, the report's first row.
+pub const GBDT_TABULAR: &str = "XGBoost-style GBDT (standalone)";
+/// The GBDT on every feature.
+pub const GBDT_ALL: &str = "XGBoost-style GBDT, all features (tabular + flattened vitals)";
+/// The hybrid, the report's last model row.
+pub const HYBRID: &str = "Hybrid (GBDT + BiLSTM + Transformer + fusion)";
+
+fn tree_nodes(pair: &GbdtPair) -> usize {
+    pair.response
+        .trees
+        .iter()
+        .chain(&pair.adr.trees)
+        .map(|t| t.left.len())
+        .sum()
 }
 
 /// Runs the experiment; writes bundle, baselines, report.json and plots into `out`.
@@ -129,86 +281,60 @@ pub fn run_experiment(
     let cohort = Cohort::generate(&cfg.cohort)?;
     let data = Prepared::new(&cohort, cfg.cohort.seq_len)?;
     let names = data.spec.names();
-    let (tr, va, te) = (&cohort.train, &cohort.valid, &cohort.test);
+    let te = &cohort.test;
     let log = |s: &str| {
         if progress {
             eprintln!("{s}");
         }
     };
     log(&format!("cohort: {}", cohort.summary()));
-    // GBDT: deterministic given the data, so its spread over seeds is zero.
-    let tg = Instant::now();
-    let gbdt = GbdtPair::fit(
-        &cfg.gbdt,
-        &data.tab_rows(tr),
-        &data.labels(tr),
-        &data.tab_rows(va),
-        &data.labels(va),
-        &names,
-    )?;
-    let gbdt_secs = tg.elapsed().as_secs_f64();
+    let inputs = Inputs::build(cfg, &cohort, &data, device)?;
+    let gbdt = &inputs.gbdt;
     log(&format!(
-        "gbdt: {} + {} trees in {gbdt_secs:.1}s",
+        "gbdt: {} + {} trees in {:.1}s",
         gbdt.response.trees.len(),
-        gbdt.adr.trees.len()
+        gbdt.adr.trees.len(),
+        inputs.gbdt_secs
     ));
-    let oof = oof_margins(
-        &cfg.gbdt,
-        cfg.train.oof_folds,
-        &data.tab_rows(tr),
-        &data.labels(tr),
-        cfg.cohort.seed,
-        &names,
-    )?;
-    let margins = |idx: &[usize]| -> Vec<[f32; 2]> {
-        idx.iter().map(|&i| gbdt.margins(&data.tab[i])).collect()
-    };
-    let train_t = data.tensors(tr, &oof, device)?;
-    let valid_t = data.tensors(va, &margins(va), device)?;
-    let test_t = data.tensors(te, &margins(te), device)?;
-    let test_y = data.labels(te);
-    let valid_y = data.labels(va);
-    let yr: Vec<f32> = test_y.iter().map(|r| r[0]).collect();
-    let ya: Vec<f32> = test_y.iter().map(|r| r[1]).collect();
-
-    let gp: Vec<[f64; 2]> = te
-        .iter()
-        .map(|&i| {
-            [
-                gbdt.response.predict_proba(&data.tab[i]),
-                gbdt.adr.predict_proba(&data.tab[i]),
-            ]
-        })
-        .collect();
-    let gbdt_run = SeedRun {
-        seed: 0,
-        response: evaluate(&gp.iter().map(|p| p[0]).collect::<Vec<_>>(), &yr),
-        adr: evaluate(&gp.iter().map(|p| p[1]).collect::<Vec<_>>(), &ya),
-        train_secs: gbdt_secs,
-        epochs: vec![],
-    };
-    let n_nodes: usize = gbdt
-        .response
-        .trees
-        .iter()
-        .chain(&gbdt.adr.trees)
-        .map(|t| t.left.len())
-        .sum();
-    let mut models = vec![ModelRuns {
-        name: "XGBoost-style GBDT (standalone)".into(),
-        params: n_nodes,
-        runs: vec![gbdt_run],
-    }];
+    // The GBDTs are deterministic given the data, so their spread over seeds is zero.
+    let (gbdt_all, all_secs) = fit_gbdt_all_features(cfg, &cohort, &data)?;
+    log(&format!(
+        "gbdt on all features: {} + {} trees in {all_secs:.1}s",
+        gbdt_all.response.trees.len(),
+        gbdt_all.adr.trees.len()
+    ));
+    let mut models = vec![
+        ModelRuns {
+            name: GBDT_TABULAR.into(),
+            params: tree_nodes(gbdt),
+            runs: vec![inputs.score(
+                &gbdt_proba(gbdt, &data.tab_rows(te)),
+                0,
+                inputs.gbdt_secs,
+                vec![],
+            )],
+        },
+        ModelRuns {
+            name: GBDT_ALL.into(),
+            params: tree_nodes(&gbdt_all),
+            runs: vec![inputs.score(
+                &gbdt_proba(&gbdt_all, &data.all_rows(te)),
+                0,
+                all_secs,
+                vec![],
+            )],
+        },
+    ];
     let kinds = [
         (NeuralKind::Logistic, "Logistic Regression"),
         (NeuralKind::Lstm, "BiLSTM (standalone)"),
         (NeuralKind::Transformer, "Transformer (standalone)"),
-        (
-            NeuralKind::Hybrid,
-            "Hybrid (GBDT + BiLSTM + Transformer + fusion)",
-        ),
+        (NeuralKind::Hybrid, HYBRID),
     ];
     let mut first_hybrid: Option<(NeuralModel, u64, Calibration)> = None;
+    // The first hybrid's test probabilities, before and after calibration (reliability diagrams).
+    type Probabilities = Vec<[f64; 2]>;
+    let mut first_hybrid_p: Option<(Probabilities, Probabilities)> = None;
     let mut calibrated_runs = Vec::new();
     // The standalone BiLSTM / Transformer of each seed (and their training
     // time): a `pretrained` hybrid starts from their encoders.
@@ -230,25 +356,32 @@ pub fn run_experiment(
                 };
                 let (l, t) = (enc(NeuralKind::Lstm)?, enc(NeuralKind::Transformer)?);
                 copy_encoders(&model, &l.2, &t.2)?;
-                let logs =
-                    fit_hybrid_pretrained(&model, &cfg.train, &train_t, &valid_t, seed, progress)?;
+                let logs = fit_hybrid_pretrained(
+                    &model,
+                    &cfg.train,
+                    &inputs.train,
+                    &inputs.valid,
+                    seed,
+                    progress,
+                )?;
                 (logs, l.3 + t.3)
             } else {
                 (
-                    fit(&model, &cfg.train, &train_t, &valid_t, seed, progress)?,
+                    fit(
+                        &model,
+                        &cfg.train,
+                        &inputs.train,
+                        &inputs.valid,
+                        seed,
+                        progress,
+                    )?,
                     0.0,
                 )
             };
             // A pretrained hybrid's time includes its encoders' pretraining.
             let train_secs = ts.elapsed().as_secs_f64() + pretrain_secs;
-            let p = model.predict_proba(&test_t, 256)?;
-            let run = SeedRun {
-                seed,
-                response: evaluate(&p.iter().map(|p| p[0]).collect::<Vec<_>>(), &yr),
-                adr: evaluate(&p.iter().map(|p| p[1]).collect::<Vec<_>>(), &ya),
-                train_secs,
-                epochs,
-            };
+            let p = model.predict_proba(&inputs.test, 256)?;
+            let run = inputs.score(&p, seed, train_secs, epochs);
             log(&format!(
                 "{:<12} seed {seed}: test AUC response {:.3} ADR {:.3} ({} epochs, {train_secs:.1}s)",
                 kind.name(),
@@ -257,20 +390,14 @@ pub fn run_experiment(
                 run.epochs.len()
             ));
             let calibration = if kind == NeuralKind::Hybrid {
-                let pv = model.predict_proba(&valid_t, 256)?;
-                let fit_task = |k: usize| {
-                    let p: Vec<f64> = pv.iter().map(|p| p[k]).collect();
-                    let y: Vec<f32> = valid_y.iter().map(|y| y[k]).collect();
-                    Platt::fit(&p, &y)
-                };
-                let c: Calibration = [fit_task(0)?, fit_task(1)?];
-                let cal = |k: usize| p.iter().map(|p| c[k].apply(p[k])).collect::<Vec<_>>();
+                let (c, cal) = inputs.calibrate(&model, &p)?;
                 calibrated_runs.push(SeedRun {
-                    response: evaluate(&cal(0), &yr),
-                    adr: evaluate(&cal(1), &ya),
                     epochs: vec![],
-                    ..run.clone()
+                    ..inputs.score(&cal, seed, train_secs, vec![])
                 });
+                if first_hybrid_p.is_none() {
+                    first_hybrid_p = Some((p, cal));
+                }
                 Some(c)
             } else {
                 None
@@ -295,7 +422,19 @@ pub fn run_experiment(
         });
     }
     let (hybrid, hseed, calibration) = first_hybrid.context("train.seeds is empty")?;
-    let manifest = save_bundle(out, cfg, &data, &hybrid, &gbdt, &calibration, hseed)?;
+    let (p_raw, p_cal) = first_hybrid_p.context("train.seeds is empty")?;
+    let reliability: Vec<Reliability> = [(0, "response"), (1, "adr")]
+        .into_iter()
+        .map(|(k, task)| {
+            let col = |p: &[[f64; 2]]| p.iter().map(|p| p[k]).collect::<Vec<_>>();
+            Reliability {
+                task: task.into(),
+                uncalibrated: crate::metrics::reliability(&col(&p_raw), &inputs.test_y[k], 10),
+                calibrated: crate::metrics::reliability(&col(&p_cal), &inputs.test_y[k], 10),
+            }
+        })
+        .collect();
+    let manifest = save_bundle(out, cfg, &data, &hybrid, gbdt, &calibration, hseed)?;
 
     // Honest comparison: hybrid minus each baseline, against the seed spread.
     let h = models.last().expect("hybrid present").clone();
@@ -319,13 +458,13 @@ pub fn run_experiment(
     }
 
     // Global explanation: mean |IG| over (up to) 200 test rows, and GBDT TreeSHAP.
-    let base = baseline_tensors(&data.spec, &gbdt, device)?;
+    let base = baseline_tensors(&data.spec, gbdt, device)?;
     let an = attribution_names(&data.spec);
     let mut imp = vec![[0.0f64; 2]; an.len()];
     let mut shap_imp = vec![0.0f64; names.len()];
     let sample: Vec<usize> = te.iter().copied().take(200).collect();
     for (k, &i) in sample.iter().enumerate() {
-        let x = test_t.select(&[k as u32])?;
+        let x = inputs.test.select(&[k as u32])?;
         let (pr, _) = tree_shap(&gbdt.response, &data.tab[i]);
         let (pa, _) = tree_shap(&gbdt.adr, &data.tab[i]);
         let ig = integrated_gradients(&hybrid, &x, &base, [&pr, &pa], VITALS.len(), 16)?;
@@ -356,6 +495,7 @@ pub fn run_experiment(
             runs: calibrated_runs,
         },
         calibration,
+        reliability,
         total_secs: t0.elapsed().as_secs_f64(),
     };
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
@@ -378,6 +518,20 @@ pub fn run_experiment(
         &an,
         &imp.iter().map(|v| v[1]).collect::<Vec<_>>(),
     );
+    for r in &report.reliability {
+        let file = format!("reliability_{}.svg", r.task);
+        let title = format!(
+            "Hybrid (seed {hseed}): reliability on the test split — {}",
+            r.task
+        );
+        let curves = [
+            ("as trained", r.uncalibrated.as_slice()),
+            ("Platt-calibrated on validation", r.calibrated.as_slice()),
+        ];
+        if let Err(e) = crate::plot::reliability_svg(&out.join(&file), &title, &curves) {
+            eprintln!("warning: could not draw {file}: {e}");
+        }
+    }
     plot(
         "importance_gbdt_adr_treeshap.svg",
         "GBDT: mean |TreeSHAP| — ADR risk",
@@ -422,6 +576,24 @@ pub fn markdown(r: &Report) -> String {
                 m.runs.len()
             );
         }
+    }
+    s += "\n### Ceilings (test ROC-AUC)\n\n| Ranking by | Response | ADR |\n|---|---|---|\n";
+    for (label, v) in [
+        (
+            "the generating probability (oracle; includes the outcome noise)",
+            &r.cohort["oracle_test_auc"],
+        ),
+        (
+            "the noise-free logit (every latent known: the ceiling of any model)",
+            &r.cohort["ceiling_test_auc"]["noise_free"],
+        ),
+        (
+            "the noise-free logit, frailty and PK variability at their typical values",
+            &r.cohort["ceiling_test_auc"]["typical_frailty_and_pk"],
+        ),
+    ] {
+        let f = |t: &str| v[t].as_f64().map_or("–".into(), |x| format!("{x:.3}"));
+        s += &format!("| {label} | {} | {} |\n", f("response"), f("adr"));
     }
     s += "\n### Hybrid vs. each baseline (test ROC-AUC; spread = max − min over seeds)\n\n";
     s += "| Task | Baseline | Hybrid AUC | Baseline AUC | Margin | Spread | Margin > spread |\n|---|---|---|---|---|---|---|\n";

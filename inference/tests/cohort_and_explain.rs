@@ -130,3 +130,41 @@ fn integrated_gradients_are_complete_and_chain_through_treeshap() {
         }
     }
 }
+
+/// The latents the report's ceilings are computed from are the ones that generated the labels:
+/// the stored probability is σ(noise-free logit + noise), the noise has the documented spread,
+/// and the ceilings are ordered as the decomposition says (knowing less ranks worse).
+#[test]
+fn ceilings_decompose_the_oracle() {
+    let c = Cohort::generate(&CohortConfig {
+        n_patients: 4000,
+        seed: 11,
+        ..Default::default()
+    })
+    .unwrap();
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let mut noise = Vec::new();
+    for r in &c.rows {
+        let l = &r.latent;
+        assert!((sigmoid(l.logit[0] + l.noise[0]) - l.p_response).abs() < 1e-12);
+        assert!((sigmoid(l.logit[1] + l.noise[1]) - l.p_adr).abs() < 1e-12);
+        noise.extend(l.noise);
+    }
+    let sd = (noise.iter().map(|x| x * x).sum::<f64>() / noise.len() as f64).sqrt();
+    assert!(
+        (sd - 0.5).abs() < 0.02,
+        "outcome noise sd {sd}, documented 0.5"
+    );
+    let s = c.summary();
+    for task in ["response", "adr"] {
+        let oracle = s["oracle_test_auc"][task].as_f64().unwrap();
+        let free = s["ceiling_test_auc"]["noise_free"][task].as_f64().unwrap();
+        let typical = s["ceiling_test_auc"]["typical_frailty_and_pk"][task]
+            .as_f64()
+            .unwrap();
+        assert!(
+            oracle > free && free > typical && typical > 0.55,
+            "{task}: oracle {oracle} > noise-free {free} > typical {typical}"
+        );
+    }
+}

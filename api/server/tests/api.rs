@@ -5,7 +5,8 @@
 mod common;
 
 use common::{consent_story, dev_node, key, Api};
-use consentry_client::subxt_signer::sr25519;
+use consentry_client::{subxt::utils::Static, subxt_signer::sr25519};
+use consentry_primitives::{CategorySet, DataCategory, Purpose};
 use consentry_wallet::proof::{verify_at_node, ProofDoc, VerifyError};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -216,6 +217,63 @@ async fn patients_and_auditors_see_the_ledger_through_the_api() -> anyhow::Resul
         verify_at_node(&tampered, &node.ws_url()).await,
         Err(VerifyError::RecordMismatch)
     ));
+
+    // A record made before its pseudonym was claimed carries no subject on chain. Once the
+    // patient claims the pseudonym it is theirs: by id, with its proof, and in their list; the
+    // other patient still may not read it.
+    let late = key("//ApiLateClaimer");
+    let early_pseudonym = [0x43; 32];
+    let worker = sr25519::dev::bob();
+    let tx = consentry_client::runtime::tx();
+    common::submit(
+        &client,
+        &tx.identity()
+            .enrol(early_pseudonym, late.public_key().into()),
+        &worker,
+    )
+    .await?;
+    let early = common::submit(
+        &client,
+        &tx.audit().request_access(
+            early_pseudonym,
+            Static(Purpose::Simulation),
+            Static(CategorySet::of(&[DataCategory::Labs])),
+            [9; 32],
+        ),
+        &worker,
+    )
+    .await?
+    .find_first::<consentry_client::runtime::audit::events::AccessDenied>()?
+    .expect("no consent yet: AccessDenied")
+    .id;
+    common::submit(&client, &tx.identity().claim(early_pseudonym), &late).await?;
+    let (late_token, _) = api.login(&http, &late).await?;
+    let url = format!("{}/v1/access/{early}", api.url);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let one = loop {
+        // Until the indexer has both the record and the claim.
+        let (status, one) = get(&http, url.clone(), &late_token).await;
+        if status == StatusCode::OK {
+            break one;
+        }
+        assert!(Instant::now() < deadline, "never visible: {status} {one}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(one["id"], early);
+    assert_eq!(one["state"], "denied");
+    assert_eq!(one["subject"], Value::Null, "the chain recorded no subject");
+    let (status, _) = get(&http, format!("{url}/proof"), &late_token).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = get(&http, format!("{}/v1/access", api.url), &late_token).await;
+    let ids: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(early)]);
+    let (status, problem) = get(&http, url, &patient_token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     Ok(())
 }
 
