@@ -144,7 +144,9 @@ fn xgboost(
     let csv = dir.path().join("cohort.csv");
     let file = std::fs::File::create(&csv)?;
     crate::export::write_csv(cohort, data, std::io::BufWriter::new(file))?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/xgboost_baseline.py");
+    // Embedded, so the binary never runs a script from another checkout than its own source.
+    let script = dir.path().join("xgboost_baseline.py");
+    std::fs::write(&script, include_str!("../scripts/xgboost_baseline.py"))?;
     let seeds_arg = seeds
         .iter()
         .map(u64::to_string)
@@ -157,13 +159,12 @@ fn xgboost(
         .with_context(|| format!("--xgboost-python: cannot run {}", python.display()))?;
     if !out.status.success() {
         bail!(
-            "{} failed: {}",
-            script.display(),
+            "scripts/xgboost_baseline.py failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
     let x: XgbOut = serde_json::from_slice(&out.stdout)
-        .with_context(|| format!("reading the output of {}", script.display()))?;
+        .context("reading the output of scripts/xgboost_baseline.py")?;
     // The script lists test rows in file order; score them in the test split's order.
     let at: std::collections::HashMap<usize, usize> = x
         .rows
