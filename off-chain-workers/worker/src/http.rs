@@ -58,6 +58,15 @@ impl Problem {
             field: Some(field.to_string()),
         }
     }
+    /// A 404 for a job id this worker does not hold.
+    pub fn unknown_job(id: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            title: "Unknown job",
+            detail: format!("no job `{id}` on this worker"),
+            field: Some("id".into()),
+        }
+    }
     /// A 500 (logged).
     pub fn internal(e: anyhow::Error) -> Self {
         tracing::error!("internal error: {e:#}");
@@ -434,12 +443,7 @@ async fn one(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>) -> Result<Json
         .jobs
         .get(&id)
         .map_err(Problem::internal)?
-        .ok_or(Problem {
-            status: StatusCode::NOT_FOUND,
-            title: "Unknown job",
-            detail: format!("no job `{id}` on this worker"),
-            field: Some("id".into()),
-        })?;
+        .ok_or_else(|| Problem::unknown_job(&id))?;
     Ok(Json(view(&ctx, &job)))
 }
 

@@ -35,14 +35,7 @@ fn session(ctx: &Ctx, id: &str) -> Result<Handle, Problem> {
         .jobs
         .get(id)
         .map_err(Problem::internal)?
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::NOT_FOUND,
-                "Unknown job",
-                format!("no job `{id}` on this worker"),
-                Some("id"),
-            )
-        })?;
+        .ok_or_else(|| Problem::unknown_job(id))?;
     let detail = if job.workload != "stream" {
         format!("job `{id}` runs `{}`, not a stream session", job.workload)
     } else {
@@ -211,14 +204,7 @@ pub async fn get_samples(
         .jobs
         .get(&id)
         .map_err(Problem::internal)?
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::NOT_FOUND,
-                "Unknown job",
-                format!("no job `{id}` on this worker"),
-                Some("id"),
-            )
-        })?;
+        .ok_or_else(|| Problem::unknown_job(&id))?;
     let stored = ctx.jobs.stream_samples(&id).map_err(Problem::internal)?;
     let samples: Vec<Value> = stored
         .iter()
@@ -226,17 +212,11 @@ pub async fn get_samples(
         .collect::<Result<_, _>>()
         .map_err(|e| Problem::internal(e.into()))?;
     match q.format.as_deref() {
-        None | Some("json") => {
-            let leaves: Vec<[u8; 32]> = stored
-                .iter()
-                .map(|s| super::merkle::leaf(s.as_bytes()))
-                .collect();
-            Ok(Json(json!({
-                "job": id,
-                "samples": samples,
-                "merkle_root": hex::encode(super::merkle::root(&leaves)),
-            })))
-        }
+        None | Some("json") => Ok(Json(json!({
+            "job": id,
+            "samples": samples,
+            "merkle_root": hex::encode(super::merkle::root_of_stored(&stored)),
+        }))),
         Some("fhir") => {
             let mut entries = Vec::with_capacity(samples.len());
             for v in &samples {
