@@ -200,7 +200,7 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
             fx.access = Some((RecordKey { subject, id }, false));
             (
                 "AccessDenied",
-                json!({ "id": id, "institution": institution, "subject": subject, "reason": format!("{:?}", reason.0) }),
+                json!({ "id": id, "institution": institution, "subject": subject, "reason": reason.0.name() }),
             )
         }
         E::EmergencyAccess {

@@ -1,7 +1,7 @@
 //! The rows the store returns, and the names under which chain values are stored.
 //!
 //! Enum values (purposes, categories, states, deny reasons) are stored and returned by name
-//! (`"simulation"`, `"labs"`, `"denied"`, `"Revoked"`), so the SQL tables and the HTTP API read
+//! (`"simulation"`, `"labs"`, `"denied"`, `"revoked"`), so the SQL tables and the HTTP API read
 //! without a decoder and stay stable when the SCALE encoding changes. Purposes and categories
 //! carry `consentry-primitives`' canonical names (`Named`), the same the API and the CLI take.
 
@@ -179,7 +179,7 @@ pub const STATES: &[&str] = &["granted", "denied", "completed", "failed", "abort
 pub fn state_name(state: &AccessState) -> (&'static str, Option<String>) {
     match state {
         AccessState::Granted => ("granted", None),
-        AccessState::Denied(r) => ("denied", Some(format!("{r:?}"))),
+        AccessState::Denied(r) => ("denied", Some(r.name().to_string())),
         AccessState::Closed(Outcome::Completed) => ("completed", None),
         AccessState::Closed(Outcome::Failed) => ("failed", None),
         AccessState::Closed(Outcome::Aborted) => ("aborted", None),

@@ -84,7 +84,10 @@ pub const STATEMENTS: &[&str] = &[
 /// Migrations of stored values, applied once each, in order, by [`crate::Store::open`]: each in
 /// one transaction with its row in `migrations`. The SQL is the same on SQLite and PostgreSQL.
 pub fn migrations() -> Vec<(&'static str, Vec<String>)> {
-    vec![("0001_canonical_names", canonical_names())]
+    vec![
+        ("0001_canonical_names", canonical_names()),
+        ("0002_canonical_deny_reasons", canonical_deny_reasons()),
+    ]
 }
 
 /// The table of applied migrations.
@@ -142,6 +145,38 @@ fn canonical_names() -> Vec<String> {
     sql
 }
 
+/// Deny reasons were stored under Rust's variant names (`NoConsent`) after purposes and
+/// categories had their canonical names; [`canonical_deny_reasons`] renames them.
+pub const RENAMED_DENY_REASONS: &[(&str, &str)] = &[
+    ("AccessorNotRegistered", "accessor_not_registered"),
+    ("AccessorSuspended", "accessor_suspended"),
+    ("UnknownSubject", "unknown_subject"),
+    ("SubjectErased", "subject_erased"),
+    ("NoConsent", "no_consent"),
+    ("Revoked", "revoked"),
+    ("NotYetValid", "not_yet_valid"),
+    ("Expired", "expired"),
+    ("UsesExhausted", "uses_exhausted"),
+    ("PurposeNotCovered", "purpose_not_covered"),
+    ("CategoryNotCovered", "category_not_covered"),
+];
+
+/// Rewrites the records' `deny_reason` and the `AccessDenied` events' `reason` (quoted in their
+/// JSON, so a name never matches inside another value).
+fn canonical_deny_reasons() -> Vec<String> {
+    let mut sql = Vec::new();
+    for (old, new) in RENAMED_DENY_REASONS {
+        sql.push(format!(
+            "UPDATE access_records SET deny_reason = '{new}' WHERE deny_reason = '{old}'"
+        ));
+        sql.push(format!(
+            "UPDATE events SET json = REPLACE(json, '\"{old}\"', '\"{new}\"') \
+             WHERE variant = 'AccessDenied' AND json LIKE '%\"{old}\"%'"
+        ));
+    }
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +202,23 @@ mod tests {
             .map(|(o, n)| (o.to_string(), *n))
             .collect();
         assert_eq!(categories, renamed);
+    }
+
+    #[test]
+    fn deny_reasons_are_renamed_to_the_names_json_carries() {
+        use consentry_primitives::{DenyReason, Named};
+        let reasons: Vec<_> = <DenyReason as Named>::ALL
+            .iter()
+            .map(|r| (format!("{r:?}"), r.name()))
+            .collect();
+        let renamed: Vec<_> = RENAMED_DENY_REASONS
+            .iter()
+            .map(|(o, n)| (o.to_string(), *n))
+            .collect();
+        assert_eq!(reasons, renamed);
+        // The worker's decision JSON (serde) spells them as the table does.
+        for r in <DenyReason as Named>::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.name());
+        }
     }
 }

@@ -230,7 +230,7 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
             row.deny_reason.as_deref(),
             row.institution
         ),
-        ("denied", Some("NoConsent"), 1)
+        ("denied", Some("no_consent"), 1)
     );
     let row = store.access_record(emergency).await?.unwrap();
     assert_eq!(
@@ -242,7 +242,7 @@ async fn indexes_a_dev_chain_and_resumes_after_a_crash() -> anyhow::Result<()> {
         ("granted", Some(hex::encode([5; 32])), "treatment")
     );
     let row = store.access_record(revoked).await?.unwrap();
-    assert_eq!(row.deny_reason.as_deref(), Some("Revoked"));
+    assert_eq!(row.deny_reason.as_deref(), Some("revoked"));
     let onchain = rt
         .call(runtime::apis().audit_api().record(Some(subject), revoked))
         .await?

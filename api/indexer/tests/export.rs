@@ -48,7 +48,7 @@ fn csv_has_a_header_and_quotes_per_rfc_4180() {
     assert_eq!(&rows[0][2], "a,\"b\"");
     assert_eq!(&rows[0][6], "labs;genomic");
     assert_eq!(&rows[1][10], "denied");
-    assert_eq!(&rows[1][11], "NoConsent");
+    assert_eq!(&rows[1][11], "no_consent");
     assert_eq!(&rows[1][4], "", "no subject is an empty field");
     assert_eq!(to_csv(&[]).lines().count(), 1, "header only");
 }
@@ -180,7 +180,7 @@ fn audit_bundles_have_every_required_r4_element() {
     }
     assert_eq!(outcomes, vec!["0", "4", "0", "8", "0"]);
     let denied = &entries[1]["resource"];
-    assert_eq!(denied["outcomeDesc"], "denied: NoConsent");
+    assert_eq!(denied["outcomeDesc"], "denied: no_consent");
     assert_eq!(denied["entity"][0]["what"]["identifier"]["value"], "5");
     assert_eq!(
         denied["entity"][0]["detail"][1],

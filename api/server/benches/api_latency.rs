@@ -118,7 +118,7 @@ fn synthetic_row(rng: &mut StdRng, id: u64, block: u32) -> AccessRow {
     let (state, deny_reason) = match rng.gen_range(0..100) {
         0..=54 => ("completed", None),
         55..=69 => ("granted", None),
-        70..=89 => ("denied", Some("NoConsent".to_string())),
+        70..=89 => ("denied", Some("no_consent".to_string())),
         90..=96 => ("failed", None),
         _ => ("aborted", None),
     };

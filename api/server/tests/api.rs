@@ -60,7 +60,7 @@ async fn patients_and_auditors_see_the_ledger_through_the_api() -> anyhow::Resul
     assert_eq!(mine.len(), 2);
     assert_eq!(mine[0]["id"], story.denied);
     assert_eq!(mine[0]["state"], "denied");
-    assert_eq!(mine[0]["deny_reason"], "Revoked");
+    assert_eq!(mine[0]["deny_reason"], "revoked");
     assert_eq!(mine[1]["id"], story.granted);
     assert_eq!(mine[1]["state"], "granted");
 
@@ -154,6 +154,18 @@ async fn patients_and_auditors_see_the_ledger_through_the_api() -> anyhow::Resul
     // Consents: the patient's one consent, now revoked.
     let (_, consents) = get(&http, format!("{}/v1/consents", api.url), &patient_token).await;
     assert_eq!(consents["items"][0]["status"], "revoked");
+    // The chain's decision, asked through the API, names the reason as the records do.
+    let decision: Value = http
+        .post(format!("{}/v1/decision", api.url))
+        .bearer_auth(&hospital_token)
+        .json(&json!({"pseudonym": pseudonym, "purpose": "simulation", "categories": ["labs"]}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(decision["decision"], "deny", "{decision}");
+    assert_eq!(decision["reason"], "revoked", "{decision}");
 
     // FHIR R4 export: a Bundle with one AuditEvent per record, carrying the required elements.
     let (status, bundle) = get(

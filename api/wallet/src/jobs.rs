@@ -96,6 +96,8 @@ pub fn summary(job: &Value) -> String {
         "denied" => format!(
             "job {id} denied by the chain ({record}): {}",
             job["decision"]["reason"]
+                .as_str()
+                .unwrap_or("no reason given")
         ),
         "failed" | "aborted" | "error" => format!(
             "job {id} {state} ({record}): {}",

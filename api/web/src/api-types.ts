@@ -449,7 +449,10 @@ export interface components {
             consents: number[];
             /** @description `permit` or `deny`. */
             decision: string;
-            /** @description Why it was denied. */
+            /**
+             * @description Why it was denied: the deny reason's canonical name (`no_consent`, `revoked`,
+             *     `purpose_not_covered`, ...), as in the access records.
+             */
             reason?: string | null;
             /**
              * Format: int64

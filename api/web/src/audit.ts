@@ -244,7 +244,7 @@ function renderResults(el: HTMLElement, ctx: Ctx, rows: AccessRow[], panel: HTML
                 h('td', {}, `#${r.institution}`),
                 h('td', {}, label(r.purpose)),
                 h('td', {}, r.categories.map(label).join(', ')),
-                h('td', {}, r.state === 'denied' && r.deny_reason ? `denied (${r.deny_reason})` : r.state, r.emergency ? ' — emergency' : ''),
+                h('td', {}, r.state === 'denied' && r.deny_reason ? `denied (${label(r.deny_reason)})` : r.state, r.emergency ? ' — emergency' : ''),
                 h('td', {}, r.block_number),
                 h('td', {}, v),
               );

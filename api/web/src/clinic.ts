@@ -7,6 +7,7 @@ import { append, field, h, replace } from './dom';
 import { ApiProblem, getJson, hasToken, postJson, type Schemas } from './http';
 import { signIn } from './session';
 import { bars, line, type Area, type Band, type Rule } from './svgchart';
+import { label } from './names';
 import { busy, clearErrors, showError, type Ctx } from './ui';
 import * as wallet from './wallet';
 import drugs from './drugs.json';
@@ -147,7 +148,7 @@ function renderProgress(el: HTMLElement, job: Job): void {
       }),
     ),
     h('p', { 'data-job-state': job.state }, `State: ${job.state}`, job.access_id != null ? ` — ledger record #${job.access_id}` : ''),
-    denied ? h('p', { class: 'error', role: 'alert' }, `The chain denied the access: ${job.decision?.reason ?? 'no consent covers it'}. Nothing was read.`) : null,
+    denied ? h('p', { class: 'error', role: 'alert' }, `The chain denied the access: ${job.decision?.reason ? label(job.decision.reason) : 'no consent covers it'}. Nothing was read.`) : null,
     failed ? h('p', { class: 'error', role: 'alert' }, `The job ${job.state}: ${job.error ?? ''}`) : null,
   );
 }

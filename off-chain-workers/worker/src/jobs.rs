@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use consentry_primitives::RecordKey;
+use consentry_primitives::{DenyReason, Named, RecordKey};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::Value;
@@ -359,6 +359,14 @@ impl JobStore {
         if conn.prepare("SELECT agreement FROM jobs LIMIT 0").is_err() {
             conn.execute_batch("ALTER TABLE jobs ADD COLUMN agreement TEXT")?;
         }
+        // Deny reasons were stored under Rust's variant names (`Revoked`) before their canonical
+        // ones (`revoked`); renaming is idempotent.
+        for r in <DenyReason as Named>::ALL {
+            conn.execute(
+                "UPDATE jobs SET deny_reason = ?1 WHERE deny_reason = ?2",
+                (r.name(), format!("{r:?}")),
+            )?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -468,14 +476,19 @@ impl JobStore {
     }
 
     /// The chain denied the request (finalized).
-    pub fn set_denied(&self, id: &str, access: RecordKey, reason: &str) -> anyhow::Result<()> {
+    pub fn set_denied(
+        &self,
+        id: &str,
+        access: RecordKey,
+        reason: DenyReason,
+    ) -> anyhow::Result<()> {
         self.update(
             id,
             "state = 'denied', access_id = ?1, subject = ?2, deny_reason = ?3",
             &[
                 &(access.id as i64),
                 &access.subject.map(|s| s as i64),
-                &reason,
+                &reason.name(),
             ],
         )
     }
@@ -661,9 +674,16 @@ mod tests {
             subject: Some(3),
             id: 4,
         };
-        q.set_denied(&id, access, "Revoked")?;
+        q.set_denied(&id, access, DenyReason::Revoked)?;
         assert!(q.unfinished()?.is_empty());
-        assert_eq!(q.get(&id)?.unwrap().access(), Some(access));
+        let job = q.get(&id)?.unwrap();
+        assert_eq!(job.access(), Some(access));
+        assert_eq!(job.deny_reason.as_deref(), Some("revoked"));
+        // A store written before canonical names is renamed when opened.
+        q.with(|c| c.execute("UPDATE jobs SET deny_reason = 'Revoked'", []))?;
+        drop(q);
+        let q = JobStore::open(&path)?;
+        assert_eq!(q.get(&id)?.unwrap().deny_reason.as_deref(), Some("revoked"));
         Ok(())
     }
 }

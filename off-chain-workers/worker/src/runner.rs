@@ -266,8 +266,7 @@ async fn step(ctx: &Arc<Ctx>, id: &str) -> anyhow::Result<()> {
             match rec.state.0 {
                 AccessState::Denied(reason) => {
                     info!(job = %id, access = rec.id, ?reason, "denied");
-                    ctx.jobs
-                        .set_denied(id, key_of(&rec), &format!("{reason:?}"))
+                    ctx.jobs.set_denied(id, key_of(&rec), reason)
                 }
                 AccessState::Granted => {
                     info!(job = %id, access = rec.id, "granted (finalized)");
@@ -366,10 +365,7 @@ async fn orphan_request(ctx: &Ctx, job: &Job, why: &str) -> anyhow::Result<()> {
         // The nonce went elsewhere and no record names this job: nothing was ever requested.
         None => ctx.jobs.set_error(&job.id, why),
         Some(rec) => match rec.state.0 {
-            AccessState::Denied(reason) => {
-                ctx.jobs
-                    .set_denied(&job.id, key_of(&rec), &format!("{reason:?}"))
-            }
+            AccessState::Denied(reason) => ctx.jobs.set_denied(&job.id, key_of(&rec), reason),
             AccessState::Granted => {
                 ctx.jobs.set_granted(&job.id, key_of(&rec))?;
                 close(
@@ -690,15 +686,16 @@ pub(crate) async fn still_in_force(
         if let Some(r) = reason {
             return Ok(Some(format!(
                 "consent {cid} behind record {id} is no longer in force at the finalized \
-                 head ({r:?})"
+                 head ({})",
+                r.name()
             )));
         }
     }
     if !covered.includes(rec.categories.0) {
         return Ok(Some(format!(
             "the consents behind record {id} no longer cover its categories at the finalized \
-             head ({:?})",
-            DenyReason::CategoryNotCovered
+             head ({})",
+            DenyReason::CategoryNotCovered.name()
         )));
     }
     match ctx
@@ -712,7 +709,8 @@ pub(crate) async fn still_in_force(
             ..
         } => Ok(None),
         Decision::Deny { reason, .. } => Ok(Some(format!(
-            "the chain no longer permits record {id}'s access at the finalized head ({reason:?})"
+            "the chain no longer permits record {id}'s access at the finalized head ({})",
+            reason.name()
         ))),
     }
 }

@@ -226,7 +226,7 @@ async fn simulation_runs_under_a_finalized_grant_and_revocation_denies_the_next_
         .await?;
     assert_eq!(denied["state"], "denied", "{denied}");
     assert_eq!(denied["decision"]["granted"], false);
-    assert_eq!(denied["decision"]["reason"], "Revoked");
+    assert_eq!(denied["decision"]["reason"], "revoked");
     assert!(denied["result"].is_null());
     let denied_id = denied["access_id"].as_u64().expect("denied record id");
     assert_ne!(denied_id, access);
@@ -323,7 +323,7 @@ async fn a_simulation_grant_does_not_let_inference_run() -> anyhow::Result<()> {
         .wait_job(&http, accepted["id"].as_str().unwrap(), terminal)
         .await?;
     assert_eq!(job["state"], "denied", "{job}");
-    assert_eq!(job["decision"]["reason"], "PurposeNotCovered");
+    assert_eq!(job["decision"]["reason"], "purpose_not_covered");
     let rec = record(&api, &job).await?;
     assert_eq!(
         rec.state.0,
@@ -688,7 +688,7 @@ async fn the_living_twin_doses_from_levels_only_under_a_treatment_grant_covering
         .wait_job(&http, accepted["id"].as_str().unwrap(), terminal)
         .await?;
     assert_eq!(job["state"], "denied", "{job}");
-    assert_eq!(job["decision"]["reason"], "CategoryNotCovered");
+    assert_eq!(job["decision"]["reason"], "category_not_covered");
     let rec = record(&api, &job).await?;
     assert_eq!(rec.purpose.0, Purpose::Treatment);
     assert!(
@@ -780,7 +780,7 @@ async fn a_grant_revoked_or_too_old_by_the_read_is_closed_aborted_and_nothing_is
         job["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("Revoked"),
+            .contains("(revoked)"),
         "{job}"
     );
     assert!(job["result"].is_null());

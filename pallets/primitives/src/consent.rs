@@ -1,6 +1,6 @@
 //! Consent policies and the decisions taken from them.
 
-use crate::{CategorySet, ConsentId, InstitutionId, Moment, PurposeSet, Role, SubjectId};
+use crate::{CategorySet, ConsentId, InstitutionId, Moment, Named, PurposeSet, Role, SubjectId};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -114,6 +114,8 @@ pub struct Consent<AccountId> {
     serde::Serialize,
     serde::Deserialize,
 )]
+// JSON carries the canonical names of [`Named`], as for purposes and categories.
+#[serde(rename_all = "snake_case")]
 pub enum DenyReason {
     /// The accessor is not a service key of a registered institution.
     AccessorNotRegistered,
@@ -137,6 +139,46 @@ pub enum DenyReason {
     PurposeNotCovered,
     /// The consent does not cover every requested data category.
     CategoryNotCovered,
+}
+
+impl Named for DenyReason {
+    const KIND: &'static str = "deny reason";
+    const ALL: &'static [Self] = &[
+        Self::AccessorNotRegistered,
+        Self::AccessorSuspended,
+        Self::UnknownSubject,
+        Self::SubjectErased,
+        Self::NoConsent,
+        Self::Revoked,
+        Self::NotYetValid,
+        Self::Expired,
+        Self::UsesExhausted,
+        Self::PurposeNotCovered,
+        Self::CategoryNotCovered,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Self::AccessorNotRegistered => "accessor_not_registered",
+            Self::AccessorSuspended => "accessor_suspended",
+            Self::UnknownSubject => "unknown_subject",
+            Self::SubjectErased => "subject_erased",
+            Self::NoConsent => "no_consent",
+            Self::Revoked => "revoked",
+            Self::NotYetValid => "not_yet_valid",
+            Self::Expired => "expired",
+            Self::UsesExhausted => "uses_exhausted",
+            Self::PurposeNotCovered => "purpose_not_covered",
+            Self::CategoryNotCovered => "category_not_covered",
+        }
+    }
+}
+
+impl DenyReason {
+    /// The reason's canonical name ([`Named`]), as the worker, the indexer, the API and the
+    /// exports spell it.
+    pub fn name(self) -> &'static str {
+        <Self as Named>::name(self)
+    }
 }
 
 /// A consent decision.

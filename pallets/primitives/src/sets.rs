@@ -6,7 +6,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
-/// Purposes, categories and roles by name: the one table of canonical names.
+/// Purposes, categories, roles and deny reasons by name: the one table of canonical names.
 ///
 /// Every name is lower-case `snake_case` (`federated_training`, `re_identification`,
 /// `data_custodian`), the spelling the JSON of the API, the CLI, the indexer's rows and the

@@ -3,7 +3,7 @@
 //! hand from the construction below (not by the code under test).
 //!
 //! Records 0..24: institution `id % 2`; pseudonym `P[id % 3]`; purpose `research` when
-//! `id % 4 == 0`, else `simulation`; state by `id % 5`: 0 denied (NoConsent), 1 completed,
+//! `id % 4 == 0`, else `simulation`; state by `id % 5`: 0 denied (no_consent), 1 completed,
 //! 2 failed, else granted; id 8 is a granted emergency, id 10 a denied emergency request;
 //! requested at `1_000_000 + 1000 * id` ms. Block 1 holds ids 0..12 (id 1 still granted), block 2
 //! ids 12..24, block 3 closes id 1 as completed.
@@ -33,7 +33,7 @@ pub fn hash(n: u32) -> String {
 
 pub fn access(id: u64, block: u32) -> AccessRow {
     let (state, reason) = match id % 5 {
-        0 => ("denied", Some("NoConsent".to_string())),
+        0 => ("denied", Some("no_consent".to_string())),
         1 => ("completed", None),
         2 => ("failed", None),
         _ => ("granted", None),
@@ -576,6 +576,11 @@ pub async fn migration_suite(url: &str) {
         serde_json::json!({ "id": 1, "purpose": "FederatedTraining", "categories": ["Labs"] });
     let mut other = event(1, 1, "InstitutionAdded");
     other.json = serde_json::json!({ "institution": 0, "roles": ["Researcher"] });
+    let mut old_denied = access(2, 1);
+    old_denied.state = "denied".into();
+    old_denied.deny_reason = Some("NoConsent".into());
+    let mut denied = event(1, 2, "AccessDenied");
+    denied.json = serde_json::json!({ "id": 2, "subject": 1, "reason": "NoConsent" });
     store
         .write_block(&BlockWrite {
             number: 0,
@@ -588,8 +593,8 @@ pub async fn migration_suite(url: &str) {
         .write_block(&BlockWrite {
             number: 1,
             hash: hash(1),
-            events: vec![granted, other.clone()],
-            access: vec![old],
+            events: vec![granted, other.clone(), denied],
+            access: vec![old, old_denied],
             consents: vec![consent_row],
             ..Default::default()
         })
@@ -633,6 +638,12 @@ pub async fn migration_suite(url: &str) {
             serde_json::json!({ "id": 1, "purpose": "federated_training", "categories": ["labs"] })
         );
         assert_eq!(events[1].json, other.json, "only the names it renames");
+        let row = store.access_record(2).await.unwrap().unwrap();
+        assert_eq!(row.deny_reason.as_deref(), Some("no_consent"));
+        assert_eq!(
+            events[2].json,
+            serde_json::json!({ "id": 2, "subject": 1, "reason": "no_consent" })
+        );
         store.close().await;
     }
 }

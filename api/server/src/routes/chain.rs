@@ -157,7 +157,8 @@ pub struct DecisionResponse {
     pub subject: Option<u64>,
     /// The consents that permit it.
     pub consents: Vec<u64>,
-    /// Why it was denied.
+    /// Why it was denied: the deny reason's canonical name (`no_consent`, `revoked`,
+    /// `purpose_not_covered`, ...), as in the access records.
     pub reason: Option<String>,
     /// The finalized block the decision was taken at.
     pub block_hash: String,
@@ -231,7 +232,7 @@ pub async fn decision(
             decision: "deny".into(),
             subject,
             consents: vec![],
-            reason: Some(format!("{reason:?}")),
+            reason: Some(reason.name().into()),
             block_hash,
         },
     }))

@@ -181,11 +181,11 @@ fn a_job_summary_says_how_it_ended() {
     assert!(s.contains("drug: \"warfarin\""), "{s}");
     let denied = json!({
         "id": "job-2", "state": "denied", "access_id": 8,
-        "decision": {"granted": false, "reason": "Revoked"},
+        "decision": {"granted": false, "reason": "revoked"},
     });
     assert_eq!(
         jobs::summary(&denied),
-        "job job-2 denied by the chain (access record 8): \"Revoked\""
+        "job job-2 denied by the chain (access record 8): revoked"
     );
     let failed = json!({"id": "job-3", "state": "error", "error": "node unreachable"});
     assert_eq!(
