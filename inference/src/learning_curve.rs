@@ -27,7 +27,7 @@ use crate::config::InferenceConfig;
 use crate::pipeline::Prepared;
 use crate::plot::{line_chart_svg, Series};
 use crate::report::{
-    fit_gbdt_all_features, gbdt_proba, Inputs, ModelRuns, SeedRun, GBDT_ALL, GBDT_TABULAR, HYBRID,
+    fit_gbdt_all_features, Inputs, ModelRuns, SeedRun, GBDT_ALL, GBDT_TABULAR, HYBRID,
 };
 use crate::train::{fit, NeuralKind, NeuralModel};
 use plotters::prelude::SeriesLabelPosition;
@@ -220,26 +220,13 @@ pub fn run(
         let (all, all_secs) = fit_gbdt_all_features(&pc, &cohort, &data)?;
         let te = &cohort.test;
         let mut models = vec![
-            ModelRuns {
-                name: GBDT_TABULAR.into(),
-                params: 0,
-                runs: vec![inputs.score(
-                    &gbdt_proba(&inputs.gbdt, &data.tab_rows(te)),
-                    0,
-                    inputs.gbdt_secs,
-                    vec![],
-                )],
-            },
-            ModelRuns {
-                name: GBDT_ALL.into(),
-                params: 0,
-                runs: vec![inputs.score(
-                    &gbdt_proba(&all, &data.all_rows(te)),
-                    0,
-                    all_secs,
-                    vec![],
-                )],
-            },
+            inputs.gbdt_runs(
+                GBDT_TABULAR,
+                &inputs.gbdt,
+                &data.tab_rows(te),
+                inputs.gbdt_secs,
+            ),
+            inputs.gbdt_runs(GBDT_ALL, &all, &data.all_rows(te), all_secs),
         ];
         if let Some(py) = &plan.xgboost_python {
             let (version, runs) = xgboost(py, &cohort, &data, seeds, &inputs)?;

@@ -202,6 +202,26 @@ impl Inputs {
         }
     }
 
+    /// A GBDT pair (deterministic given the data: one run, zero spread) scored on its test
+    /// rows `rows`.
+    pub fn gbdt_runs(
+        &self,
+        name: &str,
+        pair: &GbdtPair,
+        rows: &[Vec<f32>],
+        secs: f64,
+    ) -> ModelRuns {
+        let p: Vec<[f64; 2]> = rows
+            .iter()
+            .map(|x| [pair.response.predict_proba(x), pair.adr.predict_proba(x)])
+            .collect();
+        ModelRuns {
+            name: name.into(),
+            params: tree_nodes(pair),
+            runs: vec![self.score(&p, 0, secs, vec![])],
+        }
+    }
+
     /// Platt scaling of `model` fitted on the validation split, and its test probabilities
     /// `p_test` recalibrated with it.
     pub fn calibrate(
@@ -222,13 +242,6 @@ impl Inputs {
             .collect();
         Ok((c, cal))
     }
-}
-
-/// A GBDT pair's probabilities for `rows`.
-pub fn gbdt_proba(pair: &GbdtPair, rows: &[Vec<f32>]) -> Vec<[f64; 2]> {
-    rows.iter()
-        .map(|x| [pair.response.predict_proba(x), pair.adr.predict_proba(x)])
-        .collect()
 }
 
 /// The GBDT on every feature: the tabular row followed by the flattened vital-sign series (NaN
@@ -304,26 +317,8 @@ pub fn run_experiment(
         gbdt_all.adr.trees.len()
     ));
     let mut models = vec![
-        ModelRuns {
-            name: GBDT_TABULAR.into(),
-            params: tree_nodes(gbdt),
-            runs: vec![inputs.score(
-                &gbdt_proba(gbdt, &data.tab_rows(te)),
-                0,
-                inputs.gbdt_secs,
-                vec![],
-            )],
-        },
-        ModelRuns {
-            name: GBDT_ALL.into(),
-            params: tree_nodes(&gbdt_all),
-            runs: vec![inputs.score(
-                &gbdt_proba(&gbdt_all, &data.all_rows(te)),
-                0,
-                all_secs,
-                vec![],
-            )],
-        },
+        inputs.gbdt_runs(GBDT_TABULAR, gbdt, &data.tab_rows(te), inputs.gbdt_secs),
+        inputs.gbdt_runs(GBDT_ALL, &gbdt_all, &data.all_rows(te), all_secs),
     ];
     let kinds = [
         (NeuralKind::Logistic, "Logistic Regression"),

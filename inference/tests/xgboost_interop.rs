@@ -3,6 +3,8 @@
 //! (`pred_contribs`). Skipped, with the reason printed, when `python3 -c
 //! "import xgboost"` fails (`pip install xgboost` fixes that).
 
+mod common;
+
 use consentry_inference::explain::treeshap::tree_shap;
 use consentry_inference::models::gbdt::{Gbdt, GbdtConfig};
 use rand::{Rng, SeedableRng};
@@ -10,17 +12,7 @@ use std::process::Command;
 
 #[test]
 fn xgboost_loads_our_model_and_agrees() {
-    let ok = Command::new("python3")
-        .args(["-c", "import xgboost"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    // scripts/test.sh installs xgboost and sets this, so CI never counts a skip as a pass.
-    assert!(
-        ok || std::env::var_os("CONSENTRY_REQUIRE_XGBOOST").is_none(),
-        "xgboost is required (CONSENTRY_REQUIRE_XGBOOST is set) but `import xgboost` failed: pip install xgboost"
-    );
-    if !ok {
-        eprintln!("SKIPPED xgboost_loads_our_model_and_agrees: `python3 -c \"import xgboost\"` failed; run `pip install xgboost` to enable this check");
+    if !common::xgboost_available("xgboost_loads_our_model_and_agrees") {
         return;
     }
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);

@@ -24,6 +24,24 @@ pub fn config_file(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// Whether `python3` imports xgboost; with `CONSENTRY_REQUIRE_XGBOOST` set (scripts/test.sh
+/// installs it and sets this) a missing package fails the calling test, so CI never counts a
+/// skip as a pass.
+pub fn xgboost_available(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import xgboost"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok || std::env::var_os("CONSENTRY_REQUIRE_XGBOOST").is_none(),
+        "xgboost is required (CONSENTRY_REQUIRE_XGBOOST is set) but `import xgboost` failed: pip install xgboost"
+    );
+    if !ok {
+        eprintln!("SKIPPED {test}: `python3 -c \"import xgboost\"` failed; run `pip install xgboost` to enable it");
+    }
+    ok
+}
+
 /// A configuration small enough that every test runs in seconds on one core.
 pub fn tiny_config(n_patients: usize) -> InferenceConfig {
     InferenceConfig {
