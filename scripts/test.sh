@@ -41,3 +41,6 @@ SKIP_WASM_BUILD=1 cargo test --locked --lib \
   -p pallet-consentry-identity -p pallet-consentry-consent -p pallet-consentry-audit \
   -p pallet-consentry-validators -p consentry-runtime \
   --features runtime-benchmarks benchmark
+# The fuzz targets of the decoders of outside input (fuzz/README.md), 20 s each from the committed
+# seeds; any finding fails the run. Built instrumented into a target directory of their own.
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}" fuzz/run.sh

@@ -7,7 +7,7 @@ pub mod network;
 use std::{
     collections::BTreeSet,
     net::TcpListener,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::Mutex,
     time::{Duration, Instant},
@@ -83,6 +83,9 @@ pub struct Node {
     pub prometheus_port: u16,
     /// Where its database lives (kept for restart tests).
     pub base: PathBuf,
+    /// Its own arguments and peer-to-peer port, for [`Node::restart`].
+    args: Vec<String>,
+    p2p_port: u16,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -116,14 +119,33 @@ impl Node {
             "node binary {} not found: run `cargo build --release -p consentry-node` (scripts/test.sh does)",
             bin.display()
         );
-        let rpc_port = free_port();
-        let prometheus_port = free_port();
-        let child = Command::new(&bin)
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+        let child = Node::start(&args, &base, rpc_port, p2p_port, prometheus_port)?;
+        Ok(Node {
+            child,
+            rpc_port,
+            prometheus_port,
+            base,
+            args,
+            p2p_port,
+            _tmp: None,
+        })
+    }
+
+    fn start(
+        args: &[String],
+        base: &Path,
+        rpc_port: u16,
+        p2p_port: u16,
+        prometheus_port: u16,
+    ) -> anyhow::Result<Child> {
+        Ok(Command::new(node_binary())
             .args(args)
             .arg("--base-path")
-            .arg(&base)
+            .arg(base)
             .args(["--rpc-port", &rpc_port.to_string()])
-            .args(["--port", &free_port().to_string()])
+            .args(["--port", &p2p_port.to_string()])
             .args(["--prometheus-port", &prometheus_port.to_string()])
             .args([
                 "--no-telemetry",
@@ -133,18 +155,37 @@ impl Node {
             ])
             .stdout(Stdio::null())
             .stderr(match std::env::var_os("CONSENTRY_NODE_LOG") {
-                // Set to a file path to keep the node's log for debugging.
-                Some(path) => Stdio::from(std::fs::File::create(path)?),
+                // Set to a file path to keep the node's log for debugging (appended to, so a
+                // restarted node's log follows the first one's).
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)?,
+                ),
                 None => Stdio::null(),
             })
-            .spawn()?;
-        Ok(Node {
-            child,
-            rpc_port,
-            prometheus_port,
-            base,
-            _tmp: None,
-        })
+            .spawn()?)
+    }
+
+    /// `kill -9`s the node and starts it again on the same database and ports, so clients
+    /// configured with its URL find it again.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.child = Node::start(
+            &self.args,
+            &self.base,
+            self.rpc_port,
+            self.p2p_port,
+            self.prometheus_port,
+        )?;
+        Ok(())
+    }
+
+    /// `kill -9`s the node (SIGKILL: no shutdown, no flush), and waits for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The node's WebSocket RPC URL.

@@ -7,63 +7,24 @@
 //! twin's state read and pushed (server-sent events relayed by the API), the close citing the
 //! Merkle root of the samples.
 
+mod common;
+
+use common::{login, Stack};
 use consentry_client::{
     runtime,
     subxt::utils::Static,
     subxt_signer::{sr25519, SecretUri},
 };
 use consentry_datastore::{Pepper, Store};
-use consentry_e2e::{free_port, submit, workspace_binary, Node};
+use consentry_e2e::{submit, workspace_binary, Node};
 use consentry_primitives::{
     AccessState, CategorySet, DataCategory, Grantee, Outcome, Purpose, PurposeSet,
 };
 use serde_json::{json, Value};
 use std::{
-    process::{Child, Command, Stdio},
     str::FromStr,
     time::{Duration, Instant},
 };
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(name: &str, args: &[String]) -> anyhow::Result<Process> {
-    let bin = workspace_binary(name);
-    anyhow::ensure!(
-        bin.exists(),
-        "{} not built (scripts/test.sh builds it)",
-        bin.display()
-    );
-    Ok(Process(
-        Command::new(bin)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    ))
-}
-
-async fn wait_ok(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if http
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    anyhow::bail!("{url} never answered")
-}
 
 /// Runs the `consentry` command as a user would, with `--json` and the passphrase from the
 /// environment; its JSON answer, or its error message.
@@ -83,36 +44,6 @@ async fn consentry(args: &[&str]) -> anyhow::Result<Value> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-async fn login(
-    http: &reqwest::Client,
-    api: &str,
-    key: &sr25519::Keypair,
-) -> anyhow::Result<String> {
-    let account = consentry_client::subxt::utils::AccountId32::from(key.public_key()).to_string();
-    let c: Value = http
-        .post(format!("{api}/v1/auth/challenge"))
-        .json(&json!({ "account": account }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let challenge = c["challenge"].as_str().unwrap_or_default().to_string();
-    let s: Value = http
-        .post(format!("{api}/v1/auth/session"))
-        .json(&json!({
-            "account": account,
-            "challenge": challenge,
-            "signature": hex::encode(key.sign(&consentry_signin::wrap(&challenge)).0),
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(s["token"].as_str().unwrap_or_default().to_string())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<()> {
     let node = Node::dev()?;
@@ -120,109 +51,17 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
     let dir = tempfile::tempdir()?;
 
     // The hospital's store: synthetic patients ingested under its pepper.
-    let synth = dir.path().join("synth");
-    let summary = consentry_datastore::synth::write(3, 2, &synth, None)?;
     let pepper = Pepper::from_bytes(b"system-test-pepper-0123456789abcdef".to_vec())?;
-    let store_path = dir.path().join("patients.sqlite");
-    let mut store = Store::open(&store_path)?;
-    for b in &summary.bundles {
-        store.ingest_bundle_str(&pepper, &std::fs::read_to_string(b)?)?;
-    }
-    store.ingest_genotypes(&pepper, &std::fs::read_to_string(&summary.genotype_file)?)?;
-    let identifier = consentry_datastore::synth::generate(3, 2)[0]
-        .identifier
-        .clone();
-    let pseudonym = pepper.pseudonym(&identifier);
-
-    let worker_port = free_port();
-    let api_port = free_port();
-    let worker_url = format!("http://127.0.0.1:{worker_port}");
-    let api_url = format!("http://127.0.0.1:{api_port}");
-    // The worker's job API takes only the API's credential (the API sends it as a bearer token).
-    let worker_token = dir.path().join("worker.token");
-    std::fs::write(
-        &worker_token,
-        "system-test-worker-credential-0123456789abcdef",
-    )?;
-    let _worker = spawn(
-        "consentry-worker",
-        &[
-            "--node".into(),
-            node.ws_url(),
-            "--dev".into(),
-            "--key-uri".into(),
-            "//Bob".into(),
-            "--api-token-file".into(),
-            worker_token.display().to_string(),
-            "--store".into(),
-            store_path.display().to_string(),
-            "--jobs".into(),
-            dir.path().join("jobs.sqlite").display().to_string(),
-            "--listen".into(),
-            format!("127.0.0.1:{worker_port}"),
-        ],
-    )?;
-    let _api = spawn(
-        "consentry-api",
-        &[
-            "--node".into(),
-            node.ws_url(),
-            "--database".into(),
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("index.db").display()
-            ),
-            "--listen".into(),
-            format!("127.0.0.1:{api_port}"),
-            "--worker-url".into(),
-            worker_url.clone(),
-            "--worker-institution".into(),
-            "0".into(),
-            "--worker-token-file".into(),
-            worker_token.display().to_string(),
-        ],
-    )?;
+    let (store_path, pseudonyms) = common::patient_store(dir.path(), 3, 2, &pepper)?;
+    let pseudonym = pseudonyms[0];
+    let stack = Stack::start(&node.ws_url(), dir.path(), &store_path).await?;
+    let api_url = stack.api_url.clone();
     let http = reqwest::Client::new();
-    wait_ok(&http, &format!("{worker_url}/health")).await?;
-    wait_ok(&http, &format!("{api_url}/ready")).await?;
 
     // Enrol, claim, grant Simulation over what the PK/PD twin needs.
     let hospital = sr25519::dev::bob();
     let patient = sr25519::Keypair::from_uri(&SecretUri::from_str("//SystemPatient")?)?;
-    submit(
-        &chain,
-        &runtime::tx()
-            .identity()
-            .enrol(pseudonym, patient.public_key().into()),
-        &hospital,
-    )
-    .await?;
-    submit(&chain, &runtime::tx().identity().claim(pseudonym), &patient).await?;
-    let subject = chain
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().consent_api().subject_of(pseudonym))
-        .await?
-        .expect("claimed");
-    submit(
-        &chain,
-        &runtime::tx().consent().grant(
-            subject,
-            Static(Grantee::Institution(0)),
-            Static(PurposeSet::of(&[Purpose::Simulation])),
-            Static(CategorySet::of(&[
-                DataCategory::Demographics,
-                DataCategory::Labs,
-                DataCategory::Genomic,
-            ])),
-            None,
-            None,
-            None,
-        ),
-        &patient,
-    )
-    .await?;
+    let subject = common::consenting_patient(&chain, &patient, pseudonym).await?;
 
     // The clinician runs the job with the `consentry` command, signed in to the API with the
     // hospital's service key; it comes back with the twin's profile.

@@ -3,7 +3,7 @@
 //! The match is exhaustive over the generated event enums, so a new event variant in a pallet
 //! fails compilation here instead of being silently skipped.
 
-use crate::model::{category_names, hex32, purpose_name};
+use crate::model::{category_names, hex32, purpose_name, state_name};
 use crate::store::EnrolmentChange;
 use consentry_client::runtime::runtime_types::{
     pallet_consentry_audit::pallet::Event as AuditEvent,
@@ -11,7 +11,7 @@ use consentry_client::runtime::runtime_types::{
     pallet_consentry_identity::pallet::Event as IdentityEvent,
 };
 use consentry_client::runtime::Event;
-use consentry_primitives::RecordKey;
+use consentry_primitives::{AccessState, RecordKey};
 use serde_json::{json, Value};
 
 /// What one event means for the tables besides `events`.
@@ -45,11 +45,11 @@ fn identity(e: IdentityEvent, fx: &mut Effect) -> (&'static str, Value) {
     match e {
         E::InstitutionRegistered { institution, roles } => (
             "InstitutionRegistered",
-            json!({ "institution": institution, "roles": roles.0.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>() }),
+            json!({ "institution": institution, "roles": roles.0.iter().map(|r| r.name()).collect::<Vec<_>>() }),
         ),
         E::RolesChanged { institution, roles } => (
             "RolesChanged",
-            json!({ "institution": institution, "roles": roles.0.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>() }),
+            json!({ "institution": institution, "roles": roles.0.iter().map(|r| r.name()).collect::<Vec<_>>() }),
         ),
         E::InstitutionSuspended { institution } => (
             "InstitutionSuspended",
@@ -237,7 +237,7 @@ fn audit(e: AuditEvent, fx: &mut Effect) -> (&'static str, Value) {
             ));
             (
                 "AccessClosed",
-                json!({ "id": id, "subject": subject, "institution": institution, "outcome": format!("{:?}", outcome.0),
+                json!({ "id": id, "subject": subject, "institution": institution, "outcome": state_name(&AccessState::Closed(outcome.0)).0,
                         "result_digest": result_digest.as_ref().map(hex32) }),
             )
         }

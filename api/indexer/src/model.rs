@@ -162,6 +162,22 @@ pub struct Counts {
     pub emergency: u64,
 }
 
+/// Counts add up: every record belongs to one institution, so the institutions' counts sum to
+/// the overall ones.
+impl std::iter::Sum for Counts {
+    fn sum<I: Iterator<Item = Counts>>(iter: I) -> Counts {
+        iter.fold(Counts::default(), |a, c| Counts {
+            total: a.total + c.total,
+            granted: a.granted + c.granted,
+            denied: a.denied + c.denied,
+            completed: a.completed + c.completed,
+            failed: a.failed + c.failed,
+            aborted: a.aborted + c.aborted,
+            emergency: a.emergency + c.emergency,
+        })
+    }
+}
+
 /// [`Counts`] of one institution.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstitutionSummary {

@@ -87,6 +87,7 @@ pub fn migrations() -> Vec<(&'static str, Vec<String>)> {
     vec![
         ("0001_canonical_names", canonical_names()),
         ("0002_canonical_deny_reasons", canonical_deny_reasons()),
+        ("0003_canonical_event_names", canonical_event_names()),
     ]
 }
 
@@ -177,6 +178,42 @@ fn canonical_deny_reasons() -> Vec<String> {
     sql
 }
 
+/// Roles in the institutions' events and outcomes in `AccessClosed` were stored under Rust's
+/// variant names (`DataCustodian`, `Completed`) after every other name was canonical;
+/// [`canonical_event_names`] renames them.
+pub const RENAMED_ROLES: &[(&str, &str)] = &[
+    ("DataCustodian", "data_custodian"),
+    ("Researcher", "researcher"),
+    ("Auditor", "auditor"),
+];
+
+/// See [`RENAMED_ROLES`]; the canonical outcome names are the closed records' state names.
+pub const RENAMED_OUTCOMES: &[(&str, &str)] = &[
+    ("Completed", "completed"),
+    ("Failed", "failed"),
+    ("Aborted", "aborted"),
+];
+
+/// Rewrites the roles of `InstitutionRegistered` and `RolesChanged` events and the outcome of
+/// `AccessClosed` events (quoted in their JSON, and only in those variants, whose other strings
+/// are hex digests that cannot hold a name).
+fn canonical_event_names() -> Vec<String> {
+    let renames = |variants: &str, names: &[(&str, &str)]| {
+        names
+            .iter()
+            .map(|(old, new)| {
+                format!(
+                    "UPDATE events SET json = REPLACE(json, '\"{old}\"', '\"{new}\"') \
+                     WHERE variant IN ({variants}) AND json LIKE '%\"{old}\"%'"
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut sql = renames("'InstitutionRegistered', 'RolesChanged'", RENAMED_ROLES);
+    sql.extend(renames("'AccessClosed'", RENAMED_OUTCOMES));
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +239,27 @@ mod tests {
             .map(|(o, n)| (o.to_string(), *n))
             .collect();
         assert_eq!(categories, renamed);
+    }
+
+    #[test]
+    fn roles_and_outcomes_are_renamed_to_the_names_events_carry() {
+        use consentry_primitives::{AccessState, Outcome, Role};
+        let roles: Vec<_> = Role::ALL
+            .iter()
+            .map(|r| (format!("{r:?}"), r.name()))
+            .collect();
+        let renamed: Vec<_> = RENAMED_ROLES
+            .iter()
+            .map(|(o, n)| (o.to_string(), *n))
+            .collect();
+        assert_eq!(roles, renamed);
+        for o in [Outcome::Completed, Outcome::Failed, Outcome::Aborted] {
+            let new = crate::model::state_name(&AccessState::Closed(o)).0;
+            assert!(
+                RENAMED_OUTCOMES.contains(&(format!("{o:?}").as_str(), new)),
+                "{o:?}"
+            );
+        }
     }
 
     #[test]

@@ -47,7 +47,12 @@ async fn migrate(pool: &AnyPool) -> anyhow::Result<()> {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// The per-institution counts as of an indexed head ([`Store::institution_summaries`]).
+    pub(crate) summaries: std::sync::Arc<tokio::sync::Mutex<Option<SummariesAt>>>,
 }
+
+/// Per-institution counts and the indexed head they were computed at.
+pub(crate) type SummariesAt = (Option<(u32, String)>, Vec<crate::model::InstitutionSummary>);
 
 /// A change to an enrolment, from an Identity event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,7 +137,10 @@ impl Store {
                 .with_context(|| format!("creating schema: {stmt}"))?;
         }
         migrate(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            summaries: Default::default(),
+        })
     }
 
     /// Closes the pool (waits for connections to be returned).

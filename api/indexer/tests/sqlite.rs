@@ -22,9 +22,9 @@ async fn queries_on_a_sqlite_file_survive_reopening() {
     let store = Store::open(&url).await.unwrap();
     assert_eq!(
         store.indexed_head().await.unwrap(),
-        Some((4, common::hash(4)))
+        Some((5, common::hash(5)))
     );
-    assert_eq!(store.counts().await.unwrap().total, 25);
+    assert_eq!(store.counts().await.unwrap().total, 26);
     assert_eq!(store.event_count().await.unwrap(), 4);
 }
 

@@ -2,12 +2,14 @@
 // and watch it go through the chain's decision — queued, requested, granted or denied (with the
 // reason), running, completed — then the simulation's concentration–time curve with the drug's
 // therapeutic window, toxic threshold and population band and the key metrics, or a prediction's
-// probabilities and top attributions; every chart with a table of the same numbers.
+// probabilities and top attributions; every chart with a table of the same numbers. Below it,
+// the live twin of a wearable stream session (`live.ts`).
 import { append, field, h, replace } from './dom';
 import { ApiProblem, getJson, hasToken, postJson, type Schemas } from './http';
 import { signIn } from './session';
 import { bars, line, type Area, type Band, type Rule } from './svgchart';
 import { label } from './names';
+import { liveTwin } from './live';
 import { busy, clearErrors, showError, type Ctx } from './ui';
 import * as wallet from './wallet';
 import drugs from './drugs.json';
@@ -101,7 +103,7 @@ export async function render(root: HTMLElement, ctx: Ctx): Promise<void> {
     go,
     err,
   );
-  append(root, form, progress, result);
+  append(root, form, progress, result, liveTwin());
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     void busy(go, async () => {

@@ -35,14 +35,15 @@ async function problemOf(resp: Response): Promise<ApiProblem> {
   }
 }
 
-export async function request(method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+export async function request(method: string, path: string, body?: unknown, opts: { accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+  const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   let resp: Response;
   try {
-    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit' });
+    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit', signal: opts.signal });
   } catch (e) {
+    if (opts.signal?.aborted) throw e;
     throw new ApiProblem(0, 'Unreachable', `the API at ${location.origin} cannot be reached (${String(e)})`);
   }
   if (!resp.ok) throw await problemOf(resp);
@@ -55,4 +56,14 @@ export async function getJson<T>(path: string): Promise<T> {
 
 export async function postJson<T, B = unknown>(path: string, body: B): Promise<T> {
   return (await request('POST', path, body)).json() as Promise<T>;
+}
+
+/**
+ * A server-sent event stream (`GET`, with the bearer token, which EventSource cannot send): the
+ * response body, to read with `readEvents` (`sse.ts`); an error answer is its problem document.
+ */
+export async function openEvents(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  const resp = await request('GET', path, undefined, { accept: 'text/event-stream', signal });
+  if (!resp.body) throw new ApiProblem(resp.status, 'No stream', 'the API answered without a body');
+  return resp.body;
 }

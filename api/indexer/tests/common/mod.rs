@@ -559,6 +559,35 @@ pub async fn query_suite(store: &Store) {
     // Every page id set is unique (no duplicates were ever written).
     let unique: BTreeSet<u64> = ids(store, &all).await.into_iter().collect();
     assert_eq!(unique.len(), 25);
+
+    // Summaries are counted once per indexed head: asked again at the same head they are the
+    // same; a new block's record and a record closed in it are counted at the next head.
+    let before = store.institution_summaries().await.unwrap();
+    assert_eq!(store.institution_summaries().await.unwrap(), before);
+    let (head, _) = store.indexed_head().await.unwrap().unwrap();
+    let mut closed = access(3, head + 1); // granted (institution 1), now completed
+    closed.state = "completed".into();
+    store
+        .write_block(&BlockWrite {
+            number: head + 1,
+            hash: hash(head + 1),
+            access: vec![access(25, head + 1), closed], // 25: denied, institution 1
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let after = store.institution_summaries().await.unwrap();
+    assert_eq!(after[0], before[0]);
+    let (b, a) = (before[1].counts, after[1].counts);
+    assert_eq!(
+        (a.total, a.denied, a.granted, a.completed),
+        (b.total + 1, b.denied + 1, b.granted - 1, b.completed + 1)
+    );
+    // The institutions' counts add up to the overall ones (what the API answers auditors).
+    assert_eq!(
+        after.iter().map(|s| s.counts).sum::<Counts>(),
+        store.counts().await.unwrap()
+    );
 }
 
 /// A database written before purposes and categories had canonical names (rows under Rust's
@@ -581,6 +610,14 @@ pub async fn migration_suite(url: &str) {
     old_denied.deny_reason = Some("NoConsent".into());
     let mut denied = event(1, 2, "AccessDenied");
     denied.json = serde_json::json!({ "id": 2, "subject": 1, "reason": "NoConsent" });
+    let mut registered = event(1, 3, "InstitutionRegistered");
+    registered.json =
+        serde_json::json!({ "institution": 0, "roles": ["DataCustodian", "Researcher"] });
+    let mut roles = event(1, 4, "RolesChanged");
+    roles.json = serde_json::json!({ "institution": 0, "roles": ["Auditor"] });
+    let mut closed = event(1, 5, "AccessClosed");
+    closed.json = serde_json::json!({ "id": 1, "subject": 1, "institution": 0,
+        "outcome": "Completed", "result_digest": null });
     store
         .write_block(&BlockWrite {
             number: 0,
@@ -593,7 +630,7 @@ pub async fn migration_suite(url: &str) {
         .write_block(&BlockWrite {
             number: 1,
             hash: hash(1),
-            events: vec![granted, other.clone(), denied],
+            events: vec![granted, other.clone(), denied, registered, roles, closed],
             access: vec![old, old_denied],
             consents: vec![consent_row],
             ..Default::default()
@@ -643,6 +680,19 @@ pub async fn migration_suite(url: &str) {
         assert_eq!(
             events[2].json,
             serde_json::json!({ "id": 2, "subject": 1, "reason": "no_consent" })
+        );
+        assert_eq!(
+            events[3].json,
+            serde_json::json!({ "institution": 0, "roles": ["data_custodian", "researcher"] })
+        );
+        assert_eq!(
+            events[4].json,
+            serde_json::json!({ "institution": 0, "roles": ["auditor"] })
+        );
+        assert_eq!(
+            events[5].json,
+            serde_json::json!({ "id": 1, "subject": 1, "institution": 0,
+                "outcome": "completed", "result_digest": null })
         );
         store.close().await;
     }

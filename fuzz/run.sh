@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 30) and fails on any
+# finding. Installs the pinned cargo-fuzz into the shared cache; builds with the machine's stable
+# toolchain (RUSTC_BOOTSTRAP=1 admits cargo fuzz's -Z flags: no second toolchain to fetch) into a
+# target directory of its own, as its instrumented builds share nothing with the workspace's.
+#
+#   fuzz/run.sh                 # every target, FUZZ_SECONDS each
+#   fuzz/run.sh fhir_bundle     # one target
+#
+# New corpus entries go to a scratch folder; the committed seeds (fuzz/seeds/<target>) are read
+# only. A crash is saved under $FUZZ_ARTIFACTS (default: a scratch folder; the path is printed);
+# turn it into a regression test beside the decoder it broke.
+set -euo pipefail
+cd "$(dirname "$0")"
+CACHE="${CONSENTRY_CACHE:-$HOME/.cache}"
+TOOLS="$CACHE/consentry-tools"
+CARGO_FUZZ_VERSION=0.12.0
+export PATH="$TOOLS/bin:$HOME/.cargo/bin:$PATH"
+if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
+  cargo install --locked --root "$TOOLS" cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+fi
+export CARGO_TARGET_DIR="$CACHE/consentry-fuzz-target"
+export RUSTC_BOOTSTRAP=1
+seconds="${FUZZ_SECONDS:-30}"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
+cargo fuzz build -O
+scratch="$(mktemp -d)"
+artifacts="${FUZZ_ARTIFACTS:-$scratch/artifacts}"
+for t in "${targets[@]}"; do
+  mkdir -p "$scratch/corpus/$t" "$artifacts/$t"
+  echo "fuzz: $t for ${seconds} s"
+  status=0
+  cargo fuzz run -O "$t" "$scratch/corpus/$t" "seeds/$t" -- \
+    -max_total_time="$seconds" -artifact_prefix="$artifacts/$t/" -print_final_stats=1 \
+    >"$scratch/$t.log" 2>&1 || status=$?
+  grep -E "^stat::(number_of_executed_units|new_units_added)" "$scratch/$t.log" || true
+  if [ "$status" -ne 0 ] || [ -n "$(ls -A "$artifacts/$t")" ]; then
+    tail -n 40 "$scratch/$t.log" >&2
+    echo "fuzz: $t failed (exit $status); inputs that fail are in $artifacts/$t" >&2
+    exit 1
+  fi
+done
+rm -rf "$scratch"
