@@ -1,8 +1,9 @@
 //! Faults under load. The whole system as `scripts/start.sh` runs it (dev node, `consentry-api`
 //! with its indexer, `consentry-worker` over a patient store) takes a clinician's jobs through the
 //! API without pause while two patients keep revoking their consent and granting it again; the
-//! node, the API and the worker are each killed with SIGKILL in turn and started again on the
-//! same databases and ports. Afterwards:
+//! API, the worker and then the node are each killed with SIGKILL in turn and started again on
+//! the same databases and ports (the node last, so the API and the worker must reconnect to it
+//! by themselves). Afterwards:
 //!
 //! - every job the worker accepted ended exactly once: it is in a final state, and a record the
 //!   chain granted for it is closed on chain with the job's own outcome (no record is left open,
@@ -241,12 +242,23 @@ async fn jobs_end_once_and_the_index_is_whole_after_node_api_and_worker_are_kill
     // The hospital's store; its patients enrolled, claimed, consenting.
     let pepper = Pepper::from_bytes(b"faults-test-pepper-0123456789abcdef".to_vec())?;
     let (store_path, pseudonyms) = common::patient_store(dir.path(), 7, PATIENTS as u64, &pepper)?;
-    let mut patients = vec![];
-    for (i, p) in pseudonyms.iter().enumerate() {
-        let key = sr25519::Keypair::from_uri(&SecretUri::from_str(&format!("//Faults/{i}"))?)?;
-        let subject = common::consenting_patient(&chain, &key, *p).await?;
-        patients.push((key, subject));
+    let keys = (0..PATIENTS)
+        .map(|i| -> anyhow::Result<_> {
+            let uri = SecretUri::from_str(&format!("//Faults/{i}"))?;
+            Ok(sr25519::Keypair::from_uri(&uri)?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The hospital's key enrols one after another; the patients claim and consent at once.
+    for (key, p) in keys.iter().zip(&pseudonyms) {
+        common::enrol(&chain, key, *p).await?;
     }
+    let subjects = futures::future::try_join_all(
+        keys.iter()
+            .zip(&pseudonyms)
+            .map(|(key, p)| common::claim_and_grant(&chain, key, *p)),
+    )
+    .await?;
+    let patients: Vec<_> = keys.into_iter().zip(subjects).collect();
     drop(chain);
     let mut stack = Stack::start(&node.ws_url(), dir.path(), &store_path).await?;
     let (worker_url, api_url) = (stack.worker_url.clone(), stack.api_url.clone());
@@ -273,12 +285,9 @@ async fn jobs_end_once_and_the_index_is_whole_after_node_api_and_worker_are_kill
         stop.clone(),
     ));
 
-    // The faults, one at a time, each while the load runs.
+    // The faults, one at a time, each while the load runs. The node goes last: the API and the
+    // worker then have to find the restarted node by themselves, as no restart of theirs follows.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    node.kill();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    node.restart()?;
-    tokio::time::sleep(Duration::from_secs(15)).await;
     stack.api.kill();
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.api.start()?;
@@ -287,6 +296,10 @@ async fn jobs_end_once_and_the_index_is_whole_after_node_api_and_worker_are_kill
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.worker.start()?;
     tokio::time::sleep(Duration::from_secs(12)).await;
+    node.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    node.restart()?;
+    tokio::time::sleep(Duration::from_secs(15)).await;
     stop.store(true, Ordering::Relaxed);
 
     let (acknowledged, failed) = jobs.await??;
@@ -483,6 +496,22 @@ async fn jobs_end_once_and_the_index_is_whole_after_node_api_and_worker_are_kill
         (0..total).collect::<BTreeSet<_>>(),
         "the index holds exactly the chain's records"
     );
+    // The API's own connection to the node came back too: it answers a decision.
+    let hospital = login(&http, &api_url, &sr25519::dev::bob()).await?;
+    let decision: Value = http
+        .post(format!("{api_url}/v1/decision"))
+        .bearer_auth(&hospital)
+        .json(&json!({
+            "pseudonym": hex::encode(pseudonyms[TOGGLING]),
+            "purpose": "simulation",
+            "categories": ["labs"],
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(decision["decision"], "permit", "{decision}");
     for (id, (subject, state)) in &indexed {
         let rec = at
             .call(runtime::apis().audit_api().record(*subject, *id))

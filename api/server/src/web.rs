@@ -242,9 +242,11 @@ pub async fn security_headers(
         "cross-origin-resource-policy",
         HeaderValue::from_static("same-origin"),
     );
+    // The camera for this origin only: the patient's page reads the enrolment's QR code with
+    // it (api/web/src/qrscan.ts); nothing embedded may use it, and nothing else is allowed.
     h.insert(
         "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+        HeaderValue::from_static("camera=(self), microphone=(), geolocation=(), payment=()"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

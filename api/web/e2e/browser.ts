@@ -10,14 +10,15 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const artifacts = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'test-results');
 
-export async function launch(): Promise<BrowserContext> {
+/** A fresh profile; `args` adds launch flags (a fake camera) for the one context that needs them. */
+export async function launch(opts: { args?: string[] } = {}): Promise<BrowserContext> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (api/web/scripts/install.sh does)`);
   fs.mkdirSync(artifacts, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'consentry-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', ...(opts.args ?? [])],
     acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
   });

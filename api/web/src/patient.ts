@@ -9,6 +9,7 @@ import { signIn, signOut } from './session';
 import { busy, clearErrors, showError, txView, type Ctx } from './ui';
 import * as wallet from './wallet';
 import { ApiProblem } from './http';
+import { checkPseudonym, claimArg, pseudonymFromCode } from './claimcode';
 
 export interface ConsentRow {
   id: number;
@@ -44,8 +45,6 @@ export interface AccessRow {
   extrinsic_index: number | null;
 }
 
-const HEX32 = /^(0x)?[0-9a-fA-F]{64}$/;
-
 // A pseudonym handed over as a link (`/app/#claim=<hex>`): read once, then removed from the
 // address bar and history, so it is never in a URL the browser keeps or sends.
 let handedPseudonym: string | null = null;
@@ -74,10 +73,19 @@ const instName = (m: Map<number, string>, id: number) => (m.has(id) ? `${m.get(i
 
 let poll: number | undefined;
 const seenEmergencies = new Set<number>();
+// The camera while the claim form reads a QR code: the page is re-rendered on every route change,
+// lock and claim, each through stopPatient, so the camera never outlives the form showing it.
+let scanning: AbortController | null = null;
+
+function stopScan(): void {
+  scanning?.abort();
+  scanning = null;
+}
 
 export function stopPatient(): void {
   if (poll !== undefined) clearInterval(poll);
   poll = undefined;
+  stopScan();
 }
 
 export async function renderPatient(root: HTMLElement, ctx: Ctx): Promise<void> {
@@ -350,26 +358,84 @@ function claimView(ctx: Ctx): HTMLElement {
   const btn = h('button', { type: 'submit', id: 'claim' }, 'Claim');
   const err = h('div');
   const tx = txView();
+  const camera = h('button', { type: 'button', id: 'scan-camera' }, 'Scan the QR code with the camera');
+  const cancel = h('button', { type: 'button', id: 'scan-cancel', hidden: true }, 'Stop the camera');
+  const video = h('video', { id: 'scan-video', class: 'scan-video', playsinline: true, 'aria-label': 'Camera view: hold the QR code in front of the camera', hidden: true });
+  video.muted = true;
+  const scanStatus = h('p', { class: 'hint', id: 'scan-status', role: 'status', 'aria-live': 'polite' });
+  const image = h('input', { type: 'file', accept: 'image/*', id: 'claim-image', 'data-field': 'image file' });
   const form = h(
     'form',
     { class: 'card', 'aria-labelledby': 'claim-h' },
     h('h2', { id: 'claim-h' }, 'Claim your enrolment'),
-    h('p', {}, 'The chain does not know this key yet. Your hospital enrolled you under a pseudonym and gave it to you (as a code or a link): enter it to link it to this key.'),
+    h('p', {}, 'The chain does not know this key yet. Your hospital enrolled you under a pseudonym and gave it to you (as a QR code, a link or 64 digits): scan it or enter it to link it to this key.'),
     field('Pseudonym (64 hexadecimal digits)', pseudonym),
+    h('div', { class: 'row' }, camera, cancel),
+    video,
+    scanStatus,
+    field('Or read the QR code from a photo or an image file', image),
     btn,
     tx.el,
     err,
   );
+  // The code's content goes into the field only once it passes the typed path's check; it is
+  // never put in a URL or logged.
+  const fill = (text: string) => {
+    pseudonym.value = pseudonymFromCode(text, location.origin);
+    replace(scanStatus, 'Pseudonym read from the code. Check it, then press Claim.');
+    btn.focus();
+  };
+  camera.addEventListener('click', () =>
+    void busy(camera, async () => {
+      clearErrors(err, form);
+      stopScan();
+      const ctl = new AbortController();
+      scanning = ctl;
+      try {
+        const { scanCamera } = await import('./qrscan');
+        if (ctl.signal.aborted) return;
+        replace(scanStatus, 'Starting the camera…');
+        video.hidden = false;
+        cancel.hidden = false;
+        const scan = await scanCamera(video, ctl.signal);
+        replace(scanStatus, 'Hold the QR code in front of the camera.');
+        const text = await scan.found;
+        if (text === null) replace(scanStatus, 'Camera stopped.');
+        else fill(text);
+      } catch (e) {
+        replace(scanStatus);
+        showError(err, e, form);
+      } finally {
+        video.hidden = true;
+        cancel.hidden = true;
+        if (scanning === ctl) scanning = null;
+      }
+    }),
+  );
+  cancel.addEventListener('click', () => {
+    stopScan();
+    camera.focus();
+  });
+  image.addEventListener('change', () => {
+    const file = image.files?.[0];
+    if (!file) return;
+    stopScan();
+    clearErrors(err, form);
+    replace(scanStatus);
+    void import('./qrscan')
+      .then(({ decodeFile }) => decodeFile(file))
+      .then(fill)
+      .catch((e) => showError(err, e, form));
+  });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    stopScan();
     void busy(btn, async () => {
       clearErrors(err, form);
       try {
-        const value = pseudonym.value.trim();
-        if (!HEX32.test(value)) throw new ApiProblem(0, '', 'a pseudonym is 64 hexadecimal digits (0-9, a-f), optionally prefixed 0x', 'pseudonym');
+        const value = checkPseudonym(pseudonym.value);
         const api = await ctx.api();
-        const hex = value.startsWith('0x') ? value : `0x${value}`;
-        await send(api, api.tx.identity.claim(hex), wallet.current()!, tx.update);
+        await send(api, api.tx.identity.claim(claimArg(value)), wallet.current()!, tx.update);
         handedPseudonym = null;
         ctx.rerender();
       } catch (e) {

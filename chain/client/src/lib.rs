@@ -96,15 +96,37 @@ pub mod runtime {}
 /// extrinsic submission — what the typed client does not cover.
 pub type Rpc = LegacyRpcMethods<ConsentryConfig>;
 
-/// Connects to a node's RPC endpoint (`ws://127.0.0.1:9944`).
+/// Connects to a node's RPC endpoint (`ws://127.0.0.1:9944`), over a connection that comes back
+/// by itself when the node restarts ([`rpc_client`]).
 pub async fn connect(url: &str) -> Result<Client, subxt::Error> {
-    Client::from_insecure_url(url).await
+    Client::from_rpc_client(rpc_client(url).await?).await
 }
 
 /// Connects once and returns both the typed client and the raw RPC methods over the same
 /// connection.
 pub async fn connect_with_rpc(url: &str) -> Result<(Client, Rpc), subxt::Error> {
-    let rpc = RpcClient::from_insecure_url(url).await?;
+    let rpc = rpc_client(url).await?;
     let client = Client::from_rpc_client(rpc.clone()).await?;
     Ok((client, LegacyRpcMethods::new(rpc)))
+}
+
+/// An RPC connection to `url` that reconnects (after 100 ms, doubling up to 5 s between tries)
+/// when the node goes away. Calls made while it is away fail with `DisconnectedWillReconnect`
+/// and subscriptions end with that error; later calls reach the restarted node. Without it a
+/// worker or an API outlived its node's restart as a process that could no longer reach any node
+/// (the fault test, `tests/tests/faults.rs`, found the worker so). A node that is not there at
+/// all is still an error at once: the first connection is tried plainly.
+pub async fn rpc_client(url: &str) -> Result<RpcClient, subxt::Error> {
+    use subxt::backend::rpc::reconnecting_rpc_client::{
+        ExponentialBackoff, RpcClient as Reconnecting,
+    };
+    drop(RpcClient::from_insecure_url(url).await?);
+    let rpc = Reconnecting::builder()
+        .retry_policy(
+            ExponentialBackoff::from_millis(100).max_delay(std::time::Duration::from_secs(5)),
+        )
+        .build(url)
+        .await
+        .map_err(|e| subxt::Error::Other(format!("connecting to {url}: {e}")))?;
+    Ok(RpcClient::new(rpc))
 }

@@ -41,11 +41,22 @@ impl Process {
             "{} not built (scripts/test.sh builds it)",
             bin.display()
         );
+        // `CONSENTRY_SYSTEM_LOGS=DIR` keeps each binary's log as DIR/NAME.log (appended to, so a
+        // restarted process's log follows the first one's).
+        let stderr = match std::env::var_os("CONSENTRY_SYSTEM_LOGS") {
+            Some(dir) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(Path::new(&dir).join(format!("{}.log", self.name)))?,
+            ),
+            None => Stdio::null(),
+        };
         self.child = Some(
             Command::new(bin)
                 .args(&self.args)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(stderr)
                 .spawn()?,
         );
         Ok(())
@@ -153,6 +164,16 @@ pub async fn consenting_patient(
     patient: &sr25519::Keypair,
     pseudonym: [u8; 32],
 ) -> anyhow::Result<u64> {
+    enrol(chain, patient, pseudonym).await?;
+    claim_and_grant(chain, patient, pseudonym).await
+}
+
+/// The hospital (Bob's key) enrols `pseudonym` for `patient`.
+pub async fn enrol(
+    chain: &Client,
+    patient: &sr25519::Keypair,
+    pseudonym: [u8; 32],
+) -> anyhow::Result<()> {
     submit(
         chain,
         &runtime::tx()
@@ -161,6 +182,16 @@ pub async fn consenting_patient(
         &sr25519::dev::bob(),
     )
     .await?;
+    Ok(())
+}
+
+/// `patient` claims its enrolment `pseudonym` and consents to simulation over [`sim_scope`]; the
+/// subject. Patients' keys are their own, so several can do this at once.
+pub async fn claim_and_grant(
+    chain: &Client,
+    patient: &sr25519::Keypair,
+    pseudonym: [u8; 32],
+) -> anyhow::Result<u64> {
     submit(chain, &runtime::tx().identity().claim(pseudonym), patient).await?;
     let subject = chain
         .runtime_api()
