@@ -71,17 +71,26 @@ fn state_name(s: &AccessState) -> &'static str {
     }
 }
 
-/// The patient's active consent to the hospital at the finalized head, if any.
-async fn active_consent(chain: &Client, subject: u64) -> anyhow::Result<Option<u64>> {
+/// The patient's consents, with their status, at the finalized head.
+async fn consent_statuses(
+    chain: &Client,
+    subject: u64,
+) -> anyhow::Result<Vec<(u64, ConsentStatus)>> {
     let consents = chain
         .runtime_api()
         .at_latest()
         .await?
         .call(runtime::apis().consent_api().consents_of(subject))
         .await?;
-    Ok(consents
+    Ok(consents.into_iter().map(|(id, c)| (id, c.status)).collect())
+}
+
+/// The patient's active consent to the hospital at the finalized head, if any.
+async fn active_consent(chain: &Client, subject: u64) -> anyhow::Result<Option<u64>> {
+    Ok(consent_statuses(chain, subject)
+        .await?
         .into_iter()
-        .find(|(_, c)| matches!(c.status, ConsentStatus::Active))
+        .find(|(_, s)| matches!(s, ConsentStatus::Active))
         .map(|(id, _)| id))
 }
 
@@ -127,17 +136,11 @@ async fn toggle(
     }
     // Revocations whose finalization the loop did not see (the node died before it answered):
     // known finalized now, the latest time it can have been.
-    let chain = connect(&url).await?;
-    let consents = chain
-        .runtime_api()
-        .at_latest()
-        .await?
-        .call(runtime::apis().consent_api().consents_of(subject))
-        .await?;
+    let statuses = consent_statuses(&connect(&url).await?, subject).await?;
     let now = now_ms();
     let mut revoked = revocations.lock().unwrap();
-    for (id, c) in consents {
-        if matches!(c.status, ConsentStatus::Revoked { .. }) {
+    for (id, status) in statuses {
+        if matches!(status, ConsentStatus::Revoked { .. }) {
             revoked.entry(id).or_insert(now);
         }
     }
