@@ -25,10 +25,15 @@ export CONSENTRY_SCHEMATHESIS="$(api/server/scripts/schemathesis-venv.sh)" CONSE
 export CONSENTRY_DP_ACCOUNTING_PYTHON="$(federated/privacy/scripts/dp-accounting-venv.sh)"
 export CONSENTRY_REQUIRE_DP_ACCOUNTING=1
 
-# One cargo invocation over the whole workspace, in release: the e2e tests need a release node,
-# and building everything with one feature set means one copy of the dependency graph in the cache.
-# (It also builds the `consentry-node` executable the e2e tests start: the node has integration tests.)
-cargo test --release --locked --workspace
+# One build of the whole workspace, in release: the e2e tests need a release node, and building
+# everything with one feature set means one copy of the dependency graph in the cache. (It also
+# builds the `consentry-node` executable the e2e tests start: the node has integration tests.)
+# cargo-nextest (pinned, installed into the tool cache by scripts/nextest.sh) builds exactly what
+# `cargo test --release --locked --workspace` builds and runs each test in its own process,
+# several at once (.config/nextest.toml: the CPU-heavy suites alone); then the doc tests, which
+# nextest does not run.
+scripts/nextest.sh run --release --locked --workspace
+cargo test --release --locked --workspace --doc
 # The web app (api/web): type-check, lint, build, unit tests, and its browser tests in Debian's
 # headless Chromium against the release node, API and worker just built.
 api/web/scripts/test.sh

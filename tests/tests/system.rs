@@ -261,5 +261,34 @@ async fn a_clinicians_job_runs_through_api_chain_and_worker() -> anyhow::Result<
         record.result_digest.map(hex::encode),
         done["result"]["merkle_root"].as_str().map(str::to_string)
     );
+    // The accepted samples through the API's relay, after the session ended: the two accepted
+    // (not the refused one), each with its unit, whose Merkle root is the one on chain.
+    let sample_list = |query: &str| {
+        http.get(format!("{api_url}/v1/jobs/{id}/samples{query}"))
+            .bearer_auth(&clinician)
+            .send()
+    };
+    let list: Value = sample_list("").await?.error_for_status()?.json().await?;
+    let seqs: Vec<_> = list["samples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .map(|s| (s["seq"].as_u64(), s["unit"].as_str()))
+        .collect();
+    assert_eq!(seqs, vec![(Some(1), Some("/min")), (Some(2), Some("%"))]);
+    assert_eq!(
+        record.result_digest.map(hex::encode),
+        list["merkle_root"].as_str().map(str::to_string)
+    );
+    let fhir: Value = sample_list("?format=fhir")
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    assert_eq!(fhir["resourceType"], "Bundle");
+    assert_eq!(fhir["entry"].as_array().map(Vec::len), Some(2));
+    let r = sample_list("?format=csv").await?;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await?["field"], "format");
     Ok(())
 }

@@ -418,31 +418,16 @@ impl Store {
         Ok(counts_of(&r)?)
     }
 
-    /// Counts per institution, by institution id, as of the indexed head. Counting scans every
-    /// record (about a second at 100,000 on SQLite), and auditors' dashboards poll it: so it is
-    /// counted once per indexed block, by the first caller, while any others wait for that count
-    /// instead of scanning beside it (the load test's 100 clients exhausted the pool otherwise).
+    /// Counts per institution, by institution id, as of the indexed head: the counts
+    /// `write_block` keeps in the same transaction as the records (a scan of every record took
+    /// about a second at 100,000 on SQLite, and auditors' dashboards poll this).
     pub async fn institution_summaries(&self) -> Result<Vec<InstitutionSummary>, QueryError> {
-        let mut cached = self.summaries.lock().await;
-        // Read before counting: a block indexed meanwhile makes the count newer than its tag,
-        // never older, and the next call counts again.
-        let head = self.indexed_head().await?;
-        if let Some((at, rows)) = cached.as_ref() {
-            if *at == head {
-                return Ok(rows.clone());
-            }
-        }
-        let rows = self.count_institutions().await?;
-        *cached = Some((head, rows.clone()));
-        Ok(rows)
-    }
-
-    async fn count_institutions(&self) -> Result<Vec<InstitutionSummary>, QueryError> {
-        let sql = format!(
-            "SELECT institution, {COUNT_COLUMNS} FROM access_records \
-             GROUP BY institution ORDER BY institution"
-        );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(
+            "SELECT institution, total, granted, denied, completed, failed, aborted, emergency \
+             FROM institution_counts WHERE total > 0 ORDER BY institution",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let rows = rows
             .iter()
             .map(|r| {
@@ -457,7 +442,7 @@ impl Store {
 }
 
 // COUNT(CASE ...) is BIGINT on both backends (SUM would be NUMERIC on PostgreSQL).
-const COUNT_COLUMNS: &str = "COUNT(*) AS total, \
+pub(crate) const COUNT_COLUMNS: &str = "COUNT(*) AS total, \
     COUNT(CASE WHEN state = 'granted' THEN 1 END) AS granted, \
     COUNT(CASE WHEN state = 'denied' THEN 1 END) AS denied, \
     COUNT(CASE WHEN state = 'completed' THEN 1 END) AS completed, \

@@ -79,6 +79,18 @@ pub const STATEMENTS: &[&str] = &[
         erased_block_number BIGINT
     )",
     "CREATE INDEX IF NOT EXISTS enrolments_by_subject ON enrolments (subject)",
+    // Access counts per institution, kept by `Store::write_block` in each block's transaction,
+    // so a summary reads a row per institution instead of scanning every record.
+    "CREATE TABLE IF NOT EXISTS institution_counts (
+        institution BIGINT PRIMARY KEY,
+        total BIGINT NOT NULL,
+        granted BIGINT NOT NULL,
+        denied BIGINT NOT NULL,
+        completed BIGINT NOT NULL,
+        failed BIGINT NOT NULL,
+        aborted BIGINT NOT NULL,
+        emergency BIGINT NOT NULL
+    )",
 ];
 
 /// Migrations of stored values, applied once each, in order, by [`crate::Store::open`]: each in
@@ -88,6 +100,22 @@ pub fn migrations() -> Vec<(&'static str, Vec<String>)> {
         ("0001_canonical_names", canonical_names()),
         ("0002_canonical_deny_reasons", canonical_deny_reasons()),
         ("0003_canonical_event_names", canonical_event_names()),
+        ("0004_institution_counts", institution_counts()),
+    ]
+}
+
+/// Fills `institution_counts` from the records a database indexed before the table existed
+/// (on a new database there are none). The same counting rules as a scan: `query.rs`'s
+/// `COUNT_COLUMNS`.
+fn institution_counts() -> Vec<String> {
+    vec![
+        "DELETE FROM institution_counts".into(),
+        format!(
+            "INSERT INTO institution_counts (institution, total, granted, denied, completed, \
+             failed, aborted, emergency) SELECT institution, {} FROM access_records \
+             GROUP BY institution",
+            crate::query::COUNT_COLUMNS
+        ),
     ]
 }
 

@@ -47,12 +47,7 @@ async fn migrate(pool: &AnyPool) -> anyhow::Result<()> {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: AnyPool,
-    /// The per-institution counts as of an indexed head ([`Store::institution_summaries`]).
-    pub(crate) summaries: std::sync::Arc<tokio::sync::Mutex<Option<SummariesAt>>>,
 }
-
-/// Per-institution counts and the indexed head they were computed at.
-pub(crate) type SummariesAt = (Option<(u32, String)>, Vec<crate::model::InstitutionSummary>);
 
 /// A change to an enrolment, from an Identity event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,10 +132,7 @@ impl Store {
                 .with_context(|| format!("creating schema: {stmt}"))?;
         }
         migrate(&pool).await?;
-        Ok(Store {
-            pool,
-            summaries: Default::default(),
-        })
+        Ok(Store { pool })
     }
 
     /// Closes the pool (waits for connections to be returned).
@@ -219,8 +211,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let counts = count_changes(&mut tx, &w.access).await?;
         for a in &w.access {
             upsert_access(&mut tx, a).await?;
+        }
+        for (institution, delta) in counts {
+            add_counts(&mut tx, institution, delta).await?;
         }
         for c in &w.consents {
             upsert_consent(&mut tx, c).await?;
@@ -234,6 +230,90 @@ impl Store {
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// What one record adds to its institution's counts in `state`: total, granted, denied,
+/// completed, failed, aborted, emergency (a break-the-glass request that was not denied, as the
+/// chain counts it: `query.rs`'s `COUNT_COLUMNS`).
+fn counted(state: &str, emergency: bool) -> [i64; 7] {
+    let is = |s: &str| i64::from(state == s);
+    [
+        1,
+        is("granted"),
+        is("denied"),
+        is("completed"),
+        is("failed"),
+        is("aborted"),
+        i64::from(emergency && state != "denied"),
+    ]
+}
+
+/// How a block's access rows change `institution_counts`, by institution: each row's counts in
+/// its new state less those of the state stored before (nothing for a new record). A record
+/// written twice in one block (requested and closed in it) moves from its first to its last
+/// state. Ids above the highest stored one are new (the chain numbers records in order), so only
+/// the others are looked up.
+async fn count_changes(
+    tx: &mut Tx<'_>,
+    rows: &[AccessRow],
+) -> anyhow::Result<std::collections::BTreeMap<u32, [i64; 7]>> {
+    let highest: Option<i64> = sqlx::query("SELECT MAX(id) AS n FROM access_records")
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    let mut known: std::collections::HashMap<u64, (String, bool)> = Default::default();
+    let mut changes = std::collections::BTreeMap::<u32, [i64; 7]>::new();
+    for a in rows {
+        let before = match known.get(&a.id) {
+            Some(k) => Some(k.clone()),
+            None if highest.is_some_and(|h| a.id as i64 <= h) => {
+                sqlx::query("SELECT state, emergency FROM access_records WHERE id = $1")
+                    .bind(a.id as i64)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|r| -> anyhow::Result<(String, bool)> {
+                        let emergency: Option<String> = r.try_get("emergency")?;
+                        Ok((r.try_get("state")?, emergency.is_some()))
+                    })
+                    .transpose()?
+            }
+            None => None,
+        };
+        let delta = changes.entry(a.institution).or_default();
+        if let Some((state, emergency)) = &before {
+            for (d, c) in delta.iter_mut().zip(counted(state, *emergency)) {
+                *d -= c;
+            }
+        }
+        let after = (a.state.clone(), a.emergency.is_some());
+        for (d, c) in delta.iter_mut().zip(counted(&after.0, after.1)) {
+            *d += c;
+        }
+        known.insert(a.id, after);
+    }
+    Ok(changes)
+}
+
+/// Adds `delta` ([`counted`]'s order) to an institution's counts.
+async fn add_counts(tx: &mut Tx<'_>, institution: u32, delta: [i64; 7]) -> anyhow::Result<()> {
+    let mut q = sqlx::query(
+        "INSERT INTO institution_counts (institution, total, granted, denied, completed, failed, \
+         aborted, emergency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (institution) DO UPDATE SET \
+         total = institution_counts.total + excluded.total, \
+         granted = institution_counts.granted + excluded.granted, \
+         denied = institution_counts.denied + excluded.denied, \
+         completed = institution_counts.completed + excluded.completed, \
+         failed = institution_counts.failed + excluded.failed, \
+         aborted = institution_counts.aborted + excluded.aborted, \
+         emergency = institution_counts.emergency + excluded.emergency",
+    )
+    .bind(i64::from(institution));
+    for d in delta {
+        q = q.bind(d);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
 
 async fn upsert_access(tx: &mut Tx<'_>, a: &AccessRow) -> anyhow::Result<()> {
     sqlx::query(

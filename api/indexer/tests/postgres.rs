@@ -64,7 +64,7 @@ async fn queries_on_postgres() {
     // Opening an existing database again is a no-op.
     store.close().await;
     let store = Store::open(&test_url).await.unwrap();
-    assert_eq!(store.counts().await.unwrap().total, 26);
+    assert_eq!(store.counts().await.unwrap().total, 27);
     store.close().await;
     sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .execute(&admin)

@@ -24,7 +24,7 @@ async fn queries_on_a_sqlite_file_survive_reopening() {
         store.indexed_head().await.unwrap(),
         Some((5, common::hash(5)))
     );
-    assert_eq!(store.counts().await.unwrap().total, 26);
+    assert_eq!(store.counts().await.unwrap().total, 27);
     assert_eq!(store.event_count().await.unwrap(), 4);
 }
 

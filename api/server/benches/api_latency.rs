@@ -5,8 +5,13 @@
 //! - `query`: the indexer store's queries over 100,000 indexed access records, written through
 //!   the indexer's own write path (1,000 blocks of 100 records), on SQLite and, when
 //!   `CONSENTRY_PG_URL` is set, on PostgreSQL.
+//! - `limits`: what the hardening costs a request: `POST /v1/decision` with the per-client rate
+//!   and in-flight limits off and on (a quota no request reaches, so the limiter runs and admits
+//!   every one), a request the rate limit refuses (429), and `POST /v1/relay` with its pool
+//!   pre-check (the runtime's `validate_transaction` at the best block): a transaction it admits
+//!   and forwards, and one it refuses (an unknown signer), each against one real `--dev` node.
 //!
-//! Run: `cargo bench --locked --workspace --bench api_latency [-- decision|query]`.
+//! Run: `cargo bench --locked --workspace --bench api_latency [-- decision|query|limits]`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -283,6 +288,154 @@ async fn main() -> anyhow::Result<()> {
     }
     if wants("decision") {
         decision().await?;
+    }
+    if wants("limits") {
+        limits().await?;
+    }
+    Ok(())
+}
+
+/// Sequential requests built by `request`, each timed; every answer must have `status`.
+async fn timed(
+    n: usize,
+    status: u16,
+    mut request: impl FnMut() -> reqwest::RequestBuilder,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = request().send().await?;
+        let got = r.status().as_u16();
+        let _ = r.bytes().await?;
+        out.push(t.elapsed());
+        anyhow::ensure!(got == status, "expected HTTP {status}, got {got}");
+    }
+    Ok(out)
+}
+
+async fn limits() -> anyhow::Result<()> {
+    const N: usize = 1000;
+    let (node, client) = dev_node().await?;
+    let tmp = tempfile::tempdir()?;
+    let http = reqwest::Client::new();
+    let off = Api::start_with(
+        &node.ws_url(),
+        &tmp.path().join("off.db"),
+        &["--rate-per-second", "0", "--max-in-flight-per-client", "0"],
+    );
+    // A quota this one sequential client never reaches: the limiter admits every request.
+    let on = Api::start_with(
+        &node.ws_url(),
+        &tmp.path().join("on.db"),
+        &[
+            "--rate-per-second",
+            "1000000",
+            "--rate-burst",
+            "1000000",
+            "--max-in-flight-per-client",
+            "1000",
+        ],
+    );
+    // One request a second: after the first, each is refused.
+    let tight = Api::start_with(
+        &node.ws_url(),
+        &tmp.path().join("tight.db"),
+        &["--rate-per-second", "1", "--rate-burst", "1"],
+    );
+    for api in [&off, &on, &tight] {
+        api.wait_ready(&http).await?;
+    }
+    let patient = key("//BenchLimitsPatient");
+    let story = consent_story(&client, &patient, [0x56; 32]).await?;
+    let body = serde_json::json!({
+        "pseudonym": hex::encode(story.pseudonym),
+        "purpose": "simulation",
+        "categories": ["labs"],
+    });
+    let mut rows = Vec::new();
+    // Interleaved rounds, so drift in the node's load falls on both alike.
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let (t_off, _) = off.login(&http, &sr25519::dev::bob()).await?;
+    let (t_on, _) = on.login(&http, &sr25519::dev::bob()).await?;
+    for _ in 0..10 {
+        without.extend(
+            timed(N / 10, 200, || {
+                http.post(format!("{}/v1/decision", off.url))
+                    .bearer_auth(&t_off)
+                    .json(&body)
+            })
+            .await?,
+        );
+        with.extend(
+            timed(N / 10, 200, || {
+                http.post(format!("{}/v1/decision", on.url))
+                    .bearer_auth(&t_on)
+                    .json(&body)
+            })
+            .await?,
+        );
+    }
+    rows.push(("limits: POST /v1/decision, limits off", without));
+    rows.push(("limits: POST /v1/decision, limits on (admitted)", with));
+    // The first request spends the burst; the rest are refused before any work, but for the
+    // one a second the quota admits again (not timed).
+    let mut refused = Vec::with_capacity(N);
+    while refused.len() < N {
+        let t = Instant::now();
+        let r = http.get(format!("{}/health", tight.url)).send().await?;
+        let status = r.status().as_u16();
+        let _ = r.bytes().await?;
+        match status {
+            429 => refused.push(t.elapsed()),
+            200 => {}
+            other => anyhow::bail!("expected HTTP 429 or 200, got {other}"),
+        }
+    }
+    rows.push(("limits: refused by the rate limit (429)", refused));
+
+    // The relay: a signer the chain does not know is refused by the pre-check, never reaching
+    // the pool; the council's remark (Alice on dev) is admitted and forwarded.
+    let stranger = key("//BenchStranger");
+    let refused_tx = client
+        .tx()
+        .create_signed(
+            &runtime::tx().system().remark(b"bench".to_vec()),
+            &stranger,
+            Default::default(),
+        )
+        .await?;
+    let refused_body =
+        serde_json::json!({ "extrinsic": format!("0x{}", hex::encode(refused_tx.encoded())) });
+    rows.push((
+        "relay: refused by the pool pre-check (422)",
+        timed(N, 422, || {
+            http.post(format!("{}/v1/relay", off.url))
+                .json(&refused_body)
+        })
+        .await?,
+    ));
+    let mut admitted = Vec::with_capacity(200);
+    for i in 0..200u32 {
+        // Signed at the pool's next nonce (which counts what the pool holds), not timed.
+        let tx = client
+            .tx()
+            .create_signed(
+                &runtime::tx().system().remark(i.to_le_bytes().to_vec()),
+                &sr25519::dev::alice(),
+                Default::default(),
+            )
+            .await?;
+        let body = serde_json::json!({ "extrinsic": format!("0x{}", hex::encode(tx.encoded())) });
+        admitted.extend(
+            timed(1, 200, || {
+                http.post(format!("{}/v1/relay", off.url)).json(&body)
+            })
+            .await?,
+        );
+    }
+    rows.push(("relay: pre-checked and forwarded to the pool", admitted));
+    for (name, samples) in rows {
+        report(name, samples);
     }
     Ok(())
 }

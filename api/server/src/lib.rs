@@ -105,7 +105,10 @@ pub fn router_with(
         .route("/relay", post(chain::relay))
         .route("/jobs", post(jobs::submit))
         .route("/jobs/:id", get(jobs::get))
-        .route("/jobs/:id/samples", post(streams::samples))
+        .route(
+            "/jobs/:id/samples",
+            post(streams::samples).get(streams::sample_list),
+        )
         .route("/jobs/:id/twin", get(streams::twin))
         .route("/jobs/:id/twin/events", get(streams::events))
         .route("/jobs/:id/close", post(streams::close));

@@ -48,6 +48,7 @@ use utoipa::{
         routes::jobs::submit,
         routes::jobs::get,
         routes::streams::samples,
+        routes::streams::sample_list,
         routes::streams::twin,
         routes::streams::events,
         routes::streams::close,

@@ -10,7 +10,7 @@ use crate::chain::{Chain, Submitted};
 use anyhow::{anyhow, bail, Context, Result};
 use consentry_client::{
     contract_abi::{consortium, dua, Event, Message},
-    contracts::{events_of, instantiated, with_margin, Contract, Deployment},
+    contracts::{events_of, with_margin, Contract, Deployment},
     runtime::{self, runtime_types},
     subxt::utils::AccountId32,
     subxt_signer::sr25519::Keypair,
@@ -35,6 +35,16 @@ pub enum Kind {
     Consortium,
 }
 
+impl Kind {
+    /// Its name on the command line and in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Dua => "dua",
+            Kind::Consortium => "consortium",
+        }
+    }
+}
+
 /// A deployed contract.
 #[derive(Serialize, Debug, Clone)]
 pub struct Deployed {
@@ -46,18 +56,28 @@ pub struct Deployed {
     pub tx: crate::patient::TxInfo,
 }
 
+/// What a deployment motion did.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Deploying {
+    /// The motion executed at once (the proposer's vote alone carried it): the contract.
+    Deployed(Deployed),
+    /// The motion is open for the other members (`council vote`, then `council close`).
+    Proposed(crate::council::Motion),
+}
+
 /// Deploys a contract by council motion, signed by `member` (a council member). The motion's
 /// threshold is two thirds of the council; where `member`'s vote alone reaches it (a council of
-/// one, as on the dev chain) the motion executes at once. Otherwise the motion is left open for
-/// the other members, and this says so.
-pub async fn deploy<M: Message>(
+/// one, as on the dev chain) the motion executes at once and this is the contract. Otherwise
+/// `member` votes aye on it and it is left open for the other members, and this is the motion.
+pub async fn propose_deploy<M: Message>(
     chain: &Chain,
     member: &Keypair,
     kind: Kind,
     code: &[u8],
     constructor: M,
     salt: Vec<u8>,
-) -> Result<Deployed> {
+) -> Result<Deploying> {
     let deployment = Deployment {
         code,
         constructor,
@@ -69,13 +89,13 @@ pub async fn deploy<M: Message>(
         .context("the instantiation's dry run failed")?;
     let call = deployment.runtime_call(&chain.client, with_margin(&gas))?;
     let len = consentry_client::contracts::encoded_len(&call);
-    let members = chain
-        .client
-        .storage()
-        .at_latest()
-        .await?
-        .fetch_or_default(&runtime::storage().council().members())
-        .await?;
+    let members = crate::council::members(chain).await?;
+    if !members.contains(&AccountId32(member.public_key().0)) {
+        bail!(
+            "{} holds no council seat: contracts are deployed by council motion, proposed by a member",
+            AccountId32(member.public_key().0)
+        );
+    }
     // Two thirds of the seats, rounded up: what `EnsureProportionAtLeast<2, 3>` accepts.
     let threshold = (2 * members.len() as u32).div_ceil(3).max(1);
     let s = chain
@@ -88,31 +108,46 @@ pub async fn deploy<M: Message>(
         .events
         .find_first::<runtime::council::events::Proposed>()?
     {
-        bail!(
-            "the council needs {} votes to deploy: motion {:?} (index {}) is open for the other members",
-            p.threshold,
-            p.proposal_hash,
-            p.proposal_index
-        );
+        // A proposal carries no vote of its own (`pallet_collective`): the proposer's aye is a
+        // vote like the others'.
+        let voted = crate::council::vote(chain, member, p.proposal_hash, true)
+            .await
+            .with_context(|| format!("motion {:?} was proposed", p.proposal_hash))?;
+        return Ok(Deploying::Proposed(voted.motion));
     }
-    if let Some(done) = s
-        .events
-        .find_first::<runtime::council::events::Executed>()?
-    {
-        if let Err(e) = done.result {
-            bail!("the council's motion executed but instantiation failed: {e:?}");
-        }
+    let done = crate::council::outcome(Default::default(), &s)?;
+    if let Some(e) = done.dispatch_error {
+        bail!("the council's motion executed but instantiation failed: {e}");
     }
-    let address = instantiated(&s.events)?
+    let address = done
+        .contract
         .ok_or_else(|| anyhow!("the motion executed without instantiating a contract"))?;
-    Ok(Deployed {
-        contract: match kind {
-            Kind::Dua => "dua",
-            Kind::Consortium => "consortium",
-        },
+    Ok(Deploying::Deployed(Deployed {
+        contract: kind.name(),
         address,
         tx: (&s).into(),
-    })
+    }))
+}
+
+/// [`propose_deploy`] where the proposer's vote alone carries the motion (the dev chain's
+/// council of one); an open motion is an error that names it.
+pub async fn deploy<M: Message>(
+    chain: &Chain,
+    member: &Keypair,
+    kind: Kind,
+    code: &[u8],
+    constructor: M,
+    salt: Vec<u8>,
+) -> Result<Deployed> {
+    match propose_deploy(chain, member, kind, code, constructor, salt).await? {
+        Deploying::Deployed(d) => Ok(d),
+        Deploying::Proposed(m) => bail!(
+            "the council needs {} votes to deploy: motion {:?} (index {}) is open for the other members",
+            m.threshold,
+            m.hash,
+            m.index
+        ),
+    }
 }
 
 /// Why a contract refused a message, by the contract's own error.
@@ -271,6 +306,56 @@ pub async fn consortium_join(
 ) -> Result<crate::patient::TxInfo> {
     let ((), s) = send(chain, key, contract, &consortium::Join {}).await?;
     Ok((&s).into())
+}
+
+/// One round of a consortium, as `consortium rounds` lists it.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct RoundView {
+    /// The round's index.
+    pub round: consortium::RoundIndex,
+    /// The round.
+    #[serde(flatten)]
+    pub detail: consortium::Round,
+}
+
+/// Every round a consortium opened, oldest first.
+pub async fn consortium_rounds(
+    chain: &Chain,
+    origin: &AccountId32,
+    contract: &Contract,
+) -> Result<Vec<RoundView>> {
+    let opened = read(chain, origin, contract, &consortium::RoundsOpened {}).await?;
+    let mut out = Vec::with_capacity(opened as usize);
+    for round in 0..opened {
+        let detail = read(chain, origin, contract, &consortium::GetRound { round })
+            .await?
+            .ok_or_else(|| {
+                anyhow!("the consortium counts {opened} rounds but has no round {round}")
+            })?;
+        out.push(RoundView { round, detail });
+    }
+    Ok(out)
+}
+
+/// Fails an open round: the coordinator at any time, a joined site once its deadline passed (it
+/// is then marked expired by that site). Returns the round's status after it.
+pub async fn consortium_fail_round(
+    chain: &Chain,
+    key: &Keypair,
+    contract: &Contract,
+    round: consortium::RoundIndex,
+) -> Result<(consortium::RoundStatus, crate::patient::TxInfo)> {
+    let ((), s) = send(chain, key, contract, &consortium::FailRound { round }).await?;
+    let status = read(
+        chain,
+        &AccountId32(key.public_key().0),
+        contract,
+        &consortium::GetRound { round },
+    )
+    .await?
+    .ok_or_else(|| anyhow!("round {round} vanished"))?
+    .status;
+    Ok((status, (&s).into()))
 }
 
 /// The runtime call type, for callers that build council motions themselves.

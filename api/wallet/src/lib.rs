@@ -8,11 +8,15 @@
 //!   a node or through the API's relay ([`chain`]) and returns what the finalized chain reported.
 //! - [`proof`]: the storage-proof document the API serves for an access record ([`proof::ProofDoc`])
 //!   and its verification against a node the auditor chooses, trusting nothing the API says.
-//! - [`cli`]: `consentry wallet|institution|audit` (clap), hooked into the `consentry` binary.
+//! - [`contracts`] and [`council`]: institutions' contracts, deployed by council motion, and the
+//!   council's motions (list, vote, close).
+//! - [`cli`]: `consentry wallet|institution|audit|contracts|council` (clap), hooked into the
+//!   `consentry` binary.
 
 pub mod chain;
 pub mod cli;
 pub mod contracts;
+pub mod council;
 pub mod institution;
 pub mod jobs;
 pub mod keystore;

@@ -1,7 +1,8 @@
 //! The contracts on a real `--dev` node, through the wallet's own functions: the registry is
 //! deployed by council motion; the hospital proposes a data-use agreement and the research
 //! institute signs it into force; the pool refuses a stranger's instantiation and a suspended
-//! institution's contract call; the contract's refusals name what is wrong.
+//! institution's contract call; the contract's refusals name what is wrong. On a consortium
+//! chain with a council of three, a deployment waits for a second member's vote.
 
 use anyhow::Result;
 use consentry_client::{
@@ -15,7 +16,8 @@ use consentry_e2e::{submit, Node};
 use consentry_primitives::{CategorySet, DataCategory, Grantee, Purpose, PurposeSet, SubjectRef};
 use consentry_wallet::{
     chain::Chain,
-    contracts::{self, Kind},
+    contracts::{self, Deploying, Kind},
+    council,
 };
 
 fn account(k: &Keypair) -> consentry_client::subxt::utils::AccountId32 {
@@ -281,5 +283,109 @@ async fn a_data_use_agreement_on_a_dev_chain() -> Result<()> {
         .await?
         .expect("kept");
     assert!(matches!(a.status, dua::Status::Terminated { by: 0, .. }));
+    Ok(())
+}
+
+/// A consortium chain whose council is three institutions' governance keys (the example file:
+/// Alice, Charlie and Eve; Alice's node is its validator): a deployment is a motion that needs
+/// two ayes. The proposer's is the first; a non-member cannot vote; closing early says what is
+/// missing; the second aye carries it, and closing it deploys the contract.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_three_member_council_deploys_by_motion() -> Result<()> {
+    let spec = consentry_e2e::repo_path("chain/node/res/consortium-example.json");
+    let tmp = tempfile::tempdir()?;
+    // Alice's node key: the file authorizes her peer id (12D3KooWEyop…), and a validator of a
+    // chain that is not `--dev` must be given one.
+    let node_key = format!("{:064x}", 1);
+    let node = consentry_e2e::Node::spawn(
+        &[
+            "--chain",
+            spec.to_str().expect("UTF-8 path"),
+            "--alice",
+            "--node-key",
+            &node_key,
+        ],
+        tmp.path().to_path_buf(),
+    )?;
+    node.client().await?;
+    let chain = Chain::connect(&node.ws_url(), None, &Default::default()).await?;
+    let (alice, charlie, eve) = (
+        sr25519::dev::alice(),
+        sr25519::dev::charlie(),
+        sr25519::dev::eve(),
+    );
+    assert_eq!(
+        council::members(&chain).await?.len(),
+        3,
+        "the example file's council"
+    );
+
+    let proposed = contracts::propose_deploy(
+        &chain,
+        &alice,
+        Kind::Dua,
+        consentry_contracts::DUA_WASM,
+        dua::New {},
+        b"council".to_vec(),
+    )
+    .await?;
+    let motion = match proposed {
+        Deploying::Proposed(m) => m,
+        other => panic!("one of three seats cannot deploy alone: {other:?}"),
+    };
+    assert_eq!(motion.call, "Contracts.instantiate_with_code");
+    assert_eq!(
+        (motion.threshold, motion.ayes.clone(), motion.nays.len()),
+        (2, vec![account(&alice)], 0)
+    );
+    assert_eq!(council::motions(&chain).await?, vec![motion.clone()]);
+
+    // Not yet: one aye of two, and a member who could still vote.
+    let early = council::close(&chain, &alice, motion.hash)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(early.contains("has 1 of the 2 ayes"), "{early}");
+    // Bob is the hospital's service key, not a council seat.
+    let stranger = council::vote(&chain, &sr25519::dev::bob(), motion.hash, true)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(stranger.contains("holds no council seat"), "{stranger}");
+    let unknown = council::vote(&chain, &charlie, [7u8; 32].into(), true)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("no open council motion"), "{unknown}");
+
+    let voted = council::vote(&chain, &charlie, motion.hash, true).await?;
+    assert!(voted.motion.carried());
+    assert_eq!(voted.motion.ayes, vec![account(&alice), account(&charlie)]);
+    let again = council::vote(&chain, &charlie, motion.hash, true)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("already voted aye"), "{again}");
+
+    // Any member closes it: dispatched, the registry is deployed and answers.
+    let closed = council::close(&chain, &eve, motion.hash).await?;
+    assert!(closed.approved);
+    assert_eq!(closed.dispatch_error, None);
+    let registry = Contract::at(closed.contract.expect("the contract's address"));
+    let in_force = contracts::read(
+        &chain,
+        &account(&alice),
+        &registry,
+        &dua::InForceQuery {
+            custodian: 0,
+            recipient: 1,
+            purpose: Purpose::Research,
+            categories: CategorySet::of(&[DataCategory::Labs]),
+            now: now_ms(),
+        },
+    )
+    .await?;
+    assert_eq!(in_force, None, "a new registry has no agreement");
+    assert!(council::motions(&chain).await?.is_empty());
     Ok(())
 }

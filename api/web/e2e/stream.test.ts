@@ -186,7 +186,8 @@ describe.sequential('clinician’s live twin', () => {
       .toEqual(twin.twin.alerts.map((a) => `${a.kind}@${a.seq}`));
     expect(twin.twin.alerts.map((a) => [a.kind, a.value])).toEqual([['news2', 3], ['hypoglycaemia', 62]]);
     expect(await clinic.textContent('#stream-alerts tr[data-alert=hypoglycaemia]')).toContain('62 (threshold 70)');
-    expect(await row('glucose')).toContain('62');
+    // In the unit the device sent it in.
+    expect(await row('glucose')).toContain('62 mg/dL');
     expect(await clinic.textContent('#stream-no-prediction')).toContain('no prediction model');
     // Times in the browser's local time.
     const local = await clinic.evaluate((t) => new Date(t).toLocaleString(), hr3.sample.t_ms);
@@ -205,6 +206,19 @@ describe.sequential('clinician’s live twin', () => {
     await send('spo2', { value: 98 }, '%', 41_000);
     await expect.poll(() => row('spo2'), { timeout: 30_000 }).toContain('98 %');
     expect(await fig.locator('details').getAttribute('open')).not.toBeNull();
+    // Three heart rates in one request: the state the worker pushes shows only the last as
+    // latest; the chart has all three, from the session's sample list.
+    const batch = [50_000, 51_000, 52_000].map((dt, i) => {
+      seq += 1;
+      return { seq, patient: pseudonym.replace(/^0x/, ''), t_ms: t0 + dt, kind: 'heart_rate', value: 91 + i, unit: '/min' };
+    });
+    const r = await api('POST', `/v1/jobs/${jobId}/samples`, batch);
+    expect(r.json.accepted).toBe(3);
+    await expect.poll(() => fig.getAttribute('data-points'), { timeout: 30_000 }).toBe('6');
+    expect(await fig.locator('details tbody tr').allTextContents()).toEqual(
+      ['72', '135', '88', '91', '92', '93'].map((v) => expect.stringContaining(`${v} /min`)),
+    );
+    expect((await fig.locator('svg.chart path.curve').getAttribute('d'))!.match(/[ML]/g)).toHaveLength(6);
     await shot(clinic, 'clinician-stream-live');
     a11y['clinician-stream-live'] = await axe(clinic);
   });
@@ -217,7 +231,7 @@ describe.sequential('clinician’s live twin', () => {
     const job = (await api('GET', `/v1/jobs/${jobId}`)).json as { state: string; access_id: number; result: { merkle_root: string; samples: number; ended: string } };
     expect(job.state).toBe('completed');
     expect(String(job.access_id)).toBe(record);
-    expect(job.result.samples).toBe(7);
+    expect(job.result.samples).toBe(10);
     expect(job.result.ended).toBe('closed');
     const state = (await clinic.textContent('#stream-state'))!;
     expect(state).toContain('closed by the clinician');

@@ -10,7 +10,7 @@ import { follow, sleep, type Link } from './follow';
 import { label } from './names';
 import type { AccessRow } from './patient';
 import { line, type Band } from './svgchart';
-import { applyEvent, empty, KINDS, NEWS2_NORMAL, newAlerts, readingText, timeAxis, type Alert, type Live, type Point } from './twin';
+import { addSamples, applyEvent, chartValues, empty, KINDS, NEWS2_NORMAL, newAlerts, readingText, timeAxis, unitText, type Alert, type Live, type Point, type SamplePage } from './twin';
 import { busy, clearErrors, showError } from './ui';
 import drugs from './drugs.json';
 
@@ -153,6 +153,26 @@ async function run(parts: Parts, id: string, signal: AbortSignal): Promise<void>
   const record = job.access_id;
 
   let live: Live = empty();
+  // The samples between two states: fetched from where the chart's series end whenever a state
+  // counts more accepted samples than that, one request at a time.
+  let fetching = false;
+  const catchUp = async () => {
+    while (!fetching && !signal.aborted && live.state && live.state.version > live.fetched) {
+      fetching = true;
+      try {
+        const page = await getJson<SamplePage>(`${jobPath(id)}/samples?from=${live.fetched}`);
+        const before = live.fetched;
+        live = addSamples(live, page);
+        show();
+        if (live.fetched === before) break;
+      } catch (e) {
+        showError(parts.closeErr, e);
+        break;
+      } finally {
+        fetching = false;
+      }
+    }
+  };
   const show = () => {
     const s = live.state;
     if (!s) return;
@@ -189,6 +209,7 @@ async function run(parts: Parts, id: string, signal: AbortSignal): Promise<void>
           show();
           const fresh = newAlerts(before, live);
           if (fresh.length) replace(parts.announce, h('span', { class: 'alert' }, fresh.map((a) => `Alert: ${alertLabel(a)} (sample #${a.seq}).`).join(' ')));
+          void catchUp();
         } catch (err) {
           showError(parts.closeErr, err);
         }
@@ -297,7 +318,6 @@ function renderTwin(el: HTMLElement, live: Live): void {
         return h('tr', { 'data-kind': k }, h('th', { scope: 'row' }, KINDS[k]?.label ?? k), h('td', {}, readingText(k, r)), h('td', {}, localTime(r.t_ms)), h('td', {}, `#${r.seq}`));
       }) : [h('tr', {}, h('td', { colspan: 4 }, 'No sample yet.'))])),
     ),
-    t.latest.glucose ? h('p', { class: 'hint' }, 'Glucose is shown in the unit the device sent (mg/dL or mmol/L): the twin’s state does not carry it.') : null,
     h('table', { id: 'stream-news2', 'data-alerting': String(t.news2.alerting) }, h('caption', {}, 'NEWS2 early-warning score (partial: pulse, SpO2 and systolic pressure are what a wearable measures)'),
       h('tbody', {},
         ...Object.entries(t.news2.parameters).map(([p, v]) => h('tr', {}, h('th', { scope: 'row' }, NEWS2_PARAMETERS[p] ?? p), h('td', {}, String(v)))),
@@ -326,22 +346,22 @@ function renderTwin(el: HTMLElement, live: Live): void {
 
 function chart(kind: string, pts: Point[], open: boolean): HTMLElement {
   const name = KINDS[kind]?.label ?? kind;
-  const unit = KINDS[kind]?.unit;
+  const { unit, values } = chartValues(kind, pts);
   const bp = kind === 'blood_pressure';
   const normal = NEWS2_NORMAL[kind];
   const bands: Band[] = normal ? [{ ...normal, label: 'NEWS2 sub-score 0', cls: 'window' }] : [];
   const { xs, unit: tu } = timeAxis(pts);
-  const yLabel = `${bp ? 'systolic pressure' : name.toLowerCase()}${unit ? ` (${unit})` : ' (unit as sent)'}`;
+  const yLabel = `${bp ? 'systolic pressure' : name.toLowerCase()}${unit ? ` (${unitText(unit)})` : ''}`;
   return h(
     'figure',
     { class: 'live-chart', 'data-kind': kind, 'data-points': pts.length },
     h('figcaption', {}, `${name}: ${pts.length} reading${pts.length === 1 ? '' : 's'} since ${localTime(pts[0].t_ms)}`),
     pts.length > 1
-      ? line(`${name} over time${bp ? ' (systolic; diastolic in the table)' : ''}`, `time since the first reading (${tu})`, yLabel, xs, pts.map((p) => p.value), bands)
+      ? line(`${name} over time${bp ? ' (systolic; diastolic in the table)' : ''}`, `time since the first reading (${tu})`, yLabel, xs, values, bands)
       : h('p', { class: 'hint' }, 'The curve starts at the second reading.'),
     h('details', { open }, h('summary', {}, 'The readings as a table'), h('table', {}, h('caption', {}, `${name} readings`),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'measured (local time)'), h('th', { scope: 'col' }, 'reading'), h('th', { scope: 'col' }, 'sample'))),
-      h('tbody', {}, ...pts.map((p) => h('tr', {}, h('td', {}, localTime(p.t_ms)), h('td', {}, readingText(kind, bp ? { systolic: p.value, diastolic: p.diastolic } : { value: p.value })), h('td', {}, `#${p.seq}`)))),
+      h('tbody', {}, ...pts.map((p) => h('tr', {}, h('td', {}, localTime(p.t_ms)), h('td', {}, readingText(kind, bp ? { systolic: p.value, diastolic: p.diastolic, unit: p.unit } : { value: p.value, unit: p.unit })), h('td', {}, `#${p.seq}`)))),
     )),
   );
 }

@@ -1,6 +1,7 @@
 // A stream session's live twin as the page keeps it: the worker's state (each `twin` event
-// carries all of it, `closed` the final one) and the series of readings drawn so far. Pure, so
-// it is unit-tested without a browser. The shapes are the worker's
+// carries all of it, `closed` the final one) and the series of readings drawn so far, from the
+// session's accepted samples (`GET /v1/jobs/{id}/samples`, paged by `from`). Pure, so it is
+// unit-tested without a browser. The shapes are the worker's
 // (`off-chain-workers/worker/src/stream/mod.rs` `Session::state`, `stream/twin.rs` `Twin::view`);
 // the API's document types these routes as `Object`, so they are declared here.
 import type { SseEvent } from './sse';
@@ -10,6 +11,8 @@ export interface Reading {
   value?: number;
   systolic?: number;
   diastolic?: number;
+  /** The UCUM unit it was sent in (glucose: `mg/dL` or `mmol/L`). */
+  unit?: string;
   t_ms: number;
   seq: number;
 }
@@ -58,20 +61,65 @@ export interface Point {
   seq: number;
   value: number;
   diastolic?: number;
+  unit?: string;
 }
 
 export interface Live {
   state: SessionState | null;
-  /** Readings by kind, oldest first, as the states showed them. */
+  /** Readings by kind, oldest first. */
   series: Record<string, Point[]>;
+  /** How many of the session's accepted samples (in the order accepted) are in `series`. */
+  fetched: number;
+}
+
+/** A page of `GET /v1/jobs/{id}/samples?from=`: the accepted samples after the first `from`. */
+export interface SamplePage {
+  from: number;
+  samples: unknown[];
 }
 
 /** Points kept per kind: a day of one reading a minute. */
 export const MAX_POINTS = 1440;
 
-export const empty = (): Live => ({ state: null, series: {} });
+export const empty = (): Live => ({ state: null, series: {}, fetched: 0 });
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** A reading as a chart point, or null when it has no number to draw. */
+function pointOf(r: { value?: unknown; systolic?: unknown; diastolic?: unknown; unit?: unknown; t_ms?: unknown; seq?: unknown }): Point | null {
+  const value = r.value ?? r.systolic;
+  if (!isNum(value) || !isNum(r.t_ms) || !isNum(r.seq)) return null;
+  const p: Point = { t_ms: r.t_ms, seq: r.seq, value };
+  if (isNum(r.diastolic)) p.diastolic = r.diastolic;
+  if (typeof r.unit === 'string') p.unit = r.unit;
+  return p;
+}
+
+/** `pts` with `p` in measurement order, unless a point with its `seq` is there already. */
+function withPoint(pts: Point[], p: Point): Point[] {
+  if (pts.some((q) => q.seq === p.seq)) return pts;
+  const at = pts.findIndex((q) => q.t_ms > p.t_ms);
+  const out = at < 0 ? [...pts, p] : [...pts.slice(0, at), p, ...pts.slice(at)];
+  return out.slice(-MAX_POINTS);
+}
+
+/**
+ * The page's twin with a page of the session's accepted samples merged into its series, so the
+ * chart has every reading, not only the ones a state happened to show as latest. Samples already
+ * merged are skipped; a page that starts after `fetched` would leave a gap and is ignored.
+ */
+export function addSamples(live: Live, page: SamplePage): Live {
+  if (!isNum(page.from) || !Array.isArray(page.samples) || page.from > live.fetched) return live;
+  const series = { ...live.series };
+  page.samples.forEach((raw, i) => {
+    if (page.from + i < live.fetched || typeof raw !== 'object' || raw === null) return;
+    const s = raw as { kind?: unknown };
+    const p = pointOf(raw);
+    if (typeof s.kind !== 'string' || !p) return;
+    series[s.kind] = withPoint(series[s.kind] ?? [], p);
+  });
+  return { ...live, series, fetched: Math.max(live.fetched, page.from + page.samples.length) };
+}
 
 function parseState(data: string): SessionState {
   let v: unknown;
@@ -92,8 +140,8 @@ function parseState(data: string): SessionState {
  * The page's twin after event `e`. Unknown event types change nothing (as in EventSource).
  * A reconnect starts with the state now, which may repeat the one shown: readings are added
  * once (by `seq`), a state older than the one shown is dropped, and a closed session never
- * reopens. The states show only the latest reading of each kind, so samples sent in one batch
- * between two states reach the chart only as the batch's last one of each kind.
+ * reopens. A state shows only the latest reading of each kind; the samples between two states
+ * come from the sample list ([`addSamples`]) when the state's `version` is past `fetched`.
  */
 export function applyEvent(live: Live, e: SseEvent): Live {
   if (e.type !== 'twin' && e.type !== 'closed') return live;
@@ -103,18 +151,10 @@ export function applyEvent(live: Live, e: SseEvent): Live {
   if (cur && (next.version < cur.version || (!cur.open && next.open))) return live;
   const series = { ...live.series };
   for (const [kind, r] of Object.entries(next.twin.latest)) {
-    const value = r.value ?? r.systolic;
-    if (!isNum(value) || !isNum(r.t_ms) || !isNum(r.seq)) continue;
-    const pts = series[kind] ?? [];
-    const last = pts[pts.length - 1];
-    // The worker accepts each kind only in measurement order, so a reading not after the last
-    // one drawn is one already drawn.
-    if (last && (last.seq === r.seq || r.t_ms <= last.t_ms)) continue;
-    const p: Point = { t_ms: r.t_ms, seq: r.seq, value };
-    if (isNum(r.diastolic)) p.diastolic = r.diastolic;
-    series[kind] = [...pts, p].slice(-MAX_POINTS);
+    const p = pointOf(r);
+    if (p) series[kind] = withPoint(series[kind] ?? [], p);
   }
-  return { state: next, series };
+  return { ...live, state: next, series };
 }
 
 /** Alerts in `after` that `before` did not have (the list only grows). */
@@ -132,14 +172,38 @@ export function timeAxis(pts: Point[]): { xs: number[]; unit: string } {
   return { xs: pts.map((p) => (p.t_ms - t0) / div), unit };
 }
 
-/** What a vital kind is called on the page, and its unit where the kind has only one. */
-export const KINDS: Record<string, { label: string; unit: string | null }> = {
+/** What a vital kind is called on the page, and its canonical UCUM unit. */
+export const KINDS: Record<string, { label: string; unit: string }> = {
   heart_rate: { label: 'Heart rate', unit: '/min' },
   spo2: { label: 'SpO2', unit: '%' },
-  blood_pressure: { label: 'Blood pressure', unit: 'mm Hg' },
-  // mg/dL or mmol/L: the device chooses, and the state does not say which.
-  glucose: { label: 'Glucose', unit: null },
+  blood_pressure: { label: 'Blood pressure', unit: 'mm[Hg]' },
+  glucose: { label: 'Glucose', unit: 'mg/dL' },
 };
+
+/**
+ * Factors to each kind's canonical unit, for the units a kind accepts besides it (the data
+ * store's table, `consentry_datastore::wearable`: 1 mmol/L of glucose is 18.016 mg/dL).
+ */
+const TO_CANONICAL: Record<string, Record<string, number>> = {
+  glucose: { 'mmol/L': 18.016 },
+};
+
+/** A UCUM unit as a reader writes it. */
+export function unitText(ucum: string): string {
+  return ucum === 'mm[Hg]' ? 'mm Hg' : ucum;
+}
+
+/**
+ * The unit `kind`'s chart draws `pts` in: the one they were all sent in, else the kind's
+ * canonical one (a device may change units mid-session); and each point's value in it.
+ */
+export function chartValues(kind: string, pts: Point[]): { unit: string | null; values: number[] } {
+  const units = new Set(pts.map((p) => p.unit ?? KINDS[kind]?.unit ?? null));
+  if (units.size === 1) return { unit: [...units][0], values: pts.map((p) => p.value) };
+  const canonical = KINDS[kind]?.unit ?? null;
+  const factor = (u: string | undefined) => (u && u !== canonical ? TO_CANONICAL[kind]?.[u] ?? NaN : 1);
+  return { unit: canonical, values: pts.map((p) => p.value * factor(p.unit)) };
+}
 
 /** NEWS2's sub-score 0 ranges (RCP 2017, chart 1; the worker's `stream/twin.rs`). */
 export const NEWS2_NORMAL: Record<string, { lower: number; upper: number }> = {
@@ -148,9 +212,10 @@ export const NEWS2_NORMAL: Record<string, { lower: number; upper: number }> = {
   blood_pressure: { lower: 111, upper: 219 },
 };
 
-/** A reading as text, with its unit where the kind has one. */
-export function readingText(kind: string, r: { value?: number; systolic?: number; diastolic?: number }): string {
-  const unit = KINDS[kind]?.unit;
+/** A reading as text, with the unit it was sent in (else the kind's canonical one). */
+export function readingText(kind: string, r: { value?: number; systolic?: number; diastolic?: number; unit?: string }): string {
+  const ucum = r.unit ?? KINDS[kind]?.unit;
+  const unit = ucum ? unitText(ucum) : null;
   const v = r.systolic !== undefined && r.diastolic !== undefined ? `${r.systolic}/${r.diastolic}` : String(r.value ?? '—');
   return unit ? `${v} ${unit}` : v;
 }

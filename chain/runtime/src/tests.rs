@@ -274,17 +274,7 @@ fn the_presets_hand_their_validators_to_aura_and_grandpa_through_the_session_pal
     ] {
         let mut ext = sp_io::TestExternalities::new_empty();
         ext.execute_with(|| {
-            // A preset is a patch over the default config, as the node applies it.
-            let patch: serde_json::Value = serde_json::from_slice(
-                &crate::genesis::get_preset(&preset.into()).expect("preset"),
-            )
-            .unwrap();
-            let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).unwrap();
-            merge(&mut config, patch);
-            frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(
-                serde_json::to_vec(&config).unwrap(),
-            )
-            .expect("genesis builds");
+            build_preset(preset);
             // The session pallet orders validators as the validator set does: by account.
             let mut expected: Vec<_> = names
                 .iter()
@@ -327,6 +317,21 @@ fn the_presets_hand_their_validators_to_aura_and_grandpa_through_the_session_pal
 }
 
 /// Merges a genesis patch into a full config, object by object (as `sc-chain-spec` does).
+/// Builds the runtime's genesis preset `id` (`development`, `local_testnet`) into the current
+/// externalities for real: a preset is a patch over the default genesis config, as the node
+/// applies it.
+pub(crate) fn build_preset(id: &str) {
+    let patch: serde_json::Value =
+        serde_json::from_slice(&crate::genesis::get_preset(&id.into()).expect("the preset"))
+            .expect("the preset is JSON");
+    let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).expect("json");
+    merge(&mut config, patch);
+    frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(
+        serde_json::to_vec(&config).expect("json"),
+    )
+    .expect("the genesis builds");
+}
+
 fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
     match (base, patch) {
         (serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
@@ -451,17 +456,7 @@ fn a_new_chain_starts_at_the_current_storage_versions() {
     use frame_support::traits::OnRuntimeUpgrade;
     let mut ext = sp_io::TestExternalities::new_empty();
     ext.execute_with(|| {
-        let patch: serde_json::Value = serde_json::from_slice(
-            &crate::genesis::get_preset(&sp_genesis_builder::DEV_RUNTIME_PRESET.into())
-                .expect("preset"),
-        )
-        .unwrap();
-        let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).unwrap();
-        merge(&mut config, patch);
-        frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(
-            serde_json::to_vec(&config).unwrap(),
-        )
-        .expect("genesis builds");
+        build_preset(sp_genesis_builder::DEV_RUNTIME_PRESET);
         assert_eq!(storage_versions(), [(2, 2), (1, 1), (1, 1), (1, 1)]);
         assert_eq!(
             crate::Migrations::on_runtime_upgrade(),

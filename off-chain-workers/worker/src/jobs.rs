@@ -595,10 +595,19 @@ impl JobStore {
 
     /// A streaming session's stored samples (canonical JSON), in the order accepted.
     pub fn stream_samples(&self, id: &str) -> anyhow::Result<Vec<String>> {
+        self.stream_samples_from(id, 0)
+    }
+
+    /// A streaming session's stored samples from the `from`-th accepted one (0-based) on, in
+    /// the order accepted: a chart that has drawn `from` samples asks only for the rest.
+    pub fn stream_samples_from(&self, id: &str, from: u64) -> anyhow::Result<Vec<String>> {
         self.with(|c| {
-            let mut q =
-                c.prepare("SELECT sample FROM stream_samples WHERE job_id = ?1 ORDER BY idx")?;
-            let rows = q.query_map([id], |r| r.get(0))?;
+            let mut q = c.prepare(
+                "SELECT sample FROM stream_samples WHERE job_id = ?1 AND idx >= ?2 ORDER BY idx",
+            )?;
+            // Past the largest index SQLite holds there is nothing.
+            let from = i64::try_from(from).unwrap_or(i64::MAX);
+            let rows = q.query_map(params![id, from], |r| r.get(0))?;
             rows.collect()
         })
     }

@@ -115,9 +115,9 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
     )
     .await?;
 
-    let (_wallet, contract) = study(&node).await?;
+    let (wallet_chain, study_contract) = study(&node).await?;
     let chain = Chain::connect(&node.ws_url(), sr25519::dev::bob()).await?;
-    let study = Study::at(contract.address.clone());
+    let study = Study::at(study_contract.address.clone());
     let txs = CohortTxs::open(&patients.jobs)?;
     let everyone: Vec<[u8; 32]> = (0..4).map(|i| patients.pseudonym(i)).collect();
     let round = |n: u32| RoundRef {
@@ -304,5 +304,44 @@ async fn a_round_trains_only_on_patients_granted_in_a_finalized_block() -> anyho
         format!("{:#}", twice.expect_err("closed twice")).contains("NotOpen"),
         "the close names why it failed"
     );
+
+    // The operator's view of the study (`consentry contracts consortium rounds|fail-round`):
+    // round 0 aggregated with its result, round 1 open with the hospital's cohort.
+    let (wallet, contract) = (&wallet_chain, &study_contract);
+    let bob = sr25519::dev::bob();
+    let rounds =
+        wallet_contracts::consortium_rounds(wallet, &bob.public_key().into(), contract).await?;
+    assert_eq!(
+        rounds.iter().map(|r| r.round).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert_eq!(rounds[0].detail.aggregate, Some(result));
+    assert!(matches!(
+        rounds[0].detail.status,
+        consortium::RoundStatus::Aggregated { .. }
+    ));
+    assert_eq!(
+        (
+            rounds[1].detail.status,
+            rounds[1].detail.cohort_sites.clone()
+        ),
+        (consortium::RoundStatus::Open, vec![HOSPITAL])
+    );
+    // A site that never joined cannot fail it: the contract's own error, nothing changed.
+    let stranger =
+        wallet_contracts::consortium_fail_round(wallet, &sr25519::dev::charlie(), contract, 1)
+            .await
+            .unwrap_err();
+    assert!(
+        format!("{stranger:#}").contains("NotJoined"),
+        "{stranger:#}"
+    );
+    // The coordinator can, at any time; then the round is no longer open.
+    let (status, _) = wallet_contracts::consortium_fail_round(wallet, &bob, contract, 1).await?;
+    assert!(matches!(status, consortium::RoundStatus::Failed { .. }));
+    let again = wallet_contracts::consortium_fail_round(wallet, &bob, contract, 1)
+        .await
+        .unwrap_err();
+    assert!(format!("{again:#}").contains("RoundNotOpen"), "{again:#}");
     Ok(())
 }

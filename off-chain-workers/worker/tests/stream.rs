@@ -336,6 +336,15 @@ async fn a_stream_session_updates_the_twin_and_ends_with_the_patients_revocation
     assert_eq!(stored["samples"].as_array().unwrap(), &accepted1);
     let root1 = merkle_root(&accepted1);
     assert_eq!(stored["merkle_root"], hex::encode(root1));
+    // A chart that has drawn the first two asks for the rest: no root, which is over all.
+    let rest: Value = s.get("/samples?from=2").await?.json().await?;
+    assert_eq!(rest["samples"].as_array().unwrap(), &accepted1[2..]);
+    assert_eq!(
+        (rest["from"].as_u64(), rest.get("merkle_root")),
+        (Some(2), None)
+    );
+    let none: Value = s.get("/samples?from=4").await?.json().await?;
+    assert_eq!(none["samples"], json!([]));
 
     let r = s
         .http

@@ -560,18 +560,29 @@ pub async fn query_suite(store: &Store) {
     let unique: BTreeSet<u64> = ids(store, &all).await.into_iter().collect();
     assert_eq!(unique.len(), 25);
 
-    // Summaries are counted once per indexed head: asked again at the same head they are the
-    // same; a new block's record and a record closed in it are counted at the next head.
+    // Summaries are the counts kept with each block: a new block's record and a record closed
+    // in it are counted at the next head; so is a record requested and closed in one block
+    // (counted once, in its last state), and one written again unchanged changes nothing.
     let before = store.institution_summaries().await.unwrap();
     assert_eq!(store.institution_summaries().await.unwrap(), before);
     let (head, _) = store.indexed_head().await.unwrap().unwrap();
     let mut closed = access(3, head + 1); // granted (institution 1), now completed
     closed.state = "completed".into();
+    let requested = access(29, head + 1); // granted, institution 1
+    let mut same_block = requested.clone();
+    same_block.state = "aborted".into();
     store
         .write_block(&BlockWrite {
             number: head + 1,
             hash: hash(head + 1),
-            access: vec![access(25, head + 1), closed], // 25: denied, institution 1
+            // 25: denied, institution 1; 24 again as it is.
+            access: vec![
+                access(25, head + 1),
+                closed,
+                requested,
+                same_block,
+                access(24, 4),
+            ],
             ..Default::default()
         })
         .await
@@ -580,10 +591,17 @@ pub async fn query_suite(store: &Store) {
     assert_eq!(after[0], before[0]);
     let (b, a) = (before[1].counts, after[1].counts);
     assert_eq!(
-        (a.total, a.denied, a.granted, a.completed),
-        (b.total + 1, b.denied + 1, b.granted - 1, b.completed + 1)
+        (a.total, a.denied, a.granted, a.completed, a.aborted),
+        (
+            b.total + 2,
+            b.denied + 1,
+            b.granted - 1,
+            b.completed + 1,
+            b.aborted + 1
+        )
     );
-    // The institutions' counts add up to the overall ones (what the API answers auditors).
+    // The kept counts are a scan's: the institutions' counts add up to the overall ones, which
+    // `counts()` takes from the records themselves (what the API answers auditors).
     assert_eq!(
         after.iter().map(|s| s.counts).sum::<Counts>(),
         store.counts().await.unwrap()
@@ -646,6 +664,11 @@ pub async fn migration_suite(url: &str) {
         .execute(&raw)
         .await
         .unwrap();
+    // Before migration 0004 there were no kept counts.
+    sqlx::query("DROP TABLE institution_counts")
+        .execute(&raw)
+        .await
+        .unwrap();
     raw.close().await;
 
     for _ in 0..2 {
@@ -693,6 +716,19 @@ pub async fn migration_suite(url: &str) {
             events[5].json,
             serde_json::json!({ "id": 1, "subject": 1, "institution": 0,
                 "outcome": "completed", "result_digest": null })
+        );
+        // The counts are filled from the records indexed before they were kept.
+        let summaries = store.institution_summaries().await.unwrap();
+        assert_eq!(
+            summaries
+                .iter()
+                .map(|s| (s.institution, s.counts.total))
+                .collect::<Vec<_>>(),
+            vec![(0, 1), (1, 1)]
+        );
+        assert_eq!(
+            summaries.iter().map(|s| s.counts).sum::<Counts>(),
+            store.counts().await.unwrap()
         );
         store.close().await;
     }

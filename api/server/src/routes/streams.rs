@@ -9,12 +9,15 @@ use std::time::Duration;
 use crate::{
     auth::Session,
     error::{
-        extract::{Json, Path},
+        extract::{Json, Path, Query},
         ApiError, Problem,
     },
     routes::jobs::{check_id, own_link, relay},
     AppState,
 };
+use serde::Deserialize;
+use utoipa::IntoParams;
+
 use axum::{
     body::Body,
     extract::State,
@@ -65,6 +68,50 @@ pub async fn samples(
 ) -> Result<Response, ApiError> {
     forward(&state, &session, &id, |http, url| {
         http.post(format!("{url}/samples")).json(&samples)
+    })
+    .await
+}
+
+/// The samples' format.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SamplesQuery {
+    /// `json` (default: the samples as accepted, with their Merkle root) or `fhir` (a FHIR R4
+    /// `Bundle` of `Observation`s).
+    #[param(schema_with = crate::openapi::consent_format_schema)]
+    pub format: Option<String>,
+    /// Only the samples after the first `from` accepted ones (a chart that has drawn them asks
+    /// for the rest); the answer then has no `merkle_root`, which is over all of them.
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
+    pub from: Option<u64>,
+}
+
+/// A stream session's accepted samples, in the order accepted: exactly the leaves its Merkle
+/// root is over (the root the record is closed with), or as FHIR `Observation`s. Readable while
+/// the session runs and after it ended, so a chart can show the whole series; `from` pages it.
+#[utoipa::path(get, path = "/v1/jobs/{id}/samples", tag = "jobs",
+    params(("id" = String, Path, description = "The stream job's id",
+        pattern = "^[A-Za-z0-9-]{1,64}$"), SamplesQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "`{job, samples, merkle_root}`, or a FHIR Bundle",
+            body = Object),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 502, body = Problem), (status = 503, body = Problem)))]
+pub async fn sample_list(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<SamplesQuery>,
+) -> Result<Response, ApiError> {
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "fhir") {
+        return Err(ApiError::field("format", "expected json or fhir"));
+    }
+    let from = q.from.unwrap_or(0).to_string();
+    forward(&state, &session, &id, |http, url| {
+        http.get(format!("{url}/samples"))
+            .query(&[("format", format), ("from", &from)])
     })
     .await
 }

@@ -15,6 +15,44 @@ pub enum Command {
     /// Institutions' ink! contracts: build, deploy by council motion, data-use agreements and
     /// federated-learning consortia.
     Contracts(ContractsArgs),
+    /// The council's motions (governance acts such as deploying a contract): list the open ones,
+    /// vote, close.
+    Council(CouncilArgs),
+}
+
+/// `consentry council`.
+#[derive(Args, Debug)]
+pub struct CouncilArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub cmd: CouncilCmd,
+}
+
+/// Council subcommands (the keystore holds a council member's key for `vote` and `close`).
+#[derive(Subcommand, Debug)]
+pub enum CouncilCmd {
+    /// The council's members and its open motions: what each dispatches, its votes, its end.
+    Motions,
+    /// Vote on an open motion.
+    Vote {
+        /// The motion's proposal hash (0x + 64 hex digits), as `contracts deploy` or `council
+        /// motions` printed it.
+        #[arg(long)]
+        motion: String,
+        /// Vote aye.
+        #[arg(long, required_unless_present = "nay", conflicts_with = "nay")]
+        aye: bool,
+        /// Vote nay.
+        #[arg(long)]
+        nay: bool,
+    },
+    /// Close a motion that has its votes (it is then dispatched), or is past its end.
+    Close {
+        /// The motion's proposal hash.
+        #[arg(long)]
+        motion: String,
+    },
 }
 
 /// Options shared by the wallet and institution commands.
@@ -473,6 +511,31 @@ pub enum ConsortiumCmd {
     },
     /// Show a round.
     Round {
+        #[command(flatten)]
+        contract: ConsortiumContract,
+        /// The round's index.
+        #[arg(long)]
+        round: u32,
+    },
+    /// Every round opened, oldest first: status, sites, ε before and after, aggregate.
+    Rounds {
+        #[command(flatten)]
+        contract: ConsortiumContract,
+    },
+    /// A site's cohort in a round: how many access records, their digest, when submitted.
+    Cohort {
+        #[command(flatten)]
+        contract: ConsortiumContract,
+        /// The round's index.
+        #[arg(long)]
+        round: u32,
+        /// The site's institution id.
+        #[arg(long)]
+        site: u32,
+    },
+    /// Fail an open round: the coordinator at any time; a joined site once the round's deadline
+    /// passed (the round is then marked expired by that site).
+    FailRound {
         #[command(flatten)]
         contract: ConsortiumContract,
         /// The round's index.

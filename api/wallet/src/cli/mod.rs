@@ -1,4 +1,5 @@
-//! `consentry wallet ...`, `consentry institution ...` and `consentry audit verify ...`.
+//! `consentry wallet ...`, `consentry institution ...`, `consentry audit verify ...`,
+//! `consentry contracts ...` and `consentry council ...`.
 //!
 //! The `consentry` binary flattens [`Command`] into its own subcommands and calls [`run`].
 //! [`dispatch`] does the work and returns both renderings, so tests can check the JSON a script
@@ -13,13 +14,13 @@ pub use args::*;
 use crate::{
     chain::Chain,
     contracts::{self, Kind},
-    institution, jobs, keystore, names,
+    council, institution, jobs, keystore, names,
     patient::{self, AmendSpec, GrantSpec},
     proof::{self, ProofDoc},
     view::{ConsentView, RecordView},
 };
 use anyhow::{anyhow, bail, Context, Result};
-use consentry_client::subxt::utils::AccountId32;
+use consentry_client::subxt::utils::{AccountId32, H256};
 use consentry_primitives::{Grantee, Moment, Pseudonym};
 use serde_json::json;
 use std::{path::PathBuf, str::FromStr, time::Duration};
@@ -58,6 +59,7 @@ pub async fn dispatch(cmd: Command) -> Result<Output> {
             cmd: AuditCmd::Verify(v),
         }) => verify(v).await,
         Command::Contracts(a) => contracts_cmd(a.common, a.cmd).await,
+        Command::Council(a) => council_cmd(a.common, a.cmd).await,
     }
 }
 
@@ -679,7 +681,7 @@ async fn contracts_cmd(c: Common, cmd: ContractsCmd) -> Result<Output> {
                     if study.is_some() {
                         bail!("--study: only a consortium has a study");
                     }
-                    contracts::deploy(
+                    contracts::propose_deploy(
                         &chain,
                         kp,
                         Kind::Dua,
@@ -698,7 +700,7 @@ async fn contracts_cmd(c: Common, cmd: ContractsCmd) -> Result<Output> {
                     let file: StudyFile = serde_json::from_str(&text)
                         .with_context(|| format!("--study {}", path.display()))?;
                     let study = file.to_study()?;
-                    contracts::deploy(
+                    contracts::propose_deploy(
                         &chain,
                         kp,
                         Kind::Consortium,
@@ -712,17 +714,118 @@ async fn contracts_cmd(c: Common, cmd: ContractsCmd) -> Result<Output> {
                     bail!("--contract: '{other}' is not a contract; use `dua` or `consortium`")
                 }
             };
-            Ok(out(
-                &c,
-                format!(
+            let human = match &d {
+                contracts::Deploying::Deployed(d) => format!(
                     "deployed {} at {} (tx {:?})",
                     d.contract, d.address, d.tx.hash
                 ),
-                serde_json::to_value(&d)?,
-            ))
+                contracts::Deploying::Proposed(m) => format!(
+                    "council motion {:?} (index {}) proposed: it needs {} ayes, yours is the first. \
+                     The other members run `consentry council vote --motion {:?} --aye`; once it \
+                     has the ayes, any member runs `consentry council close --motion {:?}`, which \
+                     deploys the contract and prints its address.",
+                    m.hash, m.index, m.threshold, m.hash, m.hash
+                ),
+            };
+            Ok(out(&c, human, serde_json::to_value(&d)?))
         }
         ContractsCmd::Dua(cmd) => dua_cmd(&c, &chain, kp, &me, cmd).await,
         ContractsCmd::Consortium(cmd) => consortium_cmd(&c, &chain, kp, &me, cmd).await,
+    }
+}
+
+/// A council motion's proposal hash, as `--motion` takes it.
+pub(crate) fn parse_motion(text: &str) -> Result<H256> {
+    let raw = hex::decode(text.trim_start_matches("0x"))
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| anyhow!("--motion: '{text}' is not a proposal hash (0x + 64 hex digits)"))?;
+    Ok(H256::from_slice(&raw))
+}
+
+async fn council_cmd(c: Common, cmd: CouncilCmd) -> Result<Output> {
+    // Input first: a bad hash is named before any network or passphrase.
+    let hash = match &cmd {
+        CouncilCmd::Vote { motion, .. } | CouncilCmd::Close { motion } => {
+            Some(parse_motion(motion)?)
+        }
+        CouncilCmd::Motions => None,
+    };
+    let chain = Chain::connect(&c.node, c.relay.clone(), &c.api_tls).await?;
+    match cmd {
+        CouncilCmd::Motions => {
+            let members = council::members(&chain).await?;
+            let motions = council::motions(&chain).await?;
+            let mut human = format!("council of {}:\n", members.len());
+            for m in &members {
+                human.push_str(&format!("  {m}\n"));
+            }
+            if motions.is_empty() {
+                human.push_str("no open motion");
+            }
+            for m in &motions {
+                human.push_str(&format!(
+                    "motion {:?} (index {}): {}; {} of {} ayes, {} nays; ends at block {}{}\n",
+                    m.hash,
+                    m.index,
+                    m.call,
+                    m.ayes.len(),
+                    m.threshold,
+                    m.nays.len(),
+                    m.end,
+                    if m.carried() {
+                        "; carried: it can be closed"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            Ok(out(
+                &c,
+                human.trim_end().to_string(),
+                json!({"members": members, "motions": motions}),
+            ))
+        }
+        CouncilCmd::Vote { aye, nay, .. } => {
+            let hash = hash.expect("parsed above");
+            debug_assert!(aye != nay, "clap makes them exclusive");
+            let key = unlock(&c)?;
+            let v = council::vote(&chain, &key.keypair, hash, aye).await?;
+            Ok(out(
+                &c,
+                format!(
+                    "voted {} on motion {:?}: {} of {} ayes, {} nays{} (tx {:?})",
+                    if aye { "aye" } else { "nay" },
+                    hash,
+                    v.motion.ayes.len(),
+                    v.motion.threshold,
+                    v.motion.nays.len(),
+                    if v.motion.carried() {
+                        "; carried: any member may close it now"
+                    } else {
+                        ""
+                    },
+                    v.tx.hash
+                ),
+                serde_json::to_value(&v)?,
+            ))
+        }
+        CouncilCmd::Close { .. } => {
+            let hash = hash.expect("parsed above");
+            let key = unlock(&c)?;
+            let closed = council::close(&chain, &key.keypair, hash).await?;
+            let human = match (&closed.approved, &closed.dispatch_error, &closed.contract) {
+                (false, ..) => format!("motion {hash:?} was disapproved; nothing was dispatched"),
+                (true, Some(e), _) => {
+                    format!("motion {hash:?} was approved, but its call failed: {e}")
+                }
+                (true, None, Some(a)) => {
+                    format!("motion {hash:?} was approved and executed: contract at {a}")
+                }
+                (true, None, None) => format!("motion {hash:?} was approved and executed"),
+            };
+            Ok(out(&c, human, serde_json::to_value(&closed)?))
+        }
     }
 }
 
@@ -886,6 +989,66 @@ async fn consortium_cmd(
                 c,
                 format!("round {round}: {:?}, sites {:?}", r.status, r.cohort_sites),
                 json!({"round": round, "detail": r}),
+            ))
+        }
+        ConsortiumCmd::Rounds { contract } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let rounds = contracts::consortium_rounds(chain, me, &contract).await?;
+            let human = if rounds.is_empty() {
+                "no round opened yet".to_string()
+            } else {
+                rounds
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "round {}: {:?}; cohort sites {:?}; ε {} → {} (×1e-6){}",
+                            r.round,
+                            r.detail.status,
+                            r.detail.cohort_sites,
+                            r.detail.epsilon_before,
+                            r.detail.epsilon_after,
+                            r.detail
+                                .aggregate
+                                .map(|a| format!("; aggregate 0x{}", hex::encode(a)))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            Ok(out(c, human, json!({ "rounds": rounds })))
+        }
+        ConsortiumCmd::Cohort {
+            contract,
+            round,
+            site,
+        } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let cohort =
+                contracts::read(chain, me, &contract, &consortium::GetCohort { round, site })
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow!("--site: institution {site} submitted no cohort for round {round}")
+                    })?;
+            Ok(out(
+                c,
+                format!(
+                    "round {round}, site {site}: {} access records (digest 0x{}), submitted at {} ms",
+                    cohort.records,
+                    hex::encode(cohort.records_digest),
+                    cohort.submitted_at
+                ),
+                json!({"round": round, "site": site, "cohort": cohort}),
+            ))
+        }
+        ConsortiumCmd::FailRound { contract, round } => {
+            let contract = contract_at("--contract", &contract.address)?;
+            let (status, tx) =
+                contracts::consortium_fail_round(chain, kp, &contract, round).await?;
+            Ok(out(
+                c,
+                format!("round {round}: {status:?} (tx {:?})", tx.hash),
+                json!({"round": round, "status": status, "tx": tx_json(&tx)}),
             ))
         }
     }

@@ -98,6 +98,52 @@ fn audit_verify_takes_an_api_and_id_or_a_file() {
 }
 
 #[test]
+fn a_council_vote_is_aye_or_nay_and_names_a_motion() {
+    let h = format!("0x{}", "ab".repeat(32));
+    match parse(&["council", "vote", "--motion", &h, "--nay"]).unwrap() {
+        Command::Council(a) => assert!(matches!(
+            a.cmd,
+            CouncilCmd::Vote {
+                aye: false,
+                nay: true,
+                ..
+            }
+        )),
+        _ => panic!("not a council command"),
+    }
+    assert!(parse(&["council", "vote", "--motion", &h]).is_err());
+    assert!(parse(&["council", "vote", "--motion", &h, "--aye", "--nay"]).is_err());
+    assert!(parse(&["council", "close"]).is_err());
+    assert_eq!(parse_motion(&h).unwrap().0, [0xab; 32]);
+    assert!(parse_motion("0x1234")
+        .unwrap_err()
+        .to_string()
+        .starts_with("--motion: '0x1234' is not a proposal hash"));
+}
+
+#[test]
+fn consortium_operator_commands_take_a_round_and_a_site() {
+    let at = [
+        "--contract",
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = vec!["contracts", "consortium"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&at);
+        parse(&args)
+    };
+    assert!(with(&["rounds"]).is_ok());
+    assert!(with(&["fail-round", "--round", "2"]).is_ok());
+    assert!(with(&["fail-round"]).is_err(), "--round is required");
+    assert!(with(&["cohort", "--round", "0", "--site", "1"]).is_ok());
+    assert!(
+        with(&["cohort", "--round", "0"]).is_err(),
+        "--site is required"
+    );
+}
+
+#[test]
 fn local_input_errors_name_the_flag() {
     assert!(parse_pseudonym("0x1234")
         .unwrap_err()

@@ -4,7 +4,6 @@
 //! consent pallet.
 
 use super::{extension, Deployer, DEPLOYER_ENDOWMENT};
-use crate::RuntimeGenesisConfig;
 use crate::{
     permission::{admission, is_permitted, Role},
     AccountId, Balances, Contracts, Runtime, RuntimeCall, RuntimeOrigin,
@@ -21,19 +20,9 @@ use sp_runtime::{transaction_validity::InvalidTransaction, DispatchError};
 
 /// The runtime's own `development` genesis preset (the node's dev chain), built for real.
 pub(crate) fn dev_chain() -> sp_io::TestExternalities {
-    let preset = crate::genesis::get_preset(&sp_genesis_builder::DEV_RUNTIME_PRESET.into())
-        .expect("the dev preset");
-    // A preset is a patch over the default genesis config, as the node applies it.
-    let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("json");
-    merge(
-        &mut config,
-        serde_json::from_slice(&preset).expect("the preset is JSON"),
-    );
-    let preset = serde_json::to_vec(&config).expect("json");
     let mut ext = sp_io::TestExternalities::new_empty();
     ext.execute_with(|| {
-        frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(preset)
-            .expect("the dev genesis builds");
+        crate::tests::build_preset(sp_genesis_builder::DEV_RUNTIME_PRESET);
         frame_system::Pallet::<Runtime>::set_block_number(1);
         pallet_timestamp::Now::<Runtime>::put(1_750_000_000_000);
     });
@@ -49,17 +38,6 @@ fn contract(name: &str) -> &'static consentry_contracts::Contract {
 
 /// `patch` merged into `base` object by object (what the node does with a preset: RFC 7396
 /// without deletions).
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-    match (base, patch) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
-            for (k, v) in p {
-                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (b, p) => *b = p,
-    }
-}
-
 fn account(k: Sr25519Keyring) -> AccountId {
     k.to_account_id()
 }

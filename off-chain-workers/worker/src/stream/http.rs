@@ -191,10 +191,13 @@ pub async fn close(
 #[derive(Deserialize)]
 pub struct SamplesQuery {
     format: Option<String>,
+    /// Skip the first `from` accepted samples (a chart that has them asks for the rest).
+    from: Option<u64>,
 }
 
-/// `GET /jobs/{id}/samples[?format=fhir]`: the accepted samples, in order, exactly the leaves
-/// the Merkle root is over; or as FHIR `Observation`s.
+/// `GET /jobs/{id}/samples[?format=fhir][&from=N]`: the accepted samples, in order, exactly the
+/// leaves the Merkle root is over; or as FHIR `Observation`s. With `from`, only the samples
+/// after the first `from`, and no root (the root is over all of them).
 pub async fn get_samples(
     State(ctx): State<Arc<Ctx>>,
     Path(id): Path<String>,
@@ -205,18 +208,24 @@ pub async fn get_samples(
         .get(&id)
         .map_err(Problem::internal)?
         .ok_or_else(|| Problem::unknown_job(&id))?;
-    let stored = ctx.jobs.stream_samples(&id).map_err(Problem::internal)?;
+    let from = q.from.unwrap_or(0);
+    let stored = ctx
+        .jobs
+        .stream_samples_from(&id, from)
+        .map_err(Problem::internal)?;
     let samples: Vec<Value> = stored
         .iter()
         .map(|s| serde_json::from_str(s))
         .collect::<Result<_, _>>()
         .map_err(|e| Problem::internal(e.into()))?;
     match q.format.as_deref() {
-        None | Some("json") => Ok(Json(json!({
-            "job": id,
-            "samples": samples,
-            "merkle_root": hex::encode(super::merkle::root_of_stored(&stored)),
-        }))),
+        None | Some("json") => {
+            let mut page = json!({ "job": id, "from": from, "samples": samples });
+            if from == 0 {
+                page["merkle_root"] = hex::encode(super::merkle::root_of_stored(&stored)).into();
+            }
+            Ok(Json(page))
+        }
         Some("fhir") => {
             let mut entries = Vec::with_capacity(samples.len());
             for v in &samples {

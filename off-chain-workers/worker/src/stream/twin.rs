@@ -105,7 +105,9 @@ pub struct Twin {
     samples: u64,
     last_seq: Option<u64>,
     last_t: BTreeMap<VitalKind, i64>,
-    latest: BTreeMap<VitalKind, (Reading, i64, u64)>,
+    /// The latest reading of each kind: reading, time, seq and the UCUM unit it was sent in
+    /// (glucose comes in mg/dL or mmol/L, so the view must say which).
+    latest: BTreeMap<VitalKind, (Reading, i64, u64, &'static str)>,
     /// Series the predictor reads (canonical units), by the record's vital names.
     series: BTreeMap<&'static str, Vec<(i64, f64)>>,
     first_t: Option<i64>,
@@ -158,7 +160,8 @@ impl Twin {
         self.samples += 1;
         self.last_seq = Some(s.wire.seq);
         self.last_t.insert(s.kind, t);
-        self.latest.insert(s.kind, (s.reading, t, s.wire.seq));
+        self.latest
+            .insert(s.kind, (s.reading, t, s.wire.seq, s.unit.ucum));
         let values: Vec<f64> = match s.reading {
             Reading::Pressure {
                 systolic,
@@ -273,14 +276,16 @@ impl Twin {
         let latest: BTreeMap<&str, Value> = self
             .latest
             .iter()
-            .map(|(k, (r, t, seq))| {
+            .map(|(k, (r, t, seq, unit))| {
                 let v = match r {
-                    Reading::Value(v) => json!({"value": v, "t_ms": t, "seq": seq}),
+                    Reading::Value(v) => {
+                        json!({"value": v, "unit": unit, "t_ms": t, "seq": seq})
+                    }
                     Reading::Pressure {
                         systolic,
                         diastolic,
-                    } => json!({"systolic": systolic, "diastolic": diastolic, "t_ms": t,
-                        "seq": seq}),
+                    } => json!({"systolic": systolic, "diastolic": diastolic, "unit": unit,
+                        "t_ms": t, "seq": seq}),
                 };
                 (k.name(), v)
             })
@@ -414,6 +419,26 @@ mod tests {
         assert_eq!(
             t.view()["latest"]["blood_pressure"]["systolic"],
             json!(105.0)
+        );
+        // Each reading says the unit it came in: glucose has two.
+        assert_eq!(t.view()["latest"]["glucose"]["unit"], json!("mg/dL"));
+        assert_eq!(
+            t.view()["latest"]["blood_pressure"]["unit"],
+            json!("mm[Hg]")
+        );
+        t.apply(
+            &parse(
+                &json!({"seq": 10, "patient": P, "t_ms": 9, "kind": "glucose", "value": 5.5,
+                "unit": "mmol/L"}),
+                P,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            t.view()["latest"]["glucose"],
+            json!({"value": 5.5, "unit": "mmol/L",
+            "t_ms": 9, "seq": 10})
         );
     }
 
