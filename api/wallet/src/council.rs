@@ -84,7 +84,7 @@ pub async fn motions(chain: &Chain) -> Result<Vec<Motion>> {
         .await?;
     let mut out = Vec::with_capacity(hashes.0.len());
     for hash in hashes.0 {
-        if let Some(m) = motion_at(chain, hash).await? {
+        if let Some(m) = motion(chain, hash).await? {
             out.push(m);
         }
     }
@@ -94,10 +94,6 @@ pub async fn motions(chain: &Chain) -> Result<Vec<Motion>> {
 
 /// The open motion with proposal hash `hash`, if there is one.
 pub async fn motion(chain: &Chain, hash: H256) -> Result<Option<Motion>> {
-    motion_at(chain, hash).await
-}
-
-async fn motion_at(chain: &Chain, hash: H256) -> Result<Option<Motion>> {
     let storage = chain.client.storage().at_latest().await?;
     let Some(votes) = storage
         .fetch(&runtime::storage().council().voting(hash))
@@ -145,13 +141,14 @@ async fn open(chain: &Chain, hash: H256) -> Result<Motion> {
     })
 }
 
-/// Refuses a signer who holds no seat, before the chain does.
-async fn seated(chain: &Chain, member: &Keypair) -> Result<()> {
+/// Refuses a signer who holds no seat, before the chain does; the council's members otherwise.
+async fn seated(chain: &Chain, member: &Keypair) -> Result<Vec<AccountId32>> {
     let me = AccountId32(member.public_key().0);
-    if !members(chain).await?.contains(&me) {
+    let members = members(chain).await?;
+    if !members.contains(&me) {
         bail!("{me} holds no council seat: only council members vote on and close motions");
     }
-    Ok(())
+    Ok(members)
 }
 
 /// Votes on motion `hash` as `member`: aye (`approve`) or nay. A member may change a vote; the
@@ -183,9 +180,8 @@ pub async fn vote(chain: &Chain, member: &Keypair, hash: H256, approve: bool) ->
 /// is read from the dispatch's events); past its end without the votes, it is disapproved.
 /// Before either, the chain would refuse it (`TooEarly`), so this says how many ayes it lacks.
 pub async fn close(chain: &Chain, member: &Keypair, hash: H256) -> Result<Closed> {
-    seated(chain, member).await?;
+    let members = seated(chain, member).await?.len() as u32;
     let m = open(chain, hash).await?;
-    let members = members(chain).await?.len() as u32;
     let undecided = members.saturating_sub((m.ayes.len() + m.nays.len()) as u32);
     let can_fail = members.saturating_sub(m.nays.len() as u32) < m.threshold;
     let now = chain.client.blocks().at_latest().await?.number();
@@ -239,16 +235,15 @@ fn proposal_of(hash: H256) -> subxt::storage::DynamicAddress<Vec<subxt::dynamic:
 
 /// What a closing (or a proposal that executed at once) did, from its events.
 pub fn outcome(hash: H256, s: &Submitted) -> Result<Closed> {
-    let approved = s
+    let executed = s
         .events
-        .find_first::<runtime::council::events::Approved>()?
-        .is_some()
+        .find_first::<runtime::council::events::Executed>()?;
+    // A proposal carried at once (threshold 1) is executed without an `Approved` event.
+    let approved = executed.is_some()
         || s.events
-            .find_first::<runtime::council::events::Executed>()?
+            .find_first::<runtime::council::events::Approved>()?
             .is_some();
-    let dispatch_error = s
-        .events
-        .find_first::<runtime::council::events::Executed>()?
+    let dispatch_error = executed
         .and_then(|e| e.result.err())
         .map(|e| format!("{e:?}"));
     Ok(Closed {

@@ -7,20 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { axe, cspViolations, launch, shot, artifacts } from './browser';
-import { consentry, startStack } from './stack.mjs';
+import { consentry, startStack, type TestStack } from './stack.mjs';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import type { SignerPayloadJSON } from '@polkadot/types/types';
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
-interface Stack {
-  app: string;
-  nodeWs: string;
-  pepper: string;
-  hospital: string;
+interface Stack extends TestStack {
   dir: string;
-  stop?: () => Promise<void>;
   stopNode?: () => void;
 }
 

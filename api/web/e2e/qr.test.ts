@@ -18,16 +18,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { axe, artifacts, cspViolations, launch, shot } from './browser';
-import { consentry, startStack } from './stack.mjs';
+import { consentry, startStack, type TestStack } from './stack.mjs';
 import { qrPng, qrVideo } from './qrfiles';
 
-interface Stack {
-  app: string;
-  nodeWs: string;
-  pepper: string;
-  hospital: string;
-  stop?: () => Promise<void>;
-}
+type Stack = TestStack;
 
 const PASS = 'correct horse battery';
 const RULE = 'a pseudonym is 64 hexadecimal digits (0-9, a-f), optionally prefixed 0x';

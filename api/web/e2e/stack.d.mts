@@ -13,3 +13,11 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 export function startStack(opts?: { webDir?: string | null; log?: string; publicUrl?: string }): Promise<RunningStack>;
+/** What a browser test reads of the system it runs against: one it started, or the one a JSON file names (`CONSENTRY_WEB_E2E_STACK`). */
+export interface TestStack {
+  app: string;
+  nodeWs: string;
+  pepper: string;
+  hospital: string;
+  stop?: () => Promise<void>;
+}

@@ -9,15 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { axe, artifacts, cspViolations, launch, shot } from './browser';
-import { consentry, startStack } from './stack.mjs';
+import { consentry, startStack, type TestStack } from './stack.mjs';
 
-interface Stack {
-  app: string;
-  nodeWs: string;
-  pepper: string;
-  hospital: string;
-  stop?: () => Promise<void>;
-}
+type Stack = TestStack;
 
 const PASS = 'correct horse battery';
 let stack: Stack;
