@@ -21,6 +21,9 @@ if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
 fi
 export CARGO_TARGET_DIR="$CACHE/consentry-fuzz-target"
 export RUSTC_BOOTSTRAP=1
+# The runtime (permission_call) is fuzzed natively: its wasm build would be neither needed nor
+# instrumented.
+export SKIP_WASM_BUILD=1
 seconds="${FUZZ_SECONDS:-30}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)

@@ -5,7 +5,7 @@
 # hardware.
 # Usage: scripts/weights.sh [name ...]
 #   names: identity consent audit validators (the pallets), permission (the runtime's
-#   CheckPermission extension), node-authorization (the SDK pallet, benchmarked in the runtime),
+#   CheckPermission extension), extension (the contracts' chain extension), node-authorization (the SDK pallet, benchmarked in the runtime),
 #   system (frame_system's calls), system-extensions and overhead (block and extrinsic base
 #   weights);
 #   default: all of them. And `db` (not in the default): the runtime's DbWeight, measured on a
@@ -23,7 +23,7 @@ bench() {
     --genesis-builder=runtime --genesis-builder-preset=development \
     --extrinsic '*' --steps "${STEPS:-50}" --repeat "${REPEAT:-20}" "$@"
 }
-for name in ${*:-identity consent audit validators permission node-authorization system system-extensions overhead}; do
+for name in ${*:-identity consent audit validators permission extension node-authorization system system-extensions overhead}; do
   if [ "$name" = db ]; then
     # One read and one write of the state on this machine, writes committed as blocks commit
     # them: chain/runtime/src/weights/db_weights.rs.
@@ -40,6 +40,9 @@ for name in ${*:-identity consent audit validators permission node-authorization
   elif [ "$name" = permission ]; then
     bench --pallet consentry_permission --template .maintain/frame-weight-template.hbs \
       --output chain/runtime/src/weights/check_permission.rs
+  elif [ "$name" = extension ]; then
+    bench --pallet consentry_contracts_extension --template .maintain/frame-weight-template.hbs \
+      --output chain/runtime/src/weights/contracts_extension.rs
   elif [ "$name" = node-authorization ]; then
     # The CLI's built-in template implements the SDK pallet's own `WeightInfo`.
     bench --pallet pallet_node_authorization \

@@ -14,6 +14,7 @@
 
 use crate::{error::ApiError, AppState};
 use axum::{extract::FromRequestParts, http::request::Parts};
+use consentry_api_requests::{Body, SessionRequest, SignedChallenge};
 use consentry_client::{
     runtime,
     subxt::utils::AccountId32,
@@ -25,7 +26,6 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
-    str::FromStr,
     sync::Mutex,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -78,13 +78,6 @@ pub struct Sessions {
     sessions: Mutex<HashMap<String, Session>>,
 }
 
-/// `POST /v1/auth/challenge` body.
-#[derive(Deserialize, ToSchema)]
-pub struct ChallengeRequest {
-    /// The caller's account, SS58.
-    pub account: String,
-}
-
 /// A challenge to sign.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Challenge {
@@ -93,17 +86,6 @@ pub struct Challenge {
     pub challenge: String,
     /// Seconds until it expires.
     pub expires_in: u64,
-}
-
-/// `POST /v1/auth/session` body.
-#[derive(Deserialize, ToSchema)]
-pub struct SessionRequest {
-    /// The account that signs, SS58.
-    pub account: String,
-    /// The challenge text as received.
-    pub challenge: String,
-    /// The sr25519 signature of `<Bytes>challenge</Bytes>`, hex (64 bytes).
-    pub signature: String,
 }
 
 /// A new session.
@@ -117,19 +99,16 @@ pub struct SessionGranted {
     pub identity: Identity,
 }
 
-/// Parses an SS58 account, naming the field on failure.
-pub fn parse_account(field: &str, s: &str) -> Result<AccountId32, ApiError> {
-    AccountId32::from_str(s.trim())
-        .map_err(|_| ApiError::field(field, format!("'{s}' is not an SS58 account address")))
+/// Parses an SS58 account, naming the field on failure, as the client library's account type.
+pub fn parse_account(field: &'static str, s: &str) -> Result<AccountId32, ApiError> {
+    Ok(client_account(consentry_api_requests::parse_account(
+        field, s,
+    )?))
 }
 
-/// Parses `0x`-prefixed or bare hex of an exact length.
-pub fn parse_hex<const N: usize>(field: &str, s: &str) -> Result<[u8; N], ApiError> {
-    let raw = hex::decode(s.trim().trim_start_matches("0x"))
-        .map_err(|e| ApiError::field(field, format!("not hex: {e}")))?;
-    raw.try_into().map_err(|v: Vec<u8>| {
-        ApiError::field(field, format!("expected {N} bytes, got {}", v.len()))
-    })
+/// The client library's spelling of an account the request parsers return.
+pub fn client_account(a: sp_runtime::AccountId32) -> AccountId32 {
+    AccountId32(a.into())
 }
 
 fn random32() -> [u8; 32] {
@@ -210,8 +189,8 @@ impl Sessions {
 
     /// Checks the signature over a pending challenge and consumes it.
     pub fn redeem(&self, req: &SessionRequest) -> Result<AccountId32, ApiError> {
-        let account = parse_account("account", &req.account)?;
-        let sig = parse_hex::<64>("signature", &req.signature)?;
+        let SignedChallenge { account, signature } = req.parse()?;
+        let account = client_account(account);
         let (owner, expires) = self
             .challenges
             .lock()
@@ -235,7 +214,7 @@ impl Sessions {
         }
         // Only the wrapped form: bare bytes chosen by a server could be a transaction payload.
         let signed = consentry_signin::wrap(&req.challenge);
-        if !sr25519::verify(&Signature(sig), &signed, &PublicKey(account.0)) {
+        if !sr25519::verify(&Signature(signature), &signed, &PublicKey(account.0)) {
             return Err(ApiError::Unauthenticated(
                 "signature does not verify for this account over `<Bytes>challenge</Bytes>` \
                  (a signature over the bare text is not accepted)"

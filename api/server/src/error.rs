@@ -61,6 +61,12 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<consentry_api_requests::FieldError> for ApiError {
+    fn from(e: consentry_api_requests::FieldError) -> Self {
+        ApiError::field(e.field, e.detail)
+    }
+}
+
 impl ApiError {
     /// A field-level validation error.
     pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {

@@ -246,6 +246,7 @@ impl_runtime_apis! {
             use frame_system_benchmarking::Pallet as SystemBench;
             use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
             use crate::permission::benchmarking::Pallet as PermissionBench;
+            use crate::contracts::benchmarking::Pallet as ExtensionBench;
             use crate::node_authorization_benchmarking::Pallet as NodeAuthorizationBench;
             use baseline::Pallet as BaselineBench;
 
@@ -264,6 +265,7 @@ impl_runtime_apis! {
             use frame_system_benchmarking::Pallet as SystemBench;
             use frame_system_benchmarking::extensions::Pallet as SystemExtensionsBench;
             use crate::permission::benchmarking::Pallet as PermissionBench;
+            use crate::contracts::benchmarking::Pallet as ExtensionBench;
             use crate::node_authorization_benchmarking::Pallet as NodeAuthorizationBench;
             use baseline::Pallet as BaselineBench;
             use frame_support::traits::WhitelistedStorageKeys;

@@ -9,6 +9,7 @@ frame_benchmarking::define_benchmarks!(
     [frame_system, SystemBench::<Runtime>]
     [frame_system_extensions, SystemExtensionsBench::<Runtime>]
     [consentry_permission, PermissionBench::<Runtime>]
+    [consentry_contracts_extension, ExtensionBench::<Runtime>]
     [pallet_node_authorization, NodeAuthorizationBench::<Runtime>]
     [pallet_consentry_identity, Identity]
     [pallet_consentry_consent, Consent]

@@ -183,3 +183,30 @@ pub fn preset_names() -> Vec<PresetId> {
         PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
     ]
 }
+
+/// Builds preset `id`'s genesis state into the current externalities, as a node's chain spec
+/// would: the preset's patch merged over the default config (JSON objects key by key, anything
+/// else replaced). For native tests and tools (the permission fuzz target) that need a preset's
+/// state without a node.
+#[cfg(feature = "std")]
+pub fn build_preset_state(id: &str) -> Result<(), alloc::string::String> {
+    use alloc::string::ToString;
+    fn merge(base: &mut Value, patch: Value) {
+        match (base, patch) {
+            (Value::Object(base), Value::Object(patch)) => {
+                for (k, v) in patch {
+                    merge(base.entry(k).or_insert(Value::Null), v);
+                }
+            }
+            (base, patch) => *base = patch,
+        }
+    }
+    let preset = get_preset(&id.into()).ok_or_else(|| alloc::format!("no preset {id}"))?;
+    let patch: Value = serde_json::from_slice(&preset).map_err(|e| e.to_string())?;
+    let mut config =
+        serde_json::to_value(RuntimeGenesisConfig::default()).map_err(|e| e.to_string())?;
+    merge(&mut config, patch);
+    frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(
+        serde_json::to_vec(&config).map_err(|e| e.to_string())?,
+    )
+}

@@ -79,7 +79,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("consentry"),
     impl_name: alloc::borrow::Cow::Borrowed("consentry"),
     authoring_version: 1,
-    spec_version: 115,
+    spec_version: 116,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,

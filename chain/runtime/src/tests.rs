@@ -316,31 +316,11 @@ fn the_presets_hand_their_validators_to_aura_and_grandpa_through_the_session_pal
     }
 }
 
-/// Merges a genesis patch into a full config, object by object (as `sc-chain-spec` does).
 /// Builds the runtime's genesis preset `id` (`development`, `local_testnet`) into the current
 /// externalities for real: a preset is a patch over the default genesis config, as the node
 /// applies it.
 pub(crate) fn build_preset(id: &str) {
-    let patch: serde_json::Value =
-        serde_json::from_slice(&crate::genesis::get_preset(&id.into()).expect("the preset"))
-            .expect("the preset is JSON");
-    let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).expect("json");
-    merge(&mut config, patch);
-    frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(
-        serde_json::to_vec(&config).expect("json"),
-    )
-    .expect("the genesis builds");
-}
-
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-    match (base, patch) {
-        (serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
-            for (k, v) in patch {
-                merge(base.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (base, patch) => *base = patch,
-    }
+    crate::genesis::build_preset_state(id).expect("the genesis builds");
 }
 
 #[test]

@@ -3,16 +3,17 @@
 //! wallet-signed extrinsics to the node.
 
 use crate::{
-    auth::{parse_account, parse_hex, Identity, Session},
+    auth::{client_account, Identity, Session},
     error::{
         extract::{Json, Path},
         ApiError, Problem,
     },
-    routes::ledger::{may_see, owner, parse_categories, parse_purpose},
+    routes::ledger::{may_see, owner},
     AppState,
 };
 use axum::extract::State;
 use codec::Decode;
+use consentry_api_requests::{Body, DecisionQuery, DecisionRequest, RelayRequest};
 use consentry_client::{runtime, subxt::utils::AccountId32, subxt::utils::Static};
 use consentry_primitives::{AccessRecord, Decision, NewestFirst, SubjectRef};
 use serde::{Deserialize, Serialize};
@@ -134,20 +135,6 @@ pub async fn proof(
     }))
 }
 
-/// `POST /v1/decision` body.
-#[derive(Deserialize, ToSchema)]
-pub struct DecisionRequest {
-    /// The patient's pseudonym at the asking institution, hex (32 bytes).
-    pub pseudonym: String,
-    /// The purpose, e.g. `simulation`.
-    pub purpose: String,
-    /// Data categories, e.g. `["labs", "genomic"]`.
-    pub categories: Vec<String>,
-    /// The accessor to decide for (SS58). Institutions may only ask for themselves; auditors for
-    /// anyone. Defaults to the session's account.
-    pub accessor: Option<String>,
-}
-
 /// The chain's decision.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct DecisionResponse {
@@ -175,14 +162,16 @@ pub async fn decision(
     session: Session,
     Json(req): Json<DecisionRequest>,
 ) -> Result<axum::Json<DecisionResponse>, ApiError> {
-    let pseudonym = parse_hex::<32>("pseudonym", &req.pseudonym)?;
-    let purpose = parse_purpose("purpose", &req.purpose)?;
-    let categories = parse_categories("categories", &req.categories)?;
-    let accessor = match (&session.identity, &req.accessor) {
+    let DecisionQuery {
+        pseudonym,
+        purpose,
+        categories,
+        accessor,
+    } = req.parse()?;
+    let accessor = match (&session.identity, accessor.map(client_account)) {
         (_, None) => session.account.clone(),
-        (Identity::Auditor { .. }, Some(a)) => parse_account("accessor", a)?,
+        (Identity::Auditor { .. }, Some(a)) => a,
         (Identity::Institution { .. }, Some(a)) => {
-            let a = parse_account("accessor", a)?;
             if a != session.account {
                 return Err(ApiError::Forbidden(
                     "institutions may only ask decisions for their own key".into(),
@@ -238,13 +227,6 @@ pub async fn decision(
     }))
 }
 
-/// `POST /v1/relay` body.
-#[derive(Deserialize, ToSchema)]
-pub struct RelayRequest {
-    /// A signed extrinsic, SCALE-encoded, hex.
-    pub extrinsic: String,
-}
-
 /// Accepted into the node's pool.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RelayResponse {
@@ -264,11 +246,7 @@ pub async fn relay(
     State(state): State<AppState>,
     Json(req): Json<RelayRequest>,
 ) -> Result<axum::Json<RelayResponse>, ApiError> {
-    let bytes = hex::decode(req.extrinsic.trim().trim_start_matches("0x"))
-        .map_err(|e| ApiError::field("extrinsic", format!("not hex: {e}")))?;
-    if bytes.is_empty() {
-        return Err(ApiError::field("extrinsic", "empty"));
-    }
+    let bytes = req.parse()?;
     validate(&state, &bytes).await?;
     match state.rpc.author_submit_extrinsic(&bytes).await {
         Ok(hash) => Ok(axum::Json(RelayResponse {

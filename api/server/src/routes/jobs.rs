@@ -16,6 +16,7 @@ use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
+use consentry_api_requests::{Body, JobRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,48 +30,6 @@ pub struct WorkerLink {
     /// The credential the worker requires of its only caller, this API
     /// (`Authorization: Bearer`; the worker's `--api-token-file`).
     pub token: String,
-}
-
-/// `POST /v1/jobs` body.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct JobRequest {
-    /// The patient's pseudonym at this institution: 64 hex digits, `0x` optional.
-    #[schema(pattern = r"^(0x)?[0-9a-fA-F]{64}$")]
-    pub pseudonym: String,
-    /// The workload, e.g. `simulation` or `inference` (the worker lists its own).
-    pub workload: String,
-    /// The workload's parameters.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub params: serde_json::Value,
-    /// Another institution's job for this institution's patients: the id of the data-use
-    /// agreement (in the registry contract this institution's worker checks) it runs under.
-    /// Required then; absent for this institution's own jobs.
-    #[serde(default, deserialize_with = "whole_number")]
-    #[schema(value_type = Option<u64>, minimum = 0)]
-    pub agreement: Option<u64>,
-}
-
-/// An id that JSON may spell `7` or `7.0` (JSON Schema's integers include both): a whole number
-/// from 0 to 2^53 - 1, the integers a JSON number carries exactly.
-fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    use serde::de::Error;
-    const MAX_EXACT: f64 = 9_007_199_254_740_991.0;
-    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
-        return Ok(None);
-    };
-    n.as_u64()
-        .or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && (0.0..=MAX_EXACT).contains(f))
-                .map(|f| f as u64)
-        })
-        .map(Some)
-        .ok_or_else(|| {
-            D::Error::custom(format!(
-                "{n} is not a data-use agreement id (a whole number >= 0)"
-            ))
-        })
 }
 
 /// A queued job, as the worker reports it.
@@ -201,10 +160,7 @@ pub async fn submit(
     Json(req): Json<JobRequest>,
 ) -> Result<Response, ApiError> {
     let (link, caller) = link(&state, &session)?;
-    let hex = req.pseudonym.strip_prefix("0x").unwrap_or(&req.pseudonym);
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::field("pseudonym", "expected 64 hex digits"));
-    }
+    req.parse()?;
     let mut body = serde_json::json!({
         "requester": session.account.to_string(),
         "pseudonym": req.pseudonym,

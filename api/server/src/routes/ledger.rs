@@ -18,7 +18,7 @@ use consentry_indexer::{
     export, query::MAX_LIMIT, AccessFilter, AccessRow, ConsentRow, Counts, InstitutionSummary,
     Page, QueryError,
 };
-use consentry_primitives::{CategorySet, DataCategory, InstitutionId, Purpose, SubjectId};
+use consentry_primitives::{InstitutionId, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -61,27 +61,6 @@ pub async fn owner(
         return Ok(subject);
     }
     Ok(store.enrolment(pseudonym).await?.and_then(|e| e.subject))
-}
-
-/// Parses a purpose's canonical name; another spelling is refused naming the canonical one, an
-/// unknown name with the list of names.
-pub fn parse_purpose(field: &str, s: &str) -> Result<Purpose, ApiError> {
-    Purpose::from_name(s).map_err(|e| ApiError::field(field, e.to_string()))
-}
-
-/// Parses a non-empty list of category names (canonical, as [`parse_purpose`]).
-pub fn parse_categories(field: &str, names: &[String]) -> Result<CategorySet, ApiError> {
-    if names.is_empty() {
-        return Err(ApiError::field(
-            field,
-            "at least one data category is required",
-        ));
-    }
-    let mut set = Vec::new();
-    for n in names {
-        set.push(DataCategory::from_name(n).map_err(|e| ApiError::field(field, e.to_string()))?);
-    }
-    Ok(CategorySet::of(&set))
 }
 
 /// Filters and paging for access records.

@@ -1,7 +1,7 @@
 //! Sessions, health, readiness, metrics and the OpenAPI document.
 
 use crate::{
-    auth::{self, Challenge, ChallengeRequest, SessionGranted, SessionRequest},
+    auth::{self, Challenge, SessionGranted},
     error::{extract::Json, problem, ApiError, Problem},
     AppState,
 };
@@ -10,6 +10,7 @@ use axum::{
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
+use consentry_api_requests::{Body, ChallengeRequest, SessionRequest};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -26,7 +27,7 @@ pub async fn challenge(
     State(state): State<AppState>,
     Json(req): Json<ChallengeRequest>,
 ) -> Result<axum::Json<Challenge>, ApiError> {
-    let account = auth::parse_account("account", &req.account)?;
+    let account = auth::client_account(req.parse()?);
     auth::identity_of(&state, &account).await?;
     Ok(axum::Json(state.sessions.challenge(account)?))
 }

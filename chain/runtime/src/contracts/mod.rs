@@ -20,6 +20,8 @@
 //! ([`crate::permission`]); contracts dispatch no runtime calls ([`Config::CallFilter`] is
 //! `Nothing`) and read Consentry's state only through the read-only [`extension`].
 
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmarking;
 pub mod extension;
 #[cfg(test)]
 mod tests;

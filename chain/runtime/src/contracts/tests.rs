@@ -208,6 +208,68 @@ fn the_extension_reads_institutions_and_the_council() {
     });
 }
 
+/// What a contract hands the extension is decoded exactly: a value with bytes after it, a value
+/// cut short and an unknown function are refused, with nothing answered.
+#[test]
+fn the_extension_takes_exactly_one_value_per_call() {
+    dev_chain().execute_with(|| {
+        let bob = account(Sr25519Keyring::Bob).encode();
+        let answer = extension::run(extension::func::INSTITUTION_OF, &bob, 0).expect("answers");
+        assert_eq!(
+            answer,
+            extension::institution_of(&account(Sr25519Keyring::Bob)).encode()
+        );
+        let mut longer = bob.clone();
+        longer.push(0);
+        assert_eq!(
+            extension::run(extension::func::INSTITUTION_OF, &longer, 0),
+            Err(DispatchError::Other(
+                "consentry extension: input longer than its value"
+            ))
+        );
+        assert_eq!(
+            extension::run(extension::func::IS_COUNCIL_MEMBER, &bob[..31], 0),
+            Err(DispatchError::Other("consentry extension: malformed input"))
+        );
+        assert_eq!(
+            extension::run(9, &bob, 0),
+            Err(DispatchError::Other(
+                "consentry extension: unknown function"
+            ))
+        );
+        assert_eq!(extension::cost::of(9), None);
+    });
+}
+
+/// Each function is charged at least its benchmarked weight at the worst case: `decide` at the
+/// consent index's bound, whichever way the patient is named.
+#[test]
+fn the_extension_charges_its_benchmarked_weights() {
+    use crate::weights::contracts_extension::{SubstrateWeight, WeightInfo};
+    use consentry_primitives::ConsentCheck;
+    type W = SubstrateWeight<Runtime>;
+    let bound = <crate::Consent as ConsentCheck<AccountId>>::max_consents_read();
+    assert_eq!(bound, 48);
+    let decide = extension::cost::of(extension::func::DECIDE).expect("decide");
+    for weight in [W::decide(bound), W::decide_by_subject(bound)] {
+        assert!(decide.all_gte(weight), "{decide:?} < {weight:?}");
+    }
+    // The consents' share: the bound's, not an empty index's.
+    assert!(decide.ref_time() > W::decide(0).ref_time());
+    assert_eq!(
+        extension::cost::of(extension::func::INSTITUTION_OF),
+        Some(W::institution_of())
+    );
+    assert_eq!(
+        extension::cost::of(extension::func::IS_COUNCIL_MEMBER),
+        Some(W::is_council_member())
+    );
+    // Every function's charge carries a proof size: a contract's reads are in the block's proof.
+    for func in [1, 2, 3] {
+        assert!(extension::cost::of(func).expect("a function").proof_size() > 0);
+    }
+}
+
 /// The extension's SCALE layout, pinned by the vectors the contracts' mirror types are tested
 /// against too (`contracts/env/golden/extension.txt`): encoded here from the runtime's own types.
 #[test]

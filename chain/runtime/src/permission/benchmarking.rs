@@ -31,7 +31,7 @@ pub struct Pallet<T: Config>(frame_system::Pallet<T>);
 
 /// Fills the council with members other than `except` and the validator set up to its bound,
 /// with `validator` in it when given.
-fn full_lists(except: &AccountId, validator: Option<&AccountId>) {
+pub(crate) fn full_lists(except: &AccountId, validator: Option<&AccountId>) {
     type MaxMembers =
         <Runtime as pallet_membership::Config<pallet_membership::Instance1>>::MaxMembers;
     let mut members: Vec<AccountId> = (0..<MaxMembers as Get<u32>>::get())

@@ -1,7 +1,9 @@
-//! Weights of the runtime's own transaction extension (`check_permission`), of the SDK's
+//! Weights of the runtime's own transaction extension (`check_permission`) and contracts' chain
+//! extension (`contracts_extension`), of the SDK's
 //! node-authorization pallet (which ships no benchmarks; the runtime has them), and of FRAME parts
 //! this runtime configures, generated on the reference hardware by the node's `benchmark pallet`
-//! command (`scripts/weights.sh permission node-authorization system system-extensions`), priced at this chain's ParityDB
+//! command (`scripts/weights.sh permission extension node-authorization system
+//! system-extensions`), priced at this chain's ParityDB
 //! costs rather than the SDK's defaults (which assume RocksDB); and the base weights of a block
 //! and of an extrinsic, from the node's `benchmark overhead` command (`scripts/weights.sh
 //! overhead`), rather than the SDK's constants measured on other hardware; and the cost of one
@@ -11,6 +13,7 @@
 
 pub mod block_weights;
 pub mod check_permission;
+pub mod contracts_extension;
 pub mod db_weights;
 pub mod extrinsic_weights;
 pub mod frame_system;
