@@ -49,16 +49,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Identity::Institutions` (`max_values`: None, `max_size`: Some(665), added: 3140, mode: `MaxEncodedLen`)
 	fn institution_of() -> Weight {
 		// Proof size: measured `404`, estimated `4130`
-		// Minimum execution time: 10_436_000 picoseconds.
-		Weight::from_parts(10_876_000, 4130)
+		// Minimum execution time: 10_185_000 picoseconds.
+		Weight::from_parts(10_666_000, 4130)
 			.saturating_add(T::DbWeight::get().reads(2))
 	}
 	/// Storage: `CouncilMembership::Members` (r:1 w:0)
 	/// Proof: `CouncilMembership::Members` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	fn is_council_member() -> Weight {
 		// Proof size: measured `2082`, estimated `3535`
-		// Minimum execution time: 3_825_000 picoseconds.
-		Weight::from_parts(4_126_000, 3535)
+		// Minimum execution time: 3_746_000 picoseconds.
+		Weight::from_parts(3_975_000, 3535)
 			.saturating_add(T::DbWeight::get().reads(1))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
@@ -71,10 +71,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 32]`.
 	fn decide(c: u32, ) -> Weight {
-		// Proof size: measured `760 + c * (80 ±0)`, estimated `8282`
-		// Minimum execution time: 15_733_000 picoseconds.
-		Weight::from_parts(18_265_447, 8282)
-			.saturating_add(Weight::from_parts(124_828, 0).saturating_mul(c.into()))
+		// Proof size: measured `760 + c * (84 ±0)`, estimated `8282`
+		// Minimum execution time: 15_383_000 picoseconds.
+		Weight::from_parts(17_782_891, 8282)
+			.saturating_add(Weight::from_parts(114_290, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 	}
 	/// Storage: `Identity::ServiceKeys` (r:1 w:0)
@@ -87,10 +87,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consent::SubjectConsents` (`max_values`: None, `max_size`: Some(4817), added: 7292, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 32]`.
 	fn decide_by_subject(c: u32, ) -> Weight {
-		// Proof size: measured `765 + c * (80 ±0)`, estimated `8282`
-		// Minimum execution time: 15_994_000 picoseconds.
-		Weight::from_parts(18_790_831, 8282)
-			.saturating_add(Weight::from_parts(107_933, 0).saturating_mul(c.into()))
+		// Proof size: measured `765 + c * (84 ±0)`, estimated `8282`
+		// Minimum execution time: 15_153_000 picoseconds.
+		Weight::from_parts(17_521_713, 8282)
+			.saturating_add(Weight::from_parts(142_948, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 	}
 }
@@ -98,21 +98,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights against ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn institution_of() -> Weight {
-		Weight::from_parts(10_876_000, 4130)
+		Weight::from_parts(10_666_000, 4130)
 			.saturating_add(ParityDbWeight::get().reads(2))
 	}
 	fn is_council_member() -> Weight {
-		Weight::from_parts(4_126_000, 3535)
+		Weight::from_parts(3_975_000, 3535)
 			.saturating_add(ParityDbWeight::get().reads(1))
 	}
 	fn decide(c: u32, ) -> Weight {
-		Weight::from_parts(18_265_447, 8282)
-			.saturating_add(Weight::from_parts(124_828, 0).saturating_mul(c.into()))
+		Weight::from_parts(17_782_891, 8282)
+			.saturating_add(Weight::from_parts(114_290, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(4))
 	}
 	fn decide_by_subject(c: u32, ) -> Weight {
-		Weight::from_parts(18_790_831, 8282)
-			.saturating_add(Weight::from_parts(107_933, 0).saturating_mul(c.into()))
+		Weight::from_parts(17_521_713, 8282)
+			.saturating_add(Weight::from_parts(142_948, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(4))
 	}
 }
