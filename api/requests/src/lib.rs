@@ -222,12 +222,12 @@ impl Body for JobRequest {
     type Parsed = [u8; 32];
     fn parse(&self) -> Result<[u8; 32], FieldError> {
         // Exactly the schema's pattern: no spaces around it, unlike the other hex fields, as the
-        // string itself travels on to the worker.
+        // string itself travels on to the worker. `decode_to_slice` takes 64 hex digits only.
         let hex = self.pseudonym.strip_prefix("0x").unwrap_or(&self.pseudonym);
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(FieldError::new("pseudonym", "expected 64 hex digits"));
-        }
-        parse_hex::<32>("pseudonym", hex)
+        let mut pseudonym = [0u8; 32];
+        hex::decode_to_slice(hex, &mut pseudonym)
+            .map_err(|_| FieldError::new("pseudonym", "expected 64 hex digits"))?;
+        Ok(pseudonym)
     }
 }
 

@@ -99,13 +99,6 @@ pub struct SessionGranted {
     pub identity: Identity,
 }
 
-/// Parses an SS58 account, naming the field on failure, as the client library's account type.
-pub fn parse_account(field: &'static str, s: &str) -> Result<AccountId32, ApiError> {
-    Ok(client_account(consentry_api_requests::parse_account(
-        field, s,
-    )?))
-}
-
 /// The client library's spelling of an account the request parsers return.
 pub fn client_account(a: sp_runtime::AccountId32) -> AccountId32 {
     AccountId32(a.into())
