@@ -234,6 +234,7 @@ pub fn new_full<
     let force_authoring = config.force_authoring;
     let name = config.network.node_name.clone();
     let enable_grandpa = !config.disable_grandpa;
+    let single_author = config.chain_spec.chain_type() == sc_service::ChainType::Development;
     let prometheus_registry = config.prometheus_registry().cloned();
 
     let rpc_extensions_builder = {
@@ -320,7 +321,7 @@ pub fn new_full<
             network,
             sync: Arc::new(sync_service),
             notification_service: grandpa_notification_service,
-            voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+            voting_rule: voting_rule(single_author),
             prometheus_registry,
             shared_voter_state: SharedVoterState::empty(),
             telemetry: telemetry.as_ref().map(|x| x.handle()),
@@ -334,4 +335,19 @@ pub fn new_full<
     }
 
     Ok(task_manager)
+}
+
+/// What GRANDPA votes for. With several Aura authors two of them can build on the same parent
+/// near the tip, so the SDK's default rules vote two blocks behind the best. The development
+/// chain has one author (Alice) and cannot fork, so it votes for its best block: a transaction
+/// is final about one block after it is included instead of three, which is what the wallet,
+/// the worker and every test against `--dev` wait for.
+fn voting_rule(
+    single_author: bool,
+) -> impl sc_consensus_grandpa::VotingRule<Block, FullClient> + Clone {
+    if single_author {
+        sc_consensus_grandpa::VotingRulesBuilder::new().build()
+    } else {
+        sc_consensus_grandpa::VotingRulesBuilder::default().build()
+    }
 }
