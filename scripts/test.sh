@@ -11,6 +11,11 @@ cd "$(dirname "$0")/.."
 tests/polkadot-js/install.sh || echo "warning: could not install @polkadot/api; tests/tests/polkadot_js.rs will fail" >&2
 . scripts/env.sh
 export CONSENTRY_REQUIRE_XGBOOST=1 CONSENTRY_REQUIRE_SCIPY=1
+# A fresh clone dates its files as it was cloned, which makes cargo rebuild every workspace crate;
+# files whose content is what the cache was last built from get that time back (see the script
+# for when it does nothing). The record is sealed at the end, once everything built and passed.
+python3 scripts/source-times.py restore
+python3 scripts/source-times.py record
 
 # A throwaway PostgreSQL server for the indexer's query suite, and the official FHIR R4 models
 # for the export validation; the tests fail rather than skip when either is missing.
@@ -49,3 +54,4 @@ SKIP_WASM_BUILD=1 cargo test --locked --lib \
 # The fuzz targets of the decoders of outside input (fuzz/README.md), 20 s each from the committed
 # seeds; any finding fails the run. Built instrumented into a target directory of their own.
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}" fuzz/run.sh
+python3 scripts/source-times.py seal

@@ -60,7 +60,9 @@ fn main() {
         "builder/src/wasm.rs",
         "builder/src/nested.rs",
     ] {
-        println!("cargo:rerun-if-changed={}", contracts.join(path).display());
+        // Relative to this package's root, so another checkout of the same sources sharing the
+        // build cache (CI's clone) does not rerun the build over an absolute path it lacks.
+        println!("cargo:rerun-if-changed=../{path}");
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
     println!("cargo:rerun-if-env-changed=CARGO_NET_OFFLINE");
