@@ -22,15 +22,6 @@ export async function launch(opts: { args?: string[] } = {}): Promise<BrowserCon
     acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
   });
-  // Each profile is some 10 MB; without this every run left its profiles in the temp folder.
-  // Chromium's helper processes may still write into it for a moment after the close.
-  ctx.on('close', () => {
-    try {
-      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-    } catch (e) {
-      console.warn(`could not remove the browser profile ${profile}: ${e}`);
-    }
-  });
   await ctx.addInitScript(() => {
     const w = window as unknown as { __csp: string[] };
     w.__csp = [];

@@ -12,4 +12,8 @@ npx eslint .
 node scripts/gen-api.mjs --check
 npx vite build
 npx vitest run --config vitest.config.ts
+# The browser profiles and the stacks' chains go to a temporary folder of this run's own, removed
+# afterwards (Chromium's helpers still write into a profile for a moment after it closes).
+export TMPDIR="$(mktemp -d -t consentry-web-e2e-XXXXXX)"
+trap 'rm -rf "$TMPDIR"' EXIT
 npx vitest run --config vitest.e2e.config.ts
