@@ -7,7 +7,8 @@ need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
-# python3 (+ pip, venv): xgboost interop, the FHIR R4 validator, and pg.sh's free-port probe.
+# python3 (+ pip, venv): xgboost interop, the FHIR R4 validator, pg.sh's free-port probe, and
+# scripts/source-times.py (a fresh clone reusing the build cache).
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
