@@ -145,14 +145,12 @@ def main() -> int:
         os.utime(path, ns=(mtime, mtime))
         restored += 1
     # Cargo also reads a watched folder's own time (a file removed from it shows only there), so
-    # a folder gets its time back only if it holds the same tracked entries and all of them are
-    # unchanged.
+    # a folder gets its time back only if it holds the same tracked entries and none below it
+    # changed.
     now = directories(tracked(repo))
+    changed = directories(rel for rel in record["files"] if rel not in unchanged)
     for d, (names, mtime) in record.get("dirs", {}).items():
-        if now.get(d) != names:
-            continue
-        prefix = d + "/"
-        if any(rel.startswith(prefix) and rel not in unchanged for rel in record["files"]):
+        if now.get(d) != names or d in changed:
             continue
         path = repo / d
         if path.stat().st_mtime_ns > mtime:

@@ -45,9 +45,6 @@ use consentry_worker::fl::{self, coordinator::Coordinator, site::Site, Plan};
 use consentry_worker::study::Study;
 use consentry_worker::transport;
 
-/// One study at a time: each test runs a node, four institutions and training.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The research institute coordinates (Charlie's key).
 const INSTITUTE: u32 = 1;
 const PER_SITE: usize = 5;
@@ -325,7 +322,6 @@ async fn open_round(study: &Study, chain: &Chain) -> anyhow::Result<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_hospitals_train_two_rounds_and_survive_a_crashed_site() -> anyhow::Result<()> {
-    let _serial = SERIAL.lock().await;
     // `RUST_LOG=info` shows the rounds as they run.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -650,7 +646,6 @@ async fn counts(api: &Client, institution: u32) -> anyhow::Result<(u32, u32, u32
 /// in round 2, and no access is recorded twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn worker_processes_run_a_study_and_a_killed_site_rejoins() -> anyhow::Result<()> {
-    let _serial = SERIAL.lock().await;
     let node = Node::dev()?;
     let api = node.client().await?;
     let Setup {
