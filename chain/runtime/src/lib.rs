@@ -79,7 +79,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("consentry"),
     impl_name: alloc::borrow::Cow::Borrowed("consentry"),
     authoring_version: 1,
-    spec_version: 116,
+    spec_version: 117,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 2,
@@ -156,13 +156,15 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 /// Storage migrations run at the first block of this runtime version, in order. Each runs only
 /// while its pallet's on-chain storage version is the one it migrates from, then stamps the next,
 /// so a chain started at this version (whose genesis stamps every pallet's current version) runs
-/// none. Identity's first comes before consent's, which reads identity's version 1 layout.
+/// none. Identity's first comes before consent's, which reads identity's version 1 layout. A chain
+/// that started before contracts (spec 110 or earlier) gets what their genesis would have given.
 pub type Migrations = (
     pallet_consentry_identity::migrations::v1::MigrateV0ToV1<Runtime>,
     pallet_consentry_consent::migrations::v1::MigrateV0ToV1<Runtime>,
     pallet_consentry_audit::migrations::v1::MigrateV0ToV1<Runtime>,
     pallet_consentry_validators::migrations::v1::MigrateV0ToV1<Runtime>,
     pallet_consentry_identity::migrations::v2::MigrateV1ToV2<Runtime>,
+    contracts::migration::EndowDeployer,
 );
 
 /// Block execution.

@@ -23,6 +23,7 @@
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
 pub mod extension;
+pub mod migration;
 #[cfg(test)]
 mod tests;
 

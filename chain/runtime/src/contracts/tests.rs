@@ -496,3 +496,63 @@ fn a_data_use_agreement_is_in_force_once_both_institutions_sign() {
         assert_eq!(call(&bob, &registry, &query), None);
     });
 }
+
+/// What a chain's genesis gives contracts: the deployer's balance and provider reference, the
+/// total issuance, both pallets' storage versions, and whether a contracts migration is under way
+/// (which refuses every contract call).
+fn contracts_state() -> (u128, u32, u128, u16, u16, bool) {
+    use frame_support::traits::GetStorageVersion;
+    let number = |v: frame_support::traits::StorageVersion| (0..=u16::MAX).find(|n| v == *n);
+    let in_progress = frame_support::storage::storage_prefix(b"Contracts", b"MigrationInProgress");
+    (
+        Balances::balance(&Deployer::get()),
+        frame_system::Pallet::<Runtime>::providers(&Deployer::get()),
+        Balances::total_issuance(),
+        number(Balances::on_chain_storage_version()).unwrap(),
+        number(Contracts::on_chain_storage_version()).unwrap(),
+        frame_support::storage::unhashed::exists(&in_progress),
+    )
+}
+
+/// A chain that ran a runtime from before contracts (spec 110 or earlier) has no storage of
+/// either pallet and no deployer account. Its upgrade, as the executive runs it (FRAME's stamping
+/// of new pallets, the runtime's migrations, every pallet's hook), gives it what a new chain's
+/// genesis gives, once. Without `EndowDeployer` the deployer holds nothing.
+#[test]
+fn a_chain_from_before_contracts_gets_what_their_genesis_gives() {
+    let genesis = dev_chain().execute_with(contracts_state);
+    assert_eq!(
+        (genesis.0, genesis.1, genesis.2, genesis.5),
+        (DEPLOYER_ENDOWMENT, 1, DEPLOYER_ENDOWMENT, false)
+    );
+    dev_chain().execute_with(|| {
+        for pallet in [&b"Balances"[..], b"Contracts"] {
+            let _ = frame_support::storage::unhashed::clear_prefix(
+                &sp_io::hashing::twox_128(pallet),
+                None,
+                None,
+            );
+        }
+        frame_system::Account::<Runtime>::remove(Deployer::get());
+        assert_eq!(contracts_state(), (0, 0, 0, 0, 0, false));
+
+        crate::Executive::execute_on_runtime_upgrade();
+        assert_eq!(contracts_state(), genesis);
+        crate::Executive::execute_on_runtime_upgrade();
+        assert_eq!(contracts_state(), genesis);
+    });
+}
+
+/// On a chain that had contracts from genesis the migration reads the issuance and does nothing.
+#[test]
+fn a_chain_with_contracts_from_genesis_is_left_alone() {
+    use frame_support::traits::OnRuntimeUpgrade;
+    dev_chain().execute_with(|| {
+        let before = contracts_state();
+        assert_eq!(
+            super::migration::EndowDeployer::on_runtime_upgrade(),
+            <Runtime as frame_system::Config>::DbWeight::get().reads(1)
+        );
+        assert_eq!(contracts_state(), before);
+    });
+}
