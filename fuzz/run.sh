@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 30) and fails on any
-# finding. Installs the pinned cargo-fuzz into the shared cache; builds with the machine's stable
-# toolchain (RUSTC_BOOTSTRAP=1 admits cargo fuzz's -Z flags: no second toolchain to fetch) into a
-# target directory of its own, as its instrumented builds share nothing with the workspace's.
+# finding. Installs the pinned cargo-fuzz into the shared cache and builds with the machine's
+# stable toolchain into the main workspace's target directory: the instrumented code lands in its
+# own folder there (target/x86_64-unknown-linux-gnu), while the build scripts and proc macros the
+# two graphs share are compiled once (README.md, "Build").
 #
 #   fuzz/run.sh                 # every target, FUZZ_SECONDS each
 #   fuzz/run.sh fhir_bundle     # one target
@@ -17,24 +18,29 @@ TOOLS="$CACHE/consentry-tools"
 CARGO_FUZZ_VERSION=0.12.0
 export PATH="$TOOLS/bin:$HOME/.cargo/bin:$PATH"
 if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
-  cargo install --locked --root "$TOOLS" cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+  # A debug build of the tool: it only drives cargo.
+  CARGO_TARGET_DIR="$TOOLS/build-cargo-fuzz" cargo install --locked --debug --root "$TOOLS" \
+    cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+  rm -rf "$TOOLS/build-cargo-fuzz"
 fi
-export CARGO_TARGET_DIR="$CACHE/consentry-fuzz-target"
-export RUSTC_BOOTSTRAP=1
-# The runtime (permission_call) is fuzzed natively: its wasm build would be neither needed nor
-# instrumented.
-export SKIP_WASM_BUILD=1
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/consentry-target}"
+# Coverage instrumentation without a sanitizer: no -Z flag, so the stable toolchain builds it as
+# it is (no RUSTC_BOOTSTRAP, which would also make shared build scripts rerun for the main
+# build). cargo fuzz forces one codegen unit per crate and full debug info in release; these
+# flags come after its own and win: every core compiles, and stack traces keep file and line.
+export RUSTFLAGS="-Ccodegen-units=16 -Cdebuginfo=line-tables-only"
+fuzz_flags=(-O -s none)
 seconds="${FUZZ_SECONDS:-30}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
-cargo fuzz build -O
+cargo fuzz build "${fuzz_flags[@]}"
 scratch="$(mktemp -d)"
 artifacts="${FUZZ_ARTIFACTS:-$scratch/artifacts}"
 for t in "${targets[@]}"; do
   mkdir -p "$scratch/corpus/$t" "$artifacts/$t"
   echo "fuzz: $t for ${seconds} s"
   status=0
-  cargo fuzz run -O "$t" "$scratch/corpus/$t" "seeds/$t" -- \
+  cargo fuzz run "${fuzz_flags[@]}" "$t" "$scratch/corpus/$t" "seeds/$t" -- \
     -max_total_time="$seconds" -artifact_prefix="$artifacts/$t/" -print_final_stats=1 \
     >"$scratch/$t.log" 2>&1 || status=$?
   grep -E "^stat::(number_of_executed_units|new_units_added)" "$scratch/$t.log" || true

@@ -11,8 +11,10 @@ TOOLS="$CACHE/consentry-tools"
 NEXTEST_VERSION=0.9.151
 export PATH="$TOOLS/bin:$HOME/.cargo/bin:$PATH"
 if ! cargo nextest --version 2>/dev/null | grep -qF "$NEXTEST_VERSION"; then
-  # Its own build directory (not the workspace's), removed once installed; no self-updater.
-  CARGO_TARGET_DIR="$TOOLS/build-nextest" cargo install --locked --root "$TOOLS" \
+  # Its own build directory (not the workspace's), removed once installed; no self-updater. A
+  # debug build: it only starts test processes and reads their output, and an optimised build
+  # of it is minutes a cold run of the test command pays for nothing.
+  CARGO_TARGET_DIR="$TOOLS/build-nextest" cargo install --locked --debug --root "$TOOLS" \
     cargo-nextest --version "$NEXTEST_VERSION" --no-default-features --features default-no-update
   rm -rf "$TOOLS/build-nextest"
 fi

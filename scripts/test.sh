@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-# Node.js and the pinned @polkadot/api for the standard-client test (tests/tests/polkadot_js.rs).
+# Node.js and the pinned @polkadot/api for the standard-client test (tests/tests/integration/polkadot_js.rs).
 # If they cannot be installed, that one test fails naming what is missing; the rest still run.
-tests/polkadot-js/install.sh || echo "warning: could not install @polkadot/api; tests/tests/polkadot_js.rs will fail" >&2
+tests/polkadot-js/install.sh || echo "warning: could not install @polkadot/api; tests/tests/integration/polkadot_js.rs will fail" >&2
 . scripts/env.sh
 export CONSENTRY_REQUIRE_XGBOOST=1 CONSENTRY_REQUIRE_SCIPY=1
 # A fresh clone dates its files as it was cloned, which makes cargo rebuild every workspace crate;
@@ -22,7 +22,7 @@ python3 scripts/source-times.py record
 export CONSENTRY_PG_URL="$(api/indexer/scripts/pg.sh)" CONSENTRY_REQUIRE_PG=1
 trap 'api/indexer/scripts/pg.sh stop "$CONSENTRY_PG_URL"' EXIT
 export CONSENTRY_FHIR_PYTHON="$(api/indexer/scripts/fhir-venv.sh)" CONSENTRY_REQUIRE_FHIR_VALIDATOR=1
-# The pinned schemathesis for the API's contract test (api/server/tests/contract.rs: every check,
+# The pinned schemathesis for the API's contract test (api/server/tests/integration/contract.rs: every check,
 # stateful phase included, against the real API and node); it fails rather than skips without it.
 export CONSENTRY_SCHEMATHESIS="$(api/server/scripts/schemathesis-venv.sh)" CONSENTRY_REQUIRE_SCHEMATHESIS=1
 # Google's dp-accounting, which the privacy accountant (federated/privacy) is checked against on a
@@ -46,12 +46,14 @@ api/web/scripts/test.sh
 # and the SDK's node-authorization pallet, which ships none), run as tests in the debug profile.
 # One invocation, so the SDK graph is compiled once with one feature set (two invocations compiled
 # it twice). Only the benchmark tests: the rest ran above, and the runtime's metadata test would
-# fail against the committed metadata, which has no benchmark-only items.
-SKIP_WASM_BUILD=1 cargo test --locked --lib \
+# fail against the committed metadata, which has no benchmark-only items. (The runtime's wasm is
+# built by chain/runtime-wasm, which nothing here depends on: this graph has no wasm builder.)
+cargo test --locked --lib \
   -p pallet-consentry-identity -p pallet-consentry-consent -p pallet-consentry-audit \
   -p pallet-consentry-validators -p consentry-runtime \
   --features runtime-benchmarks benchmark
 # The fuzz targets of the decoders of outside input (fuzz/README.md), 20 s each from the committed
-# seeds; any finding fails the run. Built instrumented into a target directory of their own.
+# seeds; any finding fails the run. Built instrumented into a folder of the same target directory,
+# sharing the release build's build scripts and proc macros.
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}" fuzz/run.sh
 python3 scripts/source-times.py seal

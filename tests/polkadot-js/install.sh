@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what tests/tests/polkadot_js.rs needs: Node.js 18+ (Debian's `nodejs` package when none
+# Installs what tests/tests/integration/polkadot_js.rs needs: Node.js 18+ (Debian's `nodejs` package when none
 # is installed) and the script's pinned @polkadot/api (`npm ci`, only when package-lock.json
 # changed since the last install).
 set -euo pipefail

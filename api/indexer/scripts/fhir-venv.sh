@@ -3,7 +3,7 @@
 # scripts/fhir_validate.py, and prints its python's path:
 #
 #   export CONSENTRY_FHIR_PYTHON=$(api/indexer/scripts/fhir-venv.sh)
-#   CONSENTRY_REQUIRE_FHIR_VALIDATOR=1 cargo test -p consentry-indexer --test export
+#   CONSENTRY_REQUIRE_FHIR_VALIDATOR=1 cargo test -p consentry-indexer --test integration export::
 #
 # fhir.resources 6.4.0 is the last release whose models are FHIR R4 (4.0.1); it needs pydantic 1.
 set -euo pipefail

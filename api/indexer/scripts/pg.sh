@@ -2,7 +2,7 @@
 # Starts a throwaway PostgreSQL server for the indexer's tests and prints its URL on stdout.
 #
 #   export CONSENTRY_PG_URL=$(api/indexer/scripts/pg.sh)
-#   CONSENTRY_REQUIRE_PG=1 cargo test -p consentry-indexer --test postgres
+#   CONSENTRY_REQUIRE_PG=1 cargo test -p consentry-indexer --test integration postgres::
 #   api/indexer/scripts/pg.sh stop "$CONSENTRY_PG_URL"   # or leave it: it lives in /tmp
 #
 # The cluster lives in a fresh temporary directory, listens on 127.0.0.1 on a free port with

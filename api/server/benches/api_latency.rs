@@ -13,7 +13,7 @@
 //!
 //! Run: `cargo bench --locked --workspace --bench api_latency [-- decision|query|limits]`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
 
 use common::{consent_story, dev_node, key, Api};

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Creates (once) a Python virtual environment with the pinned schemathesis CLI, used by the API's
-# contract test (api/server/tests/contract.rs), and prints the path of its `schemathesis`:
+# contract test (api/server/tests/integration/contract.rs), and prints the path of its `schemathesis`:
 #
 #   export CONSENTRY_SCHEMATHESIS=$(api/server/scripts/schemathesis-venv.sh)
-#   CONSENTRY_REQUIRE_SCHEMATHESIS=1 cargo test --release --locked --workspace --test contract
+#   CONSENTRY_REQUIRE_SCHEMATHESIS=1 cargo test --release --locked --workspace --test integration contract::
 #
 # The version is pinned: a new release may add checks, which should be a deliberate upgrade.
 set -euo pipefail

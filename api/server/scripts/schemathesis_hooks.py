@@ -1,4 +1,4 @@
-"""Schemathesis hooks for the Consentry API's contract test (api/server/tests/contract.rs).
+"""Schemathesis hooks for the Consentry API's contract test (api/server/tests/integration/contract.rs).
 
 The OpenAPI document names two string formats of its own:
 

@@ -3,7 +3,7 @@
 //! what every route shares: problem documents (`application/problem+json`), the statuses the
 //! session extractor, the rate limits, the timeout and the node add to every operation, and the
 //! shapes the server enforces on fields whose types are declared elsewhere (accounts, hex,
-//! names). `api/server/tests/contract.rs` runs schemathesis against the real API with it: any
+//! names). `api/server/tests/integration/contract.rs` runs schemathesis against the real API with it: any
 //! response or refusal the document does not foretell fails the test command.
 
 use crate::{auth, error, routes};

@@ -278,7 +278,7 @@ describe('the page’s policy', () => {
         return w.__pwned === 1;
       });
       // (eval cannot be tried from here: code the DevTools protocol runs is exempt from the CSP;
-      // the header's lack of 'unsafe-eval' is checked by api/server/tests/web.rs.)
+      // the header's lack of 'unsafe-eval' is checked by api/server/tests/integration/web.rs.)
       expect(ran).toBe(false);
       await expect.poll(() => cspViolations(p)).toEqual(expect.arrayContaining([expect.stringMatching(/^script-src/)]));
     } finally {

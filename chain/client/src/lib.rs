@@ -114,7 +114,7 @@ pub async fn connect_with_rpc(url: &str) -> Result<(Client, Rpc), subxt::Error> 
 /// when the node goes away. Calls made while it is away fail with `DisconnectedWillReconnect`
 /// and subscriptions end with that error; later calls reach the restarted node. Without it a
 /// worker or an API outlived its node's restart as a process that could no longer reach any node
-/// (the fault test, `tests/tests/faults.rs`, found the worker so). A node that is not there at
+/// (the fault test, `tests/tests/integration/faults.rs`, found the worker so). A node that is not there at
 /// all is still an error at once: the first connection is tried plainly.
 pub async fn rpc_client(url: &str) -> Result<RpcClient, subxt::Error> {
     use subxt::backend::rpc::reconnecting_rpc_client::{

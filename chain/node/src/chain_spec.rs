@@ -7,8 +7,9 @@
 use consentry_runtime::{
     genesis::{consortium, ChainSetup},
     primitives::{Role, RoleSet},
-    AccountId, WASM_BINARY,
+    AccountId,
 };
+use consentry_runtime_wasm::WASM_BINARY;
 use sc_service::ChainType;
 use serde::Deserialize;
 use sp_core::crypto::Ss58Codec;

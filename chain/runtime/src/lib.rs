@@ -16,9 +16,6 @@
 // `construct_runtime` expands to large types.
 #![recursion_limit = "256"]
 
-#[cfg(feature = "std")]
-include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
-
 extern crate alloc;
 
 use alloc::vec::Vec;

@@ -19,7 +19,7 @@
 //! cargo bench -p consentry-worker --bench stream_bench -- --samples 1000 --rate 50 --burst 2000 --model small-arch
 //! ```
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //!   cargo bench -p consentry-worker --bench worker_bench -- --jobs 100 --max-in-flight 16
 //! ```
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/integration/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! the two pallets at the upgrade with no storage at all: FRAME stamps a pallet without storage
 //! with its code's storage version before any migration runs (`BeforeAllRuntimeMigrations`), so
 //! pallet-contracts starts no migration of its own, but nothing gives the deployer its tokens, and
-//! every instantiation fails with `StorageDepositNotEnoughFunds` (`tests/tests/runtime_upgrade.rs`
+//! every instantiation fails with `StorageDepositNotEnoughFunds` (`tests/tests/integration/runtime_upgrade.rs`
 //! found it so). [`EndowDeployer`] does what genesis does: it mints the endowment, only on a chain
 //! whose balances never issued any token, which no genesis of spec 111 or later leaves.
 

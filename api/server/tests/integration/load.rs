@@ -8,7 +8,7 @@
 //! (100), `CONSENTRY_LOAD_SECS` (60). The figures in `docs/BENCHMARKS.md` come from
 //!
 //! ```sh
-//! cargo test --release --locked --workspace --test load -- --nocapture
+//! cargo test --release --locked --workspace --test integration load:: -- --nocapture
 //! ```
 //!
 //! The records are real: a cohort of 256 patients enrols, claims and consents to research on
@@ -23,7 +23,7 @@
 //! rate and concurrency limits off: every client here comes from one loopback address, which the
 //! limits exist to throttle.
 
-mod common;
+use crate::common;
 
 use common::{dev_node, key, Api, HOSPITAL};
 use consentry_client::{runtime, subxt::utils::Static, subxt_signer::sr25519};

@@ -2,7 +2,7 @@
 //! index: the consent story seen by the patient and the auditor, role scoping, FHIR export, the
 //! storage proof checked by the auditor's own verifier, malformed input, OpenAPI and metrics.
 
-mod common;
+use crate::common;
 
 use common::{consent_story, dev_node, key, Api};
 use consentry_client::{subxt::utils::Static, subxt_signer::sr25519};

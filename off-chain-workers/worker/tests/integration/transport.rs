@@ -4,7 +4,7 @@
 //! registered later is accepted and a suspended institution is refused from the next block on,
 //! by the same verifiers that guard the aggregator's TLS endpoint.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

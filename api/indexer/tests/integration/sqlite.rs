@@ -1,6 +1,6 @@
 //! The query suite on real SQLite databases: in memory and in a file, and reopening a file.
 
-mod common;
+use crate::common;
 
 use consentry_indexer::Store;
 

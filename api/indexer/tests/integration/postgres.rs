@@ -2,7 +2,7 @@
 //! `scripts/pg.sh`), and fails instead of skipping when `CONSENTRY_REQUIRE_PG=1`. Each run
 //! creates its own database, so the server may be shared.
 
-mod common;
+use crate::common;
 
 use consentry_indexer::Store;
 

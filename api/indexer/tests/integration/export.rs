@@ -2,7 +2,7 @@
 //! and, when a FHIR R4 validator is available (`scripts/fhir-venv.sh`), validated against the
 //! official R4 structure definitions.
 
-mod common;
+use crate::common;
 
 use consentry_indexer::export::{
     fhir_audit_bundle, fhir_consent, fhir_instant, purpose_code, to_csv,

@@ -3,7 +3,7 @@
 //! that follow the chain (an erased patient loses access), sign-out, per-client limits, and HTTPS
 //! (TLS 1.3 only) with the wallet trusting a given CA.
 
-mod common;
+use crate::common;
 
 use axum::{body::Bytes, extract::State, http::Method, routing::any, Router};
 use common::{consent_story, dev_node, key, submit, Api};

@@ -5,7 +5,7 @@
 //! answers read-only chain methods and refuses the rest. (The app itself is tested in a browser:
 //! api/web/e2e.)
 
-mod common;
+use crate::common;
 
 use common::{dev_node, Api};
 use reqwest::{redirect::Policy, StatusCode};

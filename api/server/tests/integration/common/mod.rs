@@ -70,6 +70,11 @@ impl Api {
         }
     }
 
+    /// The API process's exit status, if it has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// SIGKILL, no chance to clean up.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -8,7 +8,7 @@
 //!   fails the test. It runs when `CONSENTRY_SCHEMATHESIS` names its executable, and fails
 //!   instead of skipping when `CONSENTRY_REQUIRE_SCHEMATHESIS=1` (set by scripts/test.sh).
 
-mod common;
+use crate::common;
 
 use axum::{http::StatusCode as AxumStatus, response::IntoResponse, Router};
 use common::{consent_story, dev_node, key, Api};

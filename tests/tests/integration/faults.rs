@@ -15,7 +15,7 @@
 //!   force: never a denial, never a job's second read, and never after the revocation of a
 //!   consent the record cites had been finalized.
 
-mod common;
+use crate::common;
 
 use common::{grant_simulation, login, wait_ok, Stack};
 use consentry_client::{

@@ -7,7 +7,7 @@
 //! twin's state read and pushed (server-sent events relayed by the API), the close citing the
 //! Merkle root of the samples.
 
-mod common;
+use crate::common;
 
 use common::{login, Stack};
 use consentry_client::{

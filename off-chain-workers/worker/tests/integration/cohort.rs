@@ -5,7 +5,7 @@
 //! again for a round already decided (a restarted worker) makes no new record. The rounds are
 //! opened in a real consortium contract, and the worker submits each round's cohort to it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use consentry_client::{

@@ -10,7 +10,7 @@
 //!   closed `Aborted` citing what was received; the accepted samples come back as FHIR
 //!   Observations the data store ingests.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! in force (and, as ever, only if the patient's consent covers it); once the agreement is
 //! terminated the next job is refused before any access request, with the reason.
 
-mod common;
+use crate::common;
 
 use common::*;
 use consentry_client::{contract_abi::dua, contracts::Contract, runtime, subxt_signer::sr25519};

@@ -8,7 +8,7 @@
 //! - `kill -9` between grant and completion: after a restart the record is closed exactly once
 //!   and the job never runs twice.
 
-mod common;
+use crate::common;
 
 use common::*;
 use consentry_client::{runtime, subxt::utils::Static, subxt_signer::sr25519};

@@ -2,7 +2,7 @@
 //! database, and count: every Identity/Consent/Audit event of every finalized block is indexed
 //! exactly once.
 
-mod common;
+use crate::common;
 
 use common::{dev_node, Api};
 use consentry_client::subxt::config::polkadot::PolkadotExtrinsicParamsBuilder;
@@ -83,23 +83,32 @@ async fn a_killed_indexer_resumes_without_losing_or_repeating_events() -> anyhow
     let url = format!("sqlite://{}?mode=rwc", db.display());
     let mut api = Api::start(&node.ws_url(), &db);
 
-    // Kill it as soon as it has indexed something but not everything.
+    // Kill it as soon as it has indexed something but not everything. The probe only reads (a
+    // read-only connection, one query): opening the `Store` would run the schema statements and
+    // migrations against the file the API is itself creating and migrating, and under load one
+    // of the two could wait out SQLite's busy timeout. An API that exits is reported at once.
     let deadline = Instant::now() + Duration::from_secs(120);
+    let probe_url = format!("sqlite://{}?mode=ro", db.display());
     let killed_at = loop {
+        if let Some(status) = api.exited() {
+            anyhow::bail!(
+                "the API exited before it indexed anything ({status}); \
+                 CONSENTRY_API_LOG=/path keeps its log"
+            );
+        }
         if db.exists() {
-            if let Ok(store) = Store::open(&url).await {
-                let head = store.indexed_head().await.ok().flatten().map(|(n, _)| n);
-                store.close().await;
-                if let Some(n) = head {
-                    if n < target {
-                        api.kill();
-                        break n;
-                    }
-                    anyhow::bail!("the indexer finished (block {n}) before it could be killed");
+            if let Some(n) = probe_head(&probe_url).await {
+                if n < target {
+                    api.kill();
+                    break n;
                 }
+                anyhow::bail!("the indexer finished (block {n}) before it could be killed");
             }
         }
-        anyhow::ensure!(Instant::now() < deadline, "indexer never started");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the API indexed no block within 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(killed_at < target);
@@ -109,20 +118,12 @@ async fn a_killed_indexer_resumes_without_losing_or_repeating_events() -> anyhow
     let http = reqwest::Client::new();
     api.wait_ready(&http).await?;
     let deadline = Instant::now() + Duration::from_secs(300);
-    let store = loop {
-        let store = Store::open(&url).await?;
-        if store
-            .indexed_head()
-            .await?
-            .is_some_and(|(n, _)| n >= target)
-        {
-            break store;
-        }
-        store.close().await;
+    while probe_head(&probe_url).await.is_none_or(|n| n < target) {
         anyhow::ensure!(Instant::now() < deadline, "indexer never caught up");
         tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    }
     api.kill();
+    let store = Store::open(&url).await?;
     let (indexed_head, _) = store.indexed_head().await?.expect("head");
 
     // Count the chain's own Consentry events over the same blocks, independently of the indexer.
@@ -152,4 +153,17 @@ async fn a_killed_indexer_resumes_without_losing_or_repeating_events() -> anyhow
         .await?;
     assert_eq!(store.counts().await?.total, next_id);
     Ok(())
+}
+
+/// The highest block in the index at `url` (read-only), or `None` while it has none or its schema
+/// is not there yet.
+async fn probe_head(url: &str) -> Option<u32> {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::SqliteConnection::connect(url).await.ok()?;
+    let row = sqlx::query("SELECT number FROM blocks ORDER BY number DESC LIMIT 1")
+        .fetch_optional(&mut conn)
+        .await
+        .ok()??;
+    let _ = conn.close().await;
+    row.try_get::<i64, _>("number").ok()?.try_into().ok()
 }

@@ -10,7 +10,7 @@
 //! - the aggregator only ever held masked inputs (what it received is not any site's encoding);
 //! - the ε on chain is the RDP accountant's for the ledgered inputs.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
