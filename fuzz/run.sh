@@ -7,6 +7,7 @@
 #
 #   fuzz/run.sh                 # every target, FUZZ_SECONDS each
 #   fuzz/run.sh fhir_bundle     # one target
+#   fuzz/run.sh --build-only    # install and build, run nothing (scripts/test.sh builds ahead)
 #
 # New corpus entries go to a scratch folder; the committed seeds (fuzz/seeds/<target>) are read
 # only. A crash is saved under $FUZZ_ARTIFACTS (default: a scratch folder; the path is printed);
@@ -31,6 +32,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/consentry-target}"
 export RUSTFLAGS="-Ccodegen-units=16 -Cdebuginfo=line-tables-only"
 fuzz_flags=(-O -s none)
 seconds="${FUZZ_SECONDS:-30}"
+if [ "${1:-}" = --build-only ]; then
+  exec cargo fuzz build "${fuzz_flags[@]}"
+fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
 cargo fuzz build "${fuzz_flags[@]}"

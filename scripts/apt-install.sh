@@ -5,7 +5,10 @@
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 PACKAGE..." >&2; exit 2; }
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# Wait for another apt run (scripts/test.sh installs from steps that run side by side) rather
+# than fail on its lock.
+lock=(-o DPkg::Lock::Timeout=600)
 {
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+  $SUDO apt-get "${lock[@]}" update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -qq "$@"
 } >&2

@@ -17,8 +17,7 @@ fi
 # --no-browser: only what the build needs (scripts/start.sh).
 if [ "${1:-}" != --no-browser ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    ../../scripts/apt-install.sh chromium
   else
     echo "error: /usr/bin/chromium is missing; install Debian's chromium package (apt-get install chromium)" >&2
     exit 1
