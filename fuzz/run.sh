@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 30) and fails on any
-# finding. Installs the pinned cargo-fuzz into the shared cache and builds with the machine's
-# stable toolchain into the main workspace's target directory: the instrumented code lands in its
+# Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 30; FUZZ_JOBS at once,
+# default one per core) and fails on any finding. Installs the pinned cargo-fuzz into the shared
+# cache and builds with the machine's stable toolchain into the main workspace's target directory: the instrumented code lands in its
 # own folder there (target/x86_64-unknown-linux-gnu), while the build scripts and proc macros the
 # two graphs share are compiled once (README.md, "Build").
 #
@@ -40,18 +40,33 @@ targets=("$@")
 cargo fuzz build "${fuzz_flags[@]}"
 scratch="$(mktemp -d)"
 artifacts="${FUZZ_ARTIFACTS:-$scratch/artifacts}"
-for t in "${targets[@]}"; do
-  mkdir -p "$scratch/corpus/$t" "$artifacts/$t"
-  echo "fuzz: $t for ${seconds} s"
-  status=0
+# Each fuzzer runs on one core: FUZZ_JOBS of them at once (default: one per core), each for its
+# own FUZZ_SECONDS, so a target gets the same time as when they ran one after another.
+jobs="${FUZZ_JOBS:-$(nproc)}"
+fuzz_one() {
+  local t=$1 status=0
   cargo fuzz run "${fuzz_flags[@]}" "$t" "$scratch/corpus/$t" "seeds/$t" -- \
     -max_total_time="$seconds" -artifact_prefix="$artifacts/$t/" -print_final_stats=1 \
     >"$scratch/$t.log" 2>&1 || status=$?
+  echo "$status" >"$scratch/$t.status"
+}
+for t in "${targets[@]}"; do
+  mkdir -p "$scratch/corpus/$t" "$artifacts/$t"
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  echo "fuzz: $t for ${seconds} s"
+  fuzz_one "$t" &
+done
+wait
+failed=0
+for t in "${targets[@]}"; do
+  status="$(cat "$scratch/$t.status")"
+  echo "fuzz: $t"
   grep -E "^stat::(number_of_executed_units|new_units_added)" "$scratch/$t.log" || true
   if [ "$status" -ne 0 ] || [ -n "$(ls -A "$artifacts/$t")" ]; then
     tail -n 40 "$scratch/$t.log" >&2
     echo "fuzz: $t failed (exit $status); inputs that fail are in $artifacts/$t" >&2
-    exit 1
+    failed=1
   fi
 done
+[ "$failed" -eq 0 ] || exit 1
 rm -rf "$scratch"
