@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (FUZZ_SECONDS each, default 30; FUZZ_JOBS at once,
 # default one per core) and fails on any finding. Installs the pinned cargo-fuzz into the shared
-# cache and builds with the machine's stable toolchain into the main workspace's target directory: the instrumented code lands in its
-# own folder there (target/x86_64-unknown-linux-gnu), while the build scripts and proc macros the
-# two graphs share are compiled once (README.md, "Build").
+# cache and builds with the machine's stable toolchain into the main workspace's target
+# directory: the instrumented code lands in its own folder there (target/x86_64-unknown-linux-gnu),
+# while the build scripts and proc macros the two graphs share are compiled once (README.md,
+# "Build").
 #
 #   fuzz/run.sh                 # every target, FUZZ_SECONDS each
 #   fuzz/run.sh fhir_bundle     # one target

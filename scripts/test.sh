@@ -8,9 +8,10 @@
 # (the build's single-crate stretches; tests waiting on 2-second blocks), while the benchmark and
 # fuzz graphs are pure compilation. So the steps that do not feed the release build or the tests
 # run beside them, in the background: set-up that waits on the network at normal priority, the
-# two other builds at idle priority (SCHED_IDLE), so they take only what the foreground leaves
-# and never slow the tests they run beside. Each background step logs to its own file, shown
-# when it fails; the run stops at the first failure and stops the steps still running.
+# two other builds at idle priority (SCHED_IDLE), so they take only the CPU the foreground
+# leaves (the load and pool-flood suites, which judge speed, still run with no other test).
+# Each background step logs to its own file, shown when it fails; the run stops at the first
+# failure and stops the steps still running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
