@@ -2,7 +2,8 @@
 //! as an integration test of that one module rather than in the binary's own test harness, which
 //! would compile the whole node a second time for them (`test = false` in Cargo.toml).
 
-// Only the module's helpers and their tests are used here, not the command itself.
-#[allow(dead_code, unused_imports)]
+// As in main.rs: the module's command returns `sc_cli::Error`, the SDK's own (large) error type.
+#![allow(clippy::result_large_err)]
+
 #[path = "../src/db_weights.rs"]
 mod db_weights;
