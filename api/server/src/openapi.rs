@@ -246,9 +246,13 @@ fn shared_responses(doc: &mut Value) {
                         p["schema"]["maximum"] = json!(u64::MAX);
                         p["schema"]["minimum"] = json!(0);
                     }
-                    // `int64` would say "at most 2^63 - 1"; these take any u64.
+                    // `int64` would say "at most 2^63 - 1"; these take any u64. Likewise
+                    // `int32` and the u32 parameters (institution ids): a fuzzer takes a number
+                    // over 2^31 - 1 for a wrong one, which the server rightly accepts.
                     if p["schema"]["maximum"] == json!(u64::MAX) {
                         p["schema"]["format"] = json!("uint64");
+                    } else if p["schema"]["maximum"] == json!(u32::MAX) {
+                        p["schema"]["format"] = json!("uint32");
                     }
                 }
             }
@@ -483,6 +487,8 @@ mod tests {
         assert_eq!(proof["maximum"], json!(u64::MAX));
         assert_eq!(proof["format"], "uint64");
         assert_eq!(param("subject")["format"], "uint64");
+        assert_eq!(param("institution")["maximum"], json!(u32::MAX));
+        assert_eq!(param("institution")["format"], "uint32");
         assert_eq!(
             doc["paths"]["/v1/auth/challenge"]["post"]["responses"]["200"]["links"]["SignIn"]
                 ["operationId"],
