@@ -15,13 +15,9 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
 fi
 
 # --no-browser: only what the build needs (scripts/start.sh).
+# (scripts/apt-install.sh goes through sudo when not root, as for Node.js above.)
 if [ "${1:-}" != --no-browser ] && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ]; then
-    ../../scripts/apt-install.sh chromium
-  else
-    echo "error: /usr/bin/chromium is missing; install Debian's chromium package (apt-get install chromium)" >&2
-    exit 1
-  fi
+  ../../scripts/apt-install.sh chromium
 fi
 
 export npm_config_cache="${npm_config_cache:-$HOME/.cache/consentry-npm}"
